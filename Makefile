@@ -1,0 +1,66 @@
+# A thin wrapper over CMake for the everyday commands. Everything here can be
+# done with cmake/ctest directly; see README.md.
+#
+#   make deps            install missing Debian packages (sudo when not root)
+#   make build           configure and build into build/
+#   make run             serve plugins/hello on :3000 (PORT=, PLUGIN=)
+#   make test            build and run the test suite
+#   make test-sanitize   the same, Debug with ASan+UBSan, in build-asan/
+#   make clean           remove both build directories
+#
+# WERROR=1 turns warnings into errors; CMAKE_FLAGS adds cmake -D options.
+
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+PORT ?= 3000
+PLUGIN ?= hello
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Criterion already runs the tests of one binary in parallel: two binaries
+# at a time keep the machine busy without starving the servers they start.
+CTEST_JOBS ?= 2
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# libc6-dev is only a Recommends of gcc, and recommends are not installed.
+DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libcriterion-dev \
+        node-llhttp curl
+
+# Always passed, ON or OFF, so that a WERROR=1 run does not stick in the
+# CMake cache for the next plain `make build`.
+WERROR_FLAG := -DMCHOST_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
+
+.PHONY: all deps build run test test-sanitize clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEPS); do \
+	  dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | \
+	    grep -q '^ii' || echo "$$p"; \
+	done); \
+	[ -z "$$missing" ] && exit 0; \
+	echo "Installing:" $$missing; \
+	install="$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends"; \
+	$$install $$missing || { $(SUDO) apt-get update -q && $$install $$missing; }
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  $(WERROR_FLAG) $(CMAKE_FLAGS)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/mchost --plugin $(BUILD_DIR)/plugins/$(PLUGIN).so \
+	  --port $(PORT)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(CTEST_JOBS)
+
+test-sanitize: deps
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug \
+	  -DMCHOST_SANITIZE=address,undefined $(WERROR_FLAG) $(CMAKE_FLAGS)
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(CTEST_JOBS)
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,267 @@
+/* config.c - defaults, MCHOST_* variables and flags into struct config. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+
+struct option_def {
+  const char *name;
+  enum config_kind kind;
+  size_t offset;
+  const char *metavar;
+  const char *def;
+  const char *help;
+};
+
+#define X(name, kind, field, metavar, def, help)                               \
+  {name, kind, offsetof(struct config, field), metavar, def, help},
+static const struct option_def options[] = {CONFIG_OPTIONS(X)};
+#undef X
+
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+/* What each kind accepts, for the error message: it says what to type. */
+static const char *kind_hint(enum config_kind k) {
+  switch (k) {
+  case OPT_PORT:
+    return "not a port number (0-65535)";
+  case OPT_COUNT:
+    return "not a whole number between 1 and 1024";
+  case OPT_UINT:
+    return "not a whole number";
+  case OPT_SIZE:
+    return "not a size (try 512, 64K or 1M)";
+  case OPT_DURATION:
+    return "not a duration in seconds (try 30, 0.5 or 250ms)";
+  case OPT_LOGLEVEL:
+    return "not a log level (error, warn, info or debug)";
+  case OPT_STRING:
+    break;
+  }
+  return "not valid";
+}
+
+int config_parse_uint(const char *s, uint64_t min, uint64_t max,
+                      uint64_t *out) {
+  char *end;
+  unsigned long long v;
+
+  if (s == NULL || !isdigit((unsigned char)s[0]))
+    return -EINVAL;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if (*end != '\0')
+    return -EINVAL;
+  if (errno == ERANGE || v < min || v > max)
+    return -ERANGE;
+  *out = v;
+  return 0;
+}
+
+int config_parse_size(const char *s, uint64_t *out) {
+  char *end;
+  unsigned long long v;
+  uint64_t mul = 1;
+
+  if (s == NULL || !isdigit((unsigned char)s[0]))
+    return -EINVAL;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if (errno == ERANGE)
+    return -ERANGE;
+  switch (toupper((unsigned char)*end)) {
+  case '\0':
+    break;
+  case 'K':
+    mul = 1024;
+    break;
+  case 'M':
+    mul = 1024 * 1024;
+    break;
+  case 'G':
+    mul = 1024 * 1024 * 1024;
+    break;
+  default:
+    return -EINVAL;
+  }
+  if (*end != '\0' && end[1] != '\0' && strcasecmp(end + 1, "B") != 0)
+    return -EINVAL;
+  if (v > UINT64_MAX / mul)
+    return -ERANGE;
+  *out = v * mul;
+  return 0;
+}
+
+int config_parse_duration(const char *s, uint64_t *out_ms) {
+  char *end;
+  double v;
+
+  if (s == NULL || !(isdigit((unsigned char)s[0]) || s[0] == '.'))
+    return -EINVAL;
+  errno = 0;
+  v = strtod(s, &end);
+  if (errno == ERANGE || v > 1e7)
+    return -ERANGE;
+  if (strcmp(end, "ms") == 0)
+    v /= 1000.0;
+  else if (*end != '\0' && strcmp(end, "s") != 0)
+    return -EINVAL;
+  *out_ms = (uint64_t)(v * 1000.0 + 0.5);
+  return 0;
+}
+
+int config_parse_log_level(const char *s, uint64_t *out) {
+  static const char *const names[] = {"error", "warn", "info", "debug"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    if (s != NULL && strcasecmp(s, names[i]) == 0) {
+      *out = i;
+      return 0;
+    }
+  }
+  return -EINVAL;
+}
+
+static int set_value(struct config *cfg, const struct option_def *o,
+                     const char *value) {
+  void *field = (char *)cfg + o->offset;
+  uint64_t *num = field;
+
+  switch (o->kind) {
+  case OPT_STRING:
+    if (value[0] == '\0')
+      return -EINVAL;
+    *(const char **)field = value;
+    return 0;
+  case OPT_PORT:
+    return config_parse_uint(value, 0, 65535, num);
+  case OPT_COUNT:
+    return config_parse_uint(value, 1, 1024, num);
+  case OPT_UINT:
+    return config_parse_uint(value, 0, UINT32_MAX, num);
+  case OPT_SIZE:
+    return config_parse_size(value, num);
+  case OPT_DURATION:
+    return config_parse_duration(value, num);
+  case OPT_LOGLEVEL:
+    return config_parse_log_level(value, num);
+  }
+  return -EINVAL;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return -EINVAL;
+}
+
+static const struct option_def *find_option(const char *name, size_t len) {
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (strlen(options[i].name) == len &&
+        strncmp(options[i].name, name, len) == 0)
+      return &options[i];
+  return NULL;
+}
+
+/* MCHOST_MAX_BODY for "max-body". */
+static void env_name(const char *opt, char *out, size_t outlen) {
+  size_t n = (size_t)snprintf(out, outlen, "MCHOST_");
+  for (; *opt != '\0' && n + 1 < outlen; opt++)
+    out[n++] = *opt == '-' ? '_' : (char)toupper((unsigned char)*opt);
+  out[n] = '\0';
+}
+
+static int load_defaults_and_env(struct config *cfg, char *err,
+                                 size_t errlen) {
+  char name[64];
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+  memset(cfg, 0, sizeof *cfg);
+  cfg->workers = ncpu > 0 ? (uint64_t)ncpu : 1;
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    const struct option_def *o = &options[i];
+    const char *v;
+    if (o->def != NULL && set_value(cfg, o, o->def) != 0)
+      return fail(err, errlen, "internal: bad default for --%s", o->name);
+    env_name(o->name, name, sizeof name);
+    v = getenv(name);
+    if (v != NULL && set_value(cfg, o, v) != 0)
+      return fail(err, errlen, "%s='%s': %s", name, v, kind_hint(o->kind));
+  }
+  return 0;
+}
+
+int config_load(struct config *cfg, int argc, char **argv, int first,
+                char *err, size_t errlen) {
+  int rc = load_defaults_and_env(cfg, err, errlen);
+  if (rc != 0)
+    return rc;
+
+  for (int i = first; i < argc; i++) {
+    const char *arg = argv[i];
+    const char *eq, *value;
+    const struct option_def *o;
+    size_t len;
+
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      cfg->show_help = 1;
+      continue;
+    }
+    if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+      cfg->show_version = 1;
+      continue;
+    }
+    if (strncmp(arg, "--", 2) != 0)
+      return fail(err, errlen, "unexpected argument '%s' (options start with --)",
+                  arg);
+    eq = strchr(arg + 2, '=');
+    len = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+    o = find_option(arg + 2, len);
+    if (o == NULL)
+      return fail(err, errlen, "unknown option '%.*s'", (int)len + 2, arg);
+    if (eq != NULL) {
+      value = eq + 1;
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return fail(err, errlen, "option '--%s' needs a value (%s)", o->name,
+                  o->metavar);
+    }
+    if (set_value(cfg, o, value) != 0)
+      return fail(err, errlen, "--%s '%s': %s", o->name, value,
+                  kind_hint(o->kind));
+  }
+  return 0;
+}
+
+void config_print_help(void) {
+  char env[64], left[48];
+
+  printf("Usage: mchost --plugin FILE [options]\n\n"
+         "Serves HTTP/1.1 with request handlers from a shared object:\n"
+         "one master process, N worker processes sharing one socket.\n\n"
+         "Options (each can also be set as MCHOST_<NAME>; a flag wins):\n");
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    const struct option_def *o = &options[i];
+    snprintf(left, sizeof left, "--%s %s", o->name, o->metavar);
+    env_name(o->name, env, sizeof env);
+    printf("  %-26s %s", left, o->help);
+    if (o->def != NULL)
+      printf(" [%s]", o->def);
+    printf("\n  %-26s (%s)\n", "", env);
+  }
+  printf("  %-26s %s\n", "--help", "show this help and exit");
+  printf("  %-26s %s\n", "--version", "show the version and plugin ABI");
+  printf("\nSignals to the master: TERM, INT, QUIT stop gracefully (a second "
+         "INT stops at once);\nTTIN / TTOU add / remove one worker.\n"
+         "Exit codes: 0 clean stop, 1 runtime error, 2 bad usage, "
+         "3 plugin cannot be used.\n");
+}

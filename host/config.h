@@ -1,0 +1,89 @@
+/* config.h - every option of mchost, its default, and its parser. */
+#ifndef MCHOST_CONFIG_H
+#define MCHOST_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes, so that scripts and the master tell the failures apart. */
+enum {
+  EXIT_OK = 0,
+  EXIT_RUNTIME = 1, /* cannot listen, cannot spawn, ... */
+  EXIT_USAGE = 2,   /* bad flag or value */
+  EXIT_PLUGIN = 3   /* the plugin cannot be loaded or refused to start */
+};
+
+enum config_kind {
+  OPT_STRING,   /* kept as given */
+  OPT_PORT,     /* 0..65535 */
+  OPT_COUNT,    /* 1..1024 */
+  OPT_UINT,     /* 0..UINT32_MAX */
+  OPT_SIZE,     /* bytes, K/M/G suffixes */
+  OPT_DURATION, /* seconds (decimals allowed) or with ms/s suffix */
+  OPT_LOGLEVEL  /* error|warn|info|debug */
+};
+
+/*
+ * The one list of options: X(name, kind, field, metavar, default, help).
+ * It gives the struct fields' parsers, --help, the MCHOST_<NAME> environment
+ * variables and their tests. A NULL default means "computed" or "none".
+ */
+#define CONFIG_OPTIONS(X)                                                      \
+  X("plugin", OPT_STRING, plugin, "FILE", NULL,                                \
+    "the plugin shared object to serve (required)")                            \
+  X("host", OPT_STRING, host, "ADDR", "0.0.0.0", "address to listen on")       \
+  X("port", OPT_PORT, port, "N", "3000",                                       \
+    "TCP port to listen on; 0 picks a free one")                               \
+  X("workers", OPT_COUNT, workers, "N", NULL,                                  \
+    "worker processes (default: number of CPUs)")                              \
+  X("kill-timeout", OPT_DURATION, kill_timeout_ms, "S", "30",                  \
+    "seconds a stopping worker may take before SIGKILL")                       \
+  X("request-timeout", OPT_DURATION, request_timeout_ms, "S", "30",            \
+    "seconds a handler may run before its client gets 503 (0 = off)")          \
+  X("header-timeout", OPT_DURATION, header_timeout_ms, "S", "10",              \
+    "seconds to receive a request's headers (408 after)")                      \
+  X("keepalive-timeout", OPT_DURATION, keepalive_timeout_ms, "S", "5",         \
+    "seconds an idle keep-alive connection stays open")                        \
+  X("max-body", OPT_SIZE, max_body, "SIZE", "1M",                              \
+    "largest request body (413 above)")                                        \
+  X("max-header-size", OPT_SIZE, max_header_size, "SIZE", "8K",                \
+    "largest request line + headers (414/431 above)")                          \
+  X("max-connections", OPT_COUNT, max_connections, "N", "1024",                \
+    "open connections per worker")                                             \
+  X("log-level", OPT_LOGLEVEL, log_level, "L", "info",                         \
+    "error, warn, info or debug")
+
+struct config {
+  const char *plugin;
+  const char *host;
+  uint64_t port;
+  uint64_t workers;
+  uint64_t kill_timeout_ms;
+  uint64_t request_timeout_ms;
+  uint64_t header_timeout_ms;
+  uint64_t keepalive_timeout_ms;
+  uint64_t max_body;
+  uint64_t max_header_size;
+  uint64_t max_connections;
+  uint64_t log_level;
+  int show_help;
+  int show_version;
+};
+
+/* Parsers: 0, -EINVAL (not that kind of value) or -ERANGE. Print nothing. */
+int config_parse_uint(const char *s, uint64_t min, uint64_t max,
+                      uint64_t *out);
+int config_parse_size(const char *s, uint64_t *out);
+int config_parse_duration(const char *s, uint64_t *out_ms);
+int config_parse_log_level(const char *s, uint64_t *out);
+
+/* Fills cfg from defaults, then MCHOST_* variables, then argv[first..argc).
+ * On a bad option writes one message (without "mchost: ") to err and returns
+ * -EINVAL; the caller prints it and exits with EXIT_USAGE. */
+int config_load(struct config *cfg, int argc, char **argv, int first,
+                char *err, size_t errlen);
+
+/* Writes --help to stdout. */
+void config_print_help(void);
+
+#endif

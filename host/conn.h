@@ -1,0 +1,143 @@
+/* conn.h - one HTTP/1.1 connection: parsing, limits, timeouts, writes. */
+#ifndef MCHOST_CONN_H
+#define MCHOST_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "llhttp.h"
+#include "mchost.h"
+
+struct worker;
+struct conn;
+
+/* Header fields beyond this count get 431, whatever --max-header-size. */
+#define CONN_MAX_HEADERS 100
+/* Response header fields set by the plugin (mc_response_header()). */
+#define CONN_RES_HEADERS_SIZE 4096
+/* Unparsed input kept per connection; pipelined requests wait in here. */
+#define CONN_READ_SIZE 16384
+
+struct mc_request {
+  struct conn *c;
+  const char *method;
+  const char *target;
+  const char *path;
+  const char *query;
+  int version; /* 10 or 11 */
+  int keep_alive;
+  size_t nheaders;
+  struct {
+    const char *name, *value;
+  } headers[CONN_MAX_HEADERS];
+  char *body; /* owned by the conn, reused; NUL-terminated */
+  size_t body_len, body_cap;
+  char remote_addr[46];
+  int remote_port;
+};
+
+enum res_state {
+  RES_IDLE,      /* no request being answered */
+  RES_HANDLER,   /* mc_run() is running */
+  RES_DEFERRED,  /* mc_run() returned, the plugin finishes later */
+  RES_STREAMING, /* head sent with chunked framing, body pieces follow */
+  RES_DONE       /* finished: the next request may be dispatched */
+};
+
+struct mc_response {
+  struct conn *c;
+  enum res_state state;
+  int status;
+  int head_sent;
+  int chunked;   /* streaming with chunked framing */
+  int head_only; /* HEAD request: framing but no body */
+  int aborted;   /* client went away before the response was finished */
+  size_t hlen;   /* bytes used in headers */
+  char headers[CONN_RES_HEADERS_SIZE];
+  void (*later_cb)(mc_response *res, void *data);
+  void *later_data;
+};
+
+/* A growable byte buffer that is kept across requests. */
+struct buf {
+  char *data;
+  size_t len, cap;
+};
+
+enum conn_timer {
+  TIMER_NONE,
+  TIMER_HEADER,    /* waiting for a request's headers: 408 */
+  TIMER_BODY,      /* waiting for more of a body: 408 */
+  TIMER_KEEPALIVE, /* idle between requests: close quietly */
+  TIMER_LINGER,    /* closing: drain what the client still sends */
+  TIMER_RESUME     /* 0 ms: go on with the next request */
+};
+
+struct conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer; /* the one timeout of the current phase */
+  uv_timer_t later; /* mc_response_later() */
+  struct worker *w;
+  struct conn *prev, *next; /* worker's list of open or free conns */
+  llhttp_t parser;
+  enum conn_timer timer_kind;
+  unsigned handles_open; /* uv handles not yet closed */
+  unsigned closing : 1;
+  unsigned close_after : 1; /* close once the output is written */
+  unsigned reading : 1;
+  unsigned writing : 1;
+  unsigned in_process : 1; /* conn_process() is on the stack */
+  unsigned request_ready : 1;
+  unsigned got_bytes : 1; /* bytes of the current request arrived */
+  unsigned in_url : 1;
+  unsigned in_value : 1;
+  unsigned continue_sent : 1;
+  int error_status; /* set by a parser callback that rejects the request */
+  uint64_t requests;
+  /* input: bytes [rpos, rlen) are received but not parsed */
+  size_t rpos, rlen;
+  char *rbuf;
+  /* the current request's line and headers, NUL-separated */
+  char *hbuf;
+  size_t hlen, hcap;
+  size_t field_start;
+  mc_request req;
+  mc_response res;
+  /* output: `out` collects, `wout` is in flight in `wreq` */
+  struct buf out, wout;
+  uv_write_t wreq;
+  uv_shutdown_t sreq;
+};
+
+/* Parser settings shared by every connection of a worker. */
+void conn_settings_init(llhttp_settings_t *s);
+
+/* Sets up a connection for an accepted socket fd. Returns 0 or a negative
+ * errno (the fd is closed then). */
+int conn_start(struct conn *c, struct worker *w, int fd);
+
+/* Starts closing; memory is released by the worker once every handle is
+ * closed and no response is left that a plugin may still finish. */
+void conn_close(struct conn *c);
+
+/* Idle connections close now; busy ones close after their response. */
+void conn_drain(struct conn *c);
+
+/* Allocates a conn's buffers (once; the worker pools conns). */
+int conn_alloc_buffers(struct conn *c, size_t max_header_size);
+void conn_free_buffers(struct conn *c);
+
+/* Called by response.c when a response is finished. */
+void conn_response_done(struct conn *c);
+/* Queues output; writes directly when it is large. Returns 0 or -EPIPE. */
+int conn_output(struct conn *c, const uv_buf_t *bufs, unsigned n);
+/* Writes queued output now (one vectored write when possible). */
+void conn_flush(struct conn *c);
+
+/* response.c: head and error responses */
+const char *http_reason(int status);
+int response_send_error(struct conn *c, int status);
+void response_reset(mc_response *res, struct conn *c);
+
+#endif

@@ -1,0 +1,35 @@
+/* guard.h - runs plugin code so that a fault or a hang costs one request. */
+#ifndef MCHOST_GUARD_H
+#define MCHOST_GUARD_H
+
+#include <stdint.h>
+
+/* guard_call() results besides 0 (returned normally) and a signal number. */
+#define GUARD_TIMEOUT (-1)
+
+/* What the last fault looked like; valid until the next guard_call(). */
+struct guard_report {
+  int sig;
+  int code;
+  void *addr;
+  int nframes;
+  void *frames[48];
+};
+
+/* Installs the fault handlers on an alternate stack. Once per process,
+ * before any plugin code runs. Returns 0 or a negative errno. */
+int guard_install(void);
+
+/* Calls fn(arg). Returns 0 when it returned, the signal number when it
+ * faulted (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT), or GUARD_TIMEOUT when
+ * it ran longer than timeout_ms (0 = no limit). After a non-zero result the
+ * process is suspect: the caller must retire it. */
+int guard_call(void (*fn)(void *arg), void *arg, uint64_t timeout_ms);
+
+const struct guard_report *guard_last(void);
+
+/* Logs the last fault: signal, address, `context` (e.g. the request line)
+ * and a backtrace with module+offset for addr2line. */
+void guard_log_fault(int result, const char *context);
+
+#endif

@@ -1,0 +1,48 @@
+/* main.c - argv and MCHOST_* into a config, then master or worker. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "config.h"
+#include "llhttp.h"
+#include "master.h"
+#include "mchost.h"
+#include "worker.h"
+
+/* The master re-executes this program as
+ *   mchost __worker ID GENERATION PLUGIN_PATH <the user's options...>
+ * so that a worker is a fresh process image with its own loop. */
+#define WORKER_ARGS 5
+
+int main(int argc, char **argv) {
+  struct config cfg;
+  char err[512];
+  int worker = argc >= WORKER_ARGS && strcmp(argv[1], "__worker") == 0;
+
+  if (config_load(&cfg, argc, argv, worker ? WORKER_ARGS : 1, err,
+                  sizeof err) != 0) {
+    fprintf(stderr, "mchost: %s (see 'mchost --help')\n", err);
+    return EXIT_USAGE;
+  }
+  if (worker)
+    return worker_main(&cfg, (unsigned)strtoul(argv[2], NULL, 10),
+                       (unsigned)strtoul(argv[3], NULL, 10), argv[4]);
+  if (cfg.show_help) {
+    config_print_help();
+    return EXIT_OK;
+  }
+  if (cfg.show_version) {
+    printf("mchost %s (plugin ABI %d; libuv %s, llhttp %d.%d.%d)\n",
+           MCHOST_VERSION_STRING, MC_ABI_VERSION, uv_version_string(),
+           LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);
+    return EXIT_OK;
+  }
+  if (cfg.plugin == NULL) {
+    fprintf(stderr, "mchost: --plugin is required: the shared object to "
+                    "serve, e.g. --plugin build/plugins/hello.so "
+                    "(see 'mchost --help')\n");
+    return EXIT_USAGE;
+  }
+  return master_main(&cfg, argc, argv);
+}

@@ -1,0 +1,592 @@
+/*
+ * master.c - the master process.
+ *
+ * It binds the listening socket once and keeps it for its whole life,
+ * starts the workers with uv_spawn() of this same executable (the socket
+ * and a control socketpair are inherited as fds 3 and 4), supervises them,
+ * and turns signals into decisions. It never loads the plugin: nothing a
+ * plugin does can take it down.
+ *
+ * Like gunicorn's arbiter, every event ends in master_reconcile(), the one
+ * place that compares the workers wanted with the workers running.
+ */
+#define _GNU_SOURCE
+#include "master.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "log.h"
+#include "proto.h"
+#include "worker.h"
+
+/* A burst of worker failures (exits before ready, deaths, plugin faults)
+ * slows the spawning down: with FAIL_FREE or more failures within
+ * FAIL_WINDOW_MS, the next start waits FAIL_BASE_MS, doubling with each
+ * further failure up to FAIL_MAX_MS. A plugin that crashes on every request
+ * thus costs a few worker starts per second, never a fork storm. */
+#define FAIL_WINDOW_MS 1000
+#define FAIL_FREE 4
+#define FAIL_BASE_MS 25
+#define FAIL_MAX_MS 5000
+#define FAIL_RING 32
+
+enum wstate { W_STARTING, W_READY, W_STOPPING };
+
+struct wproc {
+  uv_process_t proc;
+  uv_pipe_t control;
+  uv_timer_t kill_timer;
+  struct master *m;
+  struct wproc *next;
+  unsigned id, generation;
+  int pid;
+  enum wstate state;
+  int tainted;
+  int exited;
+  int handles; /* open uv handles; freed at 0 */
+  size_t rlen;
+  char rbuf[sizeof(struct msg)];
+};
+
+static const int master_signals[] = {SIGTERM, SIGINT, SIGQUIT,
+                                     SIGHUP,  SIGTTIN, SIGTTOU};
+#define N_SIGNALS (sizeof master_signals / sizeof master_signals[0])
+
+struct master {
+  uv_loop_t loop;
+  const struct config *cfg;
+  int argc;
+  char **argv;
+  char exe[PATH_MAX];
+  int listen_fd;
+  struct wproc *procs; /* running (not yet exited) workers */
+  unsigned wanted;
+  unsigned generation;
+  int booted;    /* a worker has been ready once */
+  int announced; /* "ready" was logged for this generation */
+  int stopping;
+  int exit_code;
+  uint64_t fails[FAIL_RING];
+  unsigned nfails;
+  uint64_t next_spawn_ms;
+  uv_timer_t respawn_timer;
+  uv_signal_t sig[N_SIGNALS];
+};
+
+static void master_reconcile(struct master *m);
+
+/* ---- the listening socket ---- */
+
+static int master_listen(struct master *m, char *where, size_t wherelen) {
+  const struct config *cfg = m->cfg;
+  struct addrinfo hints, *ai = NULL;
+  struct sockaddr_storage ss;
+  socklen_t sslen = sizeof ss;
+  char port[16], host[INET6_ADDRSTRLEN];
+  int fd, one = 1, rc;
+
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  snprintf(port, sizeof port, "%u", (unsigned)cfg->port);
+  snprintf(where, wherelen, "%s:%s", cfg->host, port);
+  if ((rc = getaddrinfo(cfg->host, port, &hints, &ai)) != 0) {
+    fprintf(stderr, "mchost: --host '%s': %s (give an address such as "
+                    "0.0.0.0, 127.0.0.1 or ::)\n",
+            cfg->host, gai_strerror(rc));
+    return -1;
+  }
+  fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    fprintf(stderr, "mchost: cannot create a socket: %s\n", strerror(errno));
+    freeaddrinfo(ai);
+    return -1;
+  }
+  /* Lets a restarted mchost bind at once while old connections sit in
+   * TIME_WAIT; it does not let two servers share the port. */
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+    int e = errno;
+    const char *hint =
+        e == EADDRINUSE    ? " (another server has it: stop it or pick another "
+                             "--port)"
+        : e == EACCES      ? " (ports below 1024 need root or "
+                             "CAP_NET_BIND_SERVICE: pick a --port above 1023)"
+        : e == EADDRNOTAVAIL ? " (is --host an address of this machine?)"
+                             : "";
+    fprintf(stderr, "mchost: cannot listen on %s: %s%s\n", where,
+            e == EADDRINUSE ? "address already in use" : strerror(e), hint);
+    close(fd);
+    freeaddrinfo(ai);
+    return -1;
+  }
+  freeaddrinfo(ai);
+  /* --port 0 picked a port: say which, so that a script can connect. */
+  getsockname(fd, (struct sockaddr *)&ss, &sslen);
+  if (ss.ss_family == AF_INET6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    uv_ip6_name(a, host, sizeof host);
+    snprintf(where, wherelen, "[%s]:%u", host, ntohs(a->sin6_port));
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    uv_ip4_name(a, host, sizeof host);
+    snprintf(where, wherelen, "%s:%u", host, ntohs(a->sin_port));
+  }
+  m->listen_fd = fd;
+  return 0;
+}
+
+/* ---- failures and backoff ---- */
+
+static void master_note_failure(struct master *m) {
+  uint64_t now = uv_now(&m->loop);
+  unsigned recent = 0;
+
+  m->fails[m->nfails++ % FAIL_RING] = now;
+  for (unsigned i = 0; i < FAIL_RING && i < m->nfails; i++)
+    if (now - m->fails[i] <= FAIL_WINDOW_MS)
+      recent++;
+  if (recent >= FAIL_FREE) {
+    unsigned shift = recent - FAIL_FREE;
+    uint64_t delay = shift >= 16 ? FAIL_MAX_MS : (uint64_t)FAIL_BASE_MS << shift;
+    if (delay > FAIL_MAX_MS)
+      delay = FAIL_MAX_MS;
+    m->next_spawn_ms = now + delay;
+    log_warn("%u worker failures in the last second (the plugin is "
+             "crash-looping?): next worker starts in %llu ms",
+             recent, (unsigned long long)delay);
+  }
+}
+
+/* ---- one worker ---- */
+
+static void wproc_on_close(uv_handle_t *h) {
+  struct wproc *p = h->data;
+  if (--p->handles == 0)
+    free(p);
+}
+
+static void wproc_unlink(struct master *m, struct wproc *p) {
+  for (struct wproc **pp = &m->procs; *pp != NULL; pp = &(*pp)->next) {
+    if (*pp == p) {
+      *pp = p->next;
+      break;
+    }
+  }
+}
+
+static void wproc_close(struct wproc *p) {
+  uv_close((uv_handle_t *)&p->proc, wproc_on_close);
+  if (!uv_is_closing((uv_handle_t *)&p->control))
+    uv_close((uv_handle_t *)&p->control, wproc_on_close);
+  uv_close((uv_handle_t *)&p->kill_timer, wproc_on_close);
+}
+
+static void wproc_kill(struct wproc *p, const char *why) {
+  if (p->exited)
+    return;
+  log_warn("killing worker %u (pid %d): %s", p->id, p->pid, why);
+  uv_process_kill(&p->proc, SIGKILL);
+}
+
+static void wproc_on_kill_timer(uv_timer_t *t) {
+  wproc_kill(t->data, "still running after --kill-timeout");
+}
+
+static void wproc_send(struct wproc *p, uint32_t type) {
+  struct msg msg = {type, p->id, 0};
+  uv_buf_t b = uv_buf_init((char *)&msg, sizeof msg);
+  if (uv_try_write((uv_stream_t *)&p->control, &b, 1) != (int)sizeof msg)
+    uv_process_kill(&p->proc, SIGTERM); /* the pipe is gone: same meaning */
+}
+
+/* Asks a worker to stop accepting, finish, and exit; killed if it overstays.
+ * The worker has the same limit itself: the margin lets it exit cleanly. */
+static void wproc_stop(struct wproc *p) {
+  if (p->exited || p->state == W_STOPPING)
+    return;
+  p->state = W_STOPPING;
+  wproc_send(p, MSG_STOP);
+  uv_timer_start(&p->kill_timer, wproc_on_kill_timer,
+                 p->m->cfg->kill_timeout_ms + 1000, 0);
+}
+
+static void master_on_ready(struct master *m, struct wproc *p) {
+  unsigned ready = 0;
+
+  p->state = W_READY;
+  m->booted = 1;
+  for (struct wproc *q = m->procs; q != NULL; q = q->next)
+    if (q->generation == m->generation && q->state == W_READY && !q->tainted)
+      ready++;
+  if (!m->announced && ready >= m->wanted) {
+    m->announced = 1;
+    log_info("ready: %u worker%s serving (generation %u)", ready,
+             ready == 1 ? "" : "s", m->generation);
+  }
+}
+
+static void wproc_apply(struct wproc *p, const struct msg *msg) {
+  struct master *m = p->m;
+
+  if (msg->worker_id != p->id) {
+    wproc_kill(p, "garbled control message");
+    return;
+  }
+  switch (msg->type) {
+  case MSG_READY:
+    if (p->state == W_STARTING)
+      master_on_ready(m, p);
+    break;
+  case MSG_TAINTED:
+    if (!p->tainted) {
+      p->tainted = 1;
+      master_note_failure(m);
+      uv_timer_start(&p->kill_timer, wproc_on_kill_timer,
+                     m->cfg->kill_timeout_ms + 1000, 0);
+    }
+    break;
+  default:
+    wproc_kill(p, "garbled control message");
+    return;
+  }
+  master_reconcile(m);
+}
+
+static void wproc_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  struct wproc *p = h->data;
+  (void)hint;
+  *buf = uv_buf_init(p->rbuf + p->rlen, (unsigned)(sizeof p->rbuf - p->rlen));
+}
+
+static void wproc_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  struct wproc *p = s->data;
+  (void)buf;
+
+  if (n < 0) {
+    /* EOF: the worker exited or closed its end; the exit callback tells. */
+    uv_read_stop(s);
+    return;
+  }
+  p->rlen += (size_t)n;
+  if (p->rlen == sizeof p->rbuf) {
+    struct msg msg;
+    memcpy(&msg, p->rbuf, sizeof msg);
+    p->rlen = 0;
+    wproc_apply(p, &msg);
+  }
+}
+
+static void describe_exit(char *out, size_t len, int64_t status, int sig) {
+  if (sig != 0)
+    snprintf(out, len, "killed by SIG%s", sigabbrev_np(sig));
+  else
+    snprintf(out, len, "exit code %lld", (long long)status);
+}
+
+static void master_fatal_boot(struct master *m, int64_t status, int sig) {
+  struct wproc *q;
+  if (!(sig == 0 && status == EXIT_PLUGIN)) {
+    char how[64];
+    describe_exit(how, sizeof how, status, sig);
+    log_error("the first worker could not start (%s); see above", how);
+  }
+  m->exit_code = sig == 0 && status == EXIT_PLUGIN ? EXIT_PLUGIN : EXIT_RUNTIME;
+  m->stopping = 1;
+  for (q = m->procs; q != NULL; q = q->next)
+    wproc_stop(q);
+}
+
+static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
+  struct wproc *p = proc->data;
+  struct master *m = p->m;
+  char how[64];
+
+  p->exited = 1;
+  wproc_unlink(m, p);
+  describe_exit(how, sizeof how, status, sig);
+  if (m->stopping || p->state == W_STOPPING || p->tainted) {
+    log_debug("worker %u (pid %d) exited: %s", p->id, p->pid, how);
+  } else if (!m->booted) {
+    wproc_close(p);
+    master_fatal_boot(m, status, sig);
+    master_reconcile(m);
+    return;
+  } else if (p->state == W_STARTING) {
+    log_error("worker %u (pid %d) failed to start: %s", p->id, p->pid, how);
+    master_note_failure(m);
+  } else {
+    log_error("worker %u (pid %d) died: %s%s", p->id, p->pid, how,
+              sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT ||
+                      sig == SIGFPE || sig == SIGILL
+                  ? " (a fault outside plugin code: an mchost bug)"
+                  : "");
+    master_note_failure(m);
+  }
+  wproc_close(p);
+  master_reconcile(m);
+}
+
+static unsigned master_free_id(struct master *m) {
+  for (unsigned id = 1;; id++) {
+    struct wproc *q;
+    for (q = m->procs; q != NULL; q = q->next)
+      if (q->id == id && q->state != W_STOPPING && !q->tainted)
+        break;
+    if (q == NULL)
+      return id;
+  }
+}
+
+static int master_spawn(struct master *m) {
+  struct wproc *p = calloc(1, sizeof *p);
+  uv_process_options_t opt;
+  uv_stdio_container_t stdio[5];
+  char idbuf[16], genbuf[16];
+  char **args;
+  int err, k = 0;
+
+  args = calloc((size_t)m->argc + 6, sizeof *args);
+  if (p == NULL || args == NULL) {
+    free(p);
+    free(args);
+    log_error("cannot start a worker: out of memory");
+    return -ENOMEM;
+  }
+  p->m = m;
+  p->id = master_free_id(m);
+  p->generation = m->generation;
+  snprintf(idbuf, sizeof idbuf, "%u", p->id);
+  snprintf(genbuf, sizeof genbuf, "%u", p->generation);
+  args[k++] = m->exe;
+  args[k++] = (char *)"__worker";
+  args[k++] = idbuf;
+  args[k++] = genbuf;
+  args[k++] = (char *)m->cfg->plugin;
+  for (int i = 1; i < m->argc; i++)
+    args[k++] = m->argv[i];
+  args[k] = NULL;
+
+  uv_pipe_init(&m->loop, &p->control, 0);
+  memset(stdio, 0, sizeof stdio);
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_INHERIT_FD;
+  stdio[1].data.fd = STDOUT_FILENO;
+  stdio[2].flags = UV_INHERIT_FD;
+  stdio[2].data.fd = STDERR_FILENO;
+  stdio[WORKER_LISTEN_FD].flags = UV_INHERIT_FD;
+  stdio[WORKER_LISTEN_FD].data.fd = m->listen_fd;
+  stdio[WORKER_CONTROL_FD].flags =
+      UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
+  stdio[WORKER_CONTROL_FD].data.stream = (uv_stream_t *)&p->control;
+  memset(&opt, 0, sizeof opt);
+  opt.file = m->exe;
+  opt.args = args;
+  opt.exit_cb = wproc_on_exit;
+  opt.stdio = stdio;
+  opt.stdio_count = 5;
+
+  p->proc.data = p->control.data = p->kill_timer.data = p;
+  err = uv_spawn(&m->loop, &p->proc, &opt);
+  free(args);
+  uv_timer_init(&m->loop, &p->kill_timer);
+  p->kill_timer.data = p;
+  p->handles = 3;
+  if (err != 0) {
+    log_error("cannot start a worker: %s", uv_strerror(err));
+    p->exited = 1;
+    wproc_close(p);
+    master_note_failure(m);
+    return err;
+  }
+  p->pid = p->proc.pid;
+  p->state = W_STARTING;
+  uv_read_start((uv_stream_t *)&p->control, wproc_on_alloc, wproc_on_read);
+  p->next = m->procs;
+  m->procs = p;
+  log_debug("started worker %u (pid %d, generation %u)", p->id, p->pid,
+            p->generation);
+  return 0;
+}
+
+/* ---- the one place that acts ---- */
+
+static void master_finish(struct master *m) {
+  for (size_t i = 0; i < N_SIGNALS; i++)
+    uv_close((uv_handle_t *)&m->sig[i], NULL);
+  uv_close((uv_handle_t *)&m->respawn_timer, NULL);
+}
+
+static void master_on_respawn_timer(uv_timer_t *t) {
+  master_reconcile(t->data);
+}
+
+static void master_reconcile(struct master *m) {
+  unsigned live = 0, starting = 0;
+  uint64_t now;
+
+  if (m->stopping) {
+    if (m->procs == NULL && !uv_is_closing((uv_handle_t *)&m->respawn_timer))
+      master_finish(m);
+    return;
+  }
+  for (struct wproc *p = m->procs; p != NULL; p = p->next) {
+    if (p->state == W_STOPPING || p->tainted)
+      continue;
+    live++;
+    starting += p->state == W_STARTING;
+  }
+  if (live > m->wanted) {
+    /* TTOU: the highest ids go, so ids stay 1..wanted. */
+    for (unsigned n = live - m->wanted; n > 0; n--) {
+      struct wproc *top = NULL;
+      for (struct wproc *p = m->procs; p != NULL; p = p->next)
+        if (p->state != W_STOPPING && !p->tainted &&
+            (top == NULL || p->id > top->id))
+          top = p;
+      wproc_stop(top);
+    }
+    return;
+  }
+  if (live == m->wanted)
+    return;
+  /* The first worker starts alone: if the plugin cannot load, it says so
+   * once and the master exits, instead of N workers saying it N times. */
+  if (!m->booted && starting > 0)
+    return;
+  now = uv_now(&m->loop);
+  if (now < m->next_spawn_ms) {
+    uv_timer_start(&m->respawn_timer, master_on_respawn_timer,
+                   m->next_spawn_ms - now, 0);
+    return;
+  }
+  for (unsigned n = m->booted ? m->wanted - live : 1; n > 0; n--)
+    if (master_spawn(m) != 0)
+      break;
+}
+
+/* ---- signals ---- */
+
+static void master_begin_stop(struct master *m, const char *why) {
+  m->stopping = 1;
+  log_info("%s: stopping gracefully (in-flight requests get up to %.1f s)",
+           why, (double)m->cfg->kill_timeout_ms / 1000.0);
+  uv_timer_stop(&m->respawn_timer);
+  /* The workers close their copies as they stop: with ours closed too,
+   * new connections are refused at once rather than left waiting. */
+  close(m->listen_fd);
+  m->listen_fd = -1;
+  for (struct wproc *p = m->procs; p != NULL; p = p->next)
+    wproc_stop(p);
+}
+
+static void master_on_signal(uv_signal_t *h, int signum) {
+  struct master *m = h->data;
+  char why[32];
+
+  snprintf(why, sizeof why, "SIG%s", sigabbrev_np(signum));
+  switch (signum) {
+  case SIGTERM:
+  case SIGQUIT:
+  case SIGINT:
+    if (!m->stopping) {
+      master_begin_stop(m, why);
+    } else if (signum == SIGINT) {
+      log_warn("second SIGINT: stopping now");
+      m->exit_code = EXIT_RUNTIME;
+      for (struct wproc *p = m->procs; p != NULL; p = p->next)
+        uv_process_kill(&p->proc, SIGKILL);
+    }
+    break;
+  case SIGTTIN:
+    if (m->wanted < 1024)
+      m->wanted++;
+    log_info("%s: %u workers", why, m->wanted);
+    break;
+  case SIGTTOU:
+    if (m->wanted > 1)
+      m->wanted--;
+    log_info("%s: %u worker%s", why, m->wanted, m->wanted == 1 ? "" : "s");
+    break;
+  case SIGHUP:
+    log_warn("SIGHUP: live reload is not part of this build yet; ignored");
+    break;
+  }
+  master_reconcile(m);
+}
+
+/* ---- life ---- */
+
+static void close_walk_cb(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+int master_main(const struct config *cfg, int argc, char **argv) {
+  static struct master m;
+  struct stat st;
+  char who[32], where[128];
+  ssize_t n;
+
+  snprintf(who, sizeof who, "master %d", (int)getpid());
+  log_init((int)cfg->log_level, who);
+  m.cfg = cfg;
+  m.argc = argc;
+  m.argv = argv;
+  m.wanted = (unsigned)cfg->workers;
+  m.generation = 1;
+  m.listen_fd = -1;
+
+  /* The master does not load the plugin, but a missing file is worth one
+   * clear line before anything starts. */
+  if (stat(cfg->plugin, &st) != 0) {
+    fprintf(stderr,
+            "mchost: --plugin '%s': %s (build it first, or check the path)\n",
+            cfg->plugin, strerror(errno));
+    return EXIT_PLUGIN;
+  }
+  n = readlink("/proc/self/exe", m.exe, sizeof m.exe - 1);
+  if (n <= 0) {
+    fprintf(stderr, "mchost: cannot find my own executable: %s\n",
+            strerror(errno));
+    return EXIT_RUNTIME;
+  }
+  m.exe[n] = '\0';
+  signal(SIGPIPE, SIG_IGN);
+  if (master_listen(&m, where, sizeof where) != 0)
+    return EXIT_RUNTIME;
+
+  uv_loop_init(&m.loop);
+  uv_timer_init(&m.loop, &m.respawn_timer);
+  m.respawn_timer.data = &m;
+  for (size_t i = 0; i < N_SIGNALS; i++) {
+    uv_signal_init(&m.loop, &m.sig[i]);
+    m.sig[i].data = &m;
+    uv_signal_start(&m.sig[i], master_on_signal, master_signals[i]);
+  }
+  log_info("listening on http://%s with %u worker%s (plugin %s)", where,
+           m.wanted, m.wanted == 1 ? "" : "s", cfg->plugin);
+  master_reconcile(&m);
+  uv_run(&m.loop, UV_RUN_DEFAULT);
+
+  uv_walk(&m.loop, close_walk_cb, NULL);
+  uv_run(&m.loop, UV_RUN_DEFAULT);
+  uv_loop_close(&m.loop);
+  if (m.listen_fd >= 0)
+    close(m.listen_fd);
+  if (m.exit_code == EXIT_OK)
+    log_info("stopped");
+  return m.exit_code;
+}

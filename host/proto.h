@@ -1,0 +1,21 @@
+/* proto.h - the fixed-size messages on a worker's control pipe. */
+#ifndef MCHOST_PROTO_H
+#define MCHOST_PROTO_H
+
+#include <stdint.h>
+
+enum msg_type {
+  MSG_READY = 1,   /* worker -> master: plugin loaded, accepting */
+  MSG_TAINTED = 2, /* worker -> master: retiring, start a replacement now */
+  MSG_STOP = 3     /* master -> worker: stop accepting, drain, exit */
+};
+
+/* A worker may be corrupt: the master checks size, type and worker_id of
+ * every message before it acts on one. */
+struct msg {
+  uint32_t type;
+  uint32_t worker_id;
+  uint64_t value;
+};
+
+#endif

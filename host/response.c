@@ -1,0 +1,294 @@
+/*
+ * response.c - the SDK's response functions and the head the host writes.
+ *
+ * The host owns the framing: Date, Server, Content-Length or chunked
+ * Transfer-Encoding, and Connection, so a plugin can never produce a
+ * response that desynchronises the connection.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conn.h"
+#include "http_status.h"
+#include "worker.h"
+
+/* The head: status line, host headers, plugin headers, framing. */
+#define HEAD_MAX (CONN_RES_HEADERS_SIZE + 256)
+
+const char *http_reason(int status) {
+  switch (status) {
+#define X(code, reason)                                                        \
+  case code:                                                                   \
+    return reason;
+    MC_STATUS_MAP(X)
+#undef X
+  }
+  return "";
+}
+
+void response_reset(mc_response *res, struct conn *c) {
+  res->c = c;
+  res->state = RES_HANDLER;
+  res->status = 0;
+  res->head_sent = 0;
+  res->head_only = 0;
+  res->aborted = 0;
+  res->hlen = 0;
+  res->chunked = 0;
+  res->later_cb = NULL;
+  res->later_data = NULL;
+}
+
+static int is_tchar(unsigned char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+         (ch >= '0' && ch <= '9') || (ch != '\0' && strchr("!#$%&'*+-.^_`|~",
+                                                            ch) != NULL);
+}
+
+static int host_owned(const char *name) {
+  static const char *const owned[] = {"content-length", "transfer-encoding",
+                                      "connection", "date", "server"};
+  for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+    if (strcasecmp(name, owned[i]) == 0)
+      return 1;
+  return 0;
+}
+
+static int body_allowed(int status) { return status != 204 && status != 304; }
+
+static char *put(char *p, const char *s, size_t len) {
+  memcpy(p, s, len);
+  return p + len;
+}
+
+static char *put_uint(char *p, size_t v) {
+  char tmp[24];
+  size_t n = 0;
+  do
+    tmp[n++] = (char)('0' + v % 10);
+  while ((v /= 10) > 0);
+  while (n > 0)
+    *p++ = tmp[--n];
+  return p;
+}
+
+/* Writes the head into out (HEAD_MAX bytes). content_length < 0 means a
+ * streamed body. Decides keep-alive for the connection. */
+static size_t build_head(mc_response *res, int status, long long content_length,
+                         int *chunked, char *out) {
+  struct conn *c = res->c;
+  const char *reason = http_reason(status);
+  int keep = c->req.keep_alive && !c->close_after && !c->w->stopping;
+  char *p = out;
+
+  *chunked = 0;
+  if (content_length < 0 && body_allowed(status)) {
+    if (c->req.version == 11)
+      *chunked = 1;
+    else
+      keep = 0; /* HTTP/1.0 stream: the end of the connection ends it */
+  }
+  if (!keep) {
+    c->req.keep_alive = 0;
+    c->close_after = 1;
+  }
+  p = put(p, "HTTP/1.1 ", 9);
+  p = put_uint(p, (size_t)status);
+  *p++ = ' ';
+  p = put(p, reason, strlen(reason));
+  p = put(p, "\r\nServer: mchost\r\n", 18);
+  p = put(p, worker_date(c->w), strlen(worker_date(c->w)));
+  p = put(p, res->headers, res->hlen);
+  if (body_allowed(status)) {
+    if (content_length >= 0) {
+      p = put(p, "Content-Length: ", 16);
+      p = put_uint(p, (size_t)content_length);
+      p = put(p, "\r\n", 2);
+    } else if (*chunked) {
+      p = put(p, "Transfer-Encoding: chunked\r\n", 28);
+    }
+  }
+  if (keep)
+    p = put(p, "Connection: keep-alive\r\n\r\n", 26);
+  else
+    p = put(p, "Connection: close\r\n\r\n", 21);
+  res->status = status;
+  res->head_sent = 1;
+  return (size_t)(p - out);
+}
+
+/* Queues output; outside conn_process() (a deferred or streamed response
+ * written from a plugin callback) nothing else will flush it, so write now. */
+static int flush_output(struct conn *c, const uv_buf_t *bufs, unsigned n) {
+  int rc;
+  if (c->closing)
+    return -EPIPE;
+  rc = conn_output(c, bufs, n);
+  if (!c->in_process)
+    conn_flush(c);
+  return rc;
+}
+
+static int can_answer(const mc_response *res) {
+  return res->state == RES_HANDLER || res->state == RES_DEFERRED;
+}
+
+static void finish(mc_response *res) {
+  struct conn *c = res->c;
+  int parked = c->closing; /* may be released by conn_response_done() */
+  res->state = RES_DONE;
+  conn_response_done(c);
+  if (!parked && !c->in_process)
+    conn_flush(c);
+}
+
+static int send_whole(mc_response *res, int status, const void *body,
+                      size_t len) {
+  char head[HEAD_MAX];
+  uv_buf_t bufs[2];
+  unsigned n = 1;
+  int chunked, rc;
+
+  bufs[0] = uv_buf_init(head, (unsigned)build_head(res, status, (long long)len,
+                                                   &chunked, head));
+  if (len > 0 && !res->head_only && body_allowed(status))
+    bufs[n++] = uv_buf_init((char *)body, (unsigned)len);
+  rc = res->c->closing ? -EPIPE : conn_output(res->c, bufs, n);
+  finish(res);
+  return rc;
+}
+
+int response_send_error(struct conn *c, int status) {
+  char body[64];
+  int len = snprintf(body, sizeof body, "%d %s\n", status, http_reason(status));
+  /* After an error the stream may be out of step (an unread body, a
+   * smuggling attempt): the connection always ends. */
+  response_reset(&c->res, c);
+  c->close_after = 1;
+  c->req.keep_alive = 0;
+  mc_response_header(&c->res, "Content-Type", "text/plain");
+  return send_whole(&c->res, status, body, (size_t)len);
+}
+
+MC_EXTERN int mc_response_header(mc_response *res, const char *name,
+                                 const char *value) {
+  size_t nlen, vlen;
+
+  if (res->head_sent || !can_answer(res))
+    return -EALREADY;
+  if (name == NULL || value == NULL || name[0] == '\0' || host_owned(name))
+    return -EINVAL;
+  for (const char *s = name; *s != '\0'; s++)
+    if (!is_tchar((unsigned char)*s))
+      return -EINVAL;
+  /* CR or LF in a value would let a plugin (or the user input it echoes)
+   * split the response. */
+  if (strpbrk(value, "\r\n") != NULL)
+    return -EINVAL;
+  nlen = strlen(name);
+  vlen = strlen(value);
+  if (res->hlen + nlen + vlen + 4 > sizeof res->headers)
+    return -ENOSPC;
+  memcpy(res->headers + res->hlen, name, nlen);
+  memcpy(res->headers + res->hlen + nlen, ": ", 2);
+  memcpy(res->headers + res->hlen + nlen + 2, value, vlen);
+  memcpy(res->headers + res->hlen + nlen + 2 + vlen, "\r\n", 2);
+  res->hlen += nlen + vlen + 4;
+  return 0;
+}
+
+MC_EXTERN int mc_response_send(mc_response *res, int status, const void *body,
+                               size_t len) {
+  if (!can_answer(res))
+    return -EALREADY;
+  if (status < 200 || status > 599 || (body == NULL && len > 0))
+    return -EINVAL;
+  return send_whole(res, status, body, len);
+}
+
+MC_EXTERN int mc_response_begin(mc_response *res, int status) {
+  char head[HEAD_MAX];
+  uv_buf_t b;
+  int chunked;
+
+  if (!can_answer(res))
+    return -EALREADY;
+  if (status < 200 || status > 599)
+    return -EINVAL;
+  b = uv_buf_init(head, (unsigned)build_head(res, status, -1, &chunked, head));
+  res->state = RES_STREAMING;
+  res->chunked = chunked;
+  return flush_output(res->c, &b, 1);
+}
+
+MC_EXTERN int mc_response_write(mc_response *res, const void *data,
+                                size_t len) {
+  char size[24];
+  uv_buf_t b[3];
+  int n;
+
+  if (res->state != RES_STREAMING)
+    return -EALREADY;
+  if (res->c->closing)
+    return -EPIPE;
+  if (len == 0 || res->head_only || !body_allowed(res->status))
+    return 0;
+  if (!res->chunked) {
+    b[0] = uv_buf_init((char *)data, (unsigned)len);
+    return flush_output(res->c, b, 1);
+  }
+  n = snprintf(size, sizeof size, "%zx\r\n", len);
+  b[0] = uv_buf_init(size, (unsigned)n);
+  b[1] = uv_buf_init((char *)data, (unsigned)len);
+  b[2] = uv_buf_init((char *)"\r\n", 2);
+  return flush_output(res->c, b, 3);
+}
+
+MC_EXTERN int mc_response_end(mc_response *res) {
+  int rc = 0;
+
+  if (res->state != RES_STREAMING)
+    return -EALREADY;
+  if (res->chunked && !res->c->closing) {
+    uv_buf_t b = uv_buf_init((char *)"0\r\n\r\n", 5);
+    rc = conn_output(res->c, &b, 1);
+  }
+  uv_timer_stop(&res->c->later);
+  finish(res);
+  return rc;
+}
+
+MC_EXTERN void mc_response_defer(mc_response *res) {
+  if (res->state == RES_HANDLER)
+    res->state = RES_DEFERRED;
+}
+
+static void response_on_later(uv_timer_t *t) {
+  struct conn *c = t->data;
+  worker_call_plugin(c->w, c, 1);
+}
+
+MC_EXTERN int mc_response_later(mc_response *res, unsigned ms,
+                                void (*cb)(mc_response *res, void *data),
+                                void *data) {
+  if (cb == NULL)
+    return -EINVAL;
+  if (!can_answer(res) && res->state != RES_STREAMING)
+    return -EALREADY;
+  if (res->state == RES_HANDLER)
+    res->state = RES_DEFERRED;
+  res->later_cb = cb;
+  res->later_data = data;
+  uv_timer_start(&res->c->later, response_on_later, ms, 0);
+  return 0;
+}
+
+MC_EXTERN int mc_response_aborted(const mc_response *res) {
+  return res->aborted;
+}
+
+MC_EXTERN mc_request *mc_response_request(mc_response *res) {
+  return &res->c->req;
+}

@@ -1,0 +1,68 @@
+/* worker.h - a worker process: its loop, accept path, plugin, lifecycle. */
+#ifndef MCHOST_WORKER_H
+#define MCHOST_WORKER_H
+
+#include <stdint.h>
+#include <time.h>
+#include <uv.h>
+
+#include "config.h"
+#include "conn.h"
+#include "llhttp.h"
+#include "mchost.h"
+#include "plugin.h"
+
+/* The fds a worker inherits from the master (see master_spawn()). */
+#define WORKER_LISTEN_FD 3
+#define WORKER_CONTROL_FD 4
+
+struct worker {
+  uv_loop_t loop;
+  const struct config *cfg;
+  mc_worker pub;
+  struct plugin plugin;
+  const char *plugin_path;
+  llhttp_settings_t settings;
+
+  int listen_fd;
+  int accept_evfd; /* watched by libuv; stands for listen_fd (worker.c) */
+  uv_poll_t accept_poll;
+  uv_timer_t accept_retry; /* after EMFILE or at --max-connections */
+  unsigned accepts_since_rearm;
+  int accepting;
+
+  uv_pipe_t control;
+  uv_signal_t sigterm;
+  uv_timer_t kill_timer;
+
+  struct conn *active; /* open conns (and parked ones awaiting a plugin) */
+  struct conn *pool;   /* released conns, buffers kept */
+  unsigned nconns;
+  unsigned npool;
+
+  int stopping;
+  int tainted;
+  int exit_code;
+
+  time_t date_sec;
+  char date[40]; /* "Date: Fri, 27 Nov 2026 17:45:18 GMT\r\n" */
+};
+
+/* Runs a worker until it stops; returns the process exit code. */
+int worker_main(const struct config *cfg, unsigned id, unsigned generation,
+                const char *plugin_path);
+
+/* The Date header line for now, cached per second. */
+const char *worker_date(struct worker *w);
+
+/* conn.c gives a conn back once it is closed and no plugin holds it. */
+void worker_conn_release(struct worker *w, struct conn *c);
+
+/* The worker must retire: a plugin fault, or a handler timeout. Stops
+ * accepting at once, tells the master, drains, exits. */
+void worker_taint(struct worker *w, const char *why);
+
+/* Calls the plugin's mc_run for the conn's request, under the guard. */
+void worker_call_plugin(struct worker *w, struct conn *c, int later);
+
+#endif

@@ -1,0 +1,949 @@
+/*
+ * harness.c - see harness.h. Processes first, then the log, then the HTTP
+ * client. Nothing here prints: callers put what went wrong in their
+ * assertion messages.
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* ---- time ---- */
+
+int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+  }
+}
+
+static int remaining_ms(int64_t deadline) {
+  int64_t left = deadline - now_ms();
+  return left > 0 ? (int)left : 0;
+}
+
+/* ---- spawning ---- */
+
+/* Everything the child needs is built before fork(): the test process may
+ * have threads (Criterion's), so the child only makes system calls. */
+struct launch {
+  char **argv;
+  char **envp;
+  int out_fd, err_fd;
+  pid_t parent;
+};
+
+static int has_option(const char *const *args, const char *name) {
+  size_t n = strlen(name);
+  for (; args && *args; args++)
+    if (strncmp(*args, name, n) == 0 &&
+        ((*args)[n] == '\0' || (*args)[n] == '='))
+      return 1;
+  return 0;
+}
+
+static size_t count_strv(const char *const *v) {
+  size_t n = 0;
+  while (v && v[n])
+    n++;
+  return n;
+}
+
+static int launch_build(struct launch *l, const char *const *args,
+                        int add_defaults, const char *const *env) {
+  size_t nargs = count_strv(args), nenv = count_strv(env), nbase = 0, i, k = 0;
+  while (environ && environ[nbase])
+    nbase++;
+  l->argv = calloc(nargs + 6, sizeof *l->argv);
+  l->envp = calloc(nbase + nenv + 1, sizeof *l->envp);
+  if (!l->argv || !l->envp) {
+    free(l->argv);
+    free(l->envp);
+    return -ENOMEM;
+  }
+  l->argv[k++] = (char *)MCHOST_BIN;
+  /* Port 0: the kernel picks a free port, so tests can run in parallel. */
+  if (add_defaults && !has_option(args, "--port")) {
+    l->argv[k++] = (char *)"--port";
+    l->argv[k++] = (char *)"0";
+  }
+  if (add_defaults && !has_option(args, "--host")) {
+    l->argv[k++] = (char *)"--host";
+    l->argv[k++] = (char *)"127.0.0.1";
+  }
+  for (i = 0; i < nargs; i++)
+    l->argv[k++] = (char *)args[i];
+  /* MCHOST_* from the developer's shell would silently change what a test
+   * checks: only the test's own `env` may set them. */
+  k = 0;
+  for (i = 0; i < nbase; i++)
+    if (strncmp(environ[i], "MCHOST_", 7) != 0)
+      l->envp[k++] = environ[i];
+  for (i = 0; i < nenv; i++)
+    l->envp[k++] = (char *)env[i];
+  l->parent = getpid();
+  return 0;
+}
+
+static void launch_free(struct launch *l) {
+  free(l->argv);
+  free(l->envp);
+}
+
+static void child_exec(const struct launch *l) {
+  struct sigaction dfl;
+  sigset_t none;
+  int sig;
+  /* Own group: the whole server (master and workers) can be signalled as
+   * one, and nothing outside it ever is. */
+  setpgid(0, 0);
+  /* If the test process dies (failed .init, Criterion timeout) so does the
+   * master, and the workers follow when their pipe to it closes. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != l->parent)
+    _exit(127); /* the parent died before prctl() */
+  /* Blocked and ignored signals survive exec: start mchost clean. */
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      sigaction(sig, &dfl, NULL);
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  if (dup2(l->out_fd, STDOUT_FILENO) < 0 || dup2(l->err_fd, STDERR_FILENO) < 0)
+    _exit(127);
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0)
+    dup2(devnull, STDIN_FILENO);
+  /* The test's sockets and Criterion's pipes are none of mchost's business. */
+  if (close_range(3, ~0U, 0) < 0)
+    for (int fd = 3; fd < 1024; fd++)
+      close(fd);
+  execve(l->argv[0], l->argv, l->envp);
+  static const char msg[] = "harness: cannot exec " MCHOST_BIN "\n";
+  (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+  _exit(127);
+}
+
+static int launch_start(struct launch *l, pid_t *pid) {
+  pid_t p = fork();
+  if (p < 0)
+    return -errno;
+  if (p == 0)
+    child_exec(l);
+  /* Also from the parent, so the group exists before we might signal it. */
+  setpgid(p, p);
+  *pid = p;
+  return 0;
+}
+
+static int open_log(char *path, size_t size, const char *tmpl) {
+  snprintf(path, size, "%s", tmpl);
+  int fd = mkstemp(path);
+  if (fd < 0)
+    return -errno;
+  close(fd);
+  /* O_APPEND: master and workers write through different descriptors in
+   * the end (stdout, stderr); appending keeps their lines whole. */
+  fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) {
+    int err = -errno;
+    unlink(path);
+    return err;
+  }
+  return fd;
+}
+
+int spawn_mchost_env(const char *const *extra_args, const char *const *env,
+                     struct srv *out) {
+  struct launch l;
+  int fd, err;
+  memset(out, 0, sizeof *out);
+  out->pid = -1;
+  fd = open_log(out->log_path, sizeof out->log_path, "/tmp/mchost-test-XXXXXX");
+  if (fd < 0)
+    return fd;
+  if ((err = launch_build(&l, extra_args, 1, env)) < 0) {
+    close(fd);
+    return err;
+  }
+  l.out_fd = l.err_fd = fd;
+  err = launch_start(&l, &out->pid);
+  launch_free(&l);
+  close(fd);
+  if (err < 0)
+    out->pid = -1;
+  return err;
+}
+
+int spawn_mchost(const char *const *extra_args, struct srv *out) {
+  return spawn_mchost_env(extra_args, NULL, out);
+}
+
+/* ---- the master's life ---- */
+
+int srv_alive(struct srv *s) {
+  int st;
+  pid_t r;
+  if (s->pid <= 0 || s->reaped)
+    return 0;
+  do
+    r = waitpid(s->pid, &st, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r == 0)
+    return 1;
+  if (r == s->pid) {
+    s->reaped = 1;
+    s->status = st;
+  } else {
+    s->reaped = 1; /* ECHILD: not ours to wait for any more */
+    s->status = 0;
+  }
+  return 0;
+}
+
+static int decode_status(int st) {
+  if (WIFEXITED(st))
+    return WEXITSTATUS(st);
+  if (WIFSIGNALED(st))
+    return 128 + WTERMSIG(st);
+  return -EPROTO;
+}
+
+int srv_wait_exit(struct srv *s, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  if (s->pid <= 0)
+    return -ECHILD;
+  while (srv_alive(s)) {
+    if (now_ms() >= deadline)
+      return -ETIMEDOUT;
+    sleep_ms(5);
+  }
+  return decode_status(s->status);
+}
+
+void reap_group(pid_t pid, int ms) {
+  int64_t deadline = now_ms() + ms;
+  int st;
+  pid_t r;
+  if (pid <= 1)
+    return; /* kill(-0) or kill(-1) would hit far more than our server */
+  kill(-pid, SIGTERM);
+  for (;;) {
+    r = waitpid(pid, &st, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR))
+      break;
+    if (now_ms() >= deadline) {
+      kill(-pid, SIGKILL);
+      while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    sleep_ms(5);
+  }
+  /* Workers that outlived their master (a bug, but not the next test's). */
+  kill(-pid, SIGKILL);
+}
+
+void srv_stop(struct srv *s) {
+  if (s->pid > 0) {
+    if (!s->reaped)
+      reap_group(s->pid, 3000);
+    else
+      kill(-s->pid, SIGKILL);
+    s->reaped = 1;
+  }
+  s->pid = -1;
+  if (s->log_path[0] && !getenv("MCHOST_TEST_KEEP_LOGS"))
+    unlink(s->log_path);
+}
+
+/* ---- the log ---- */
+
+static char *read_file(const char *path, size_t *len_out) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  size_t cap = 4096, len = 0;
+  char *buf;
+  if (fd < 0)
+    return NULL;
+  buf = malloc(cap);
+  while (buf) {
+    if (len + 1 >= cap) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t n = read(fd, buf + len, cap - len - 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+  }
+  close(fd);
+  if (buf) {
+    buf[len] = '\0';
+    if (len_out)
+      *len_out = len;
+  }
+  return buf;
+}
+
+char *srv_log_read(const struct srv *s) {
+  return s->log_path[0] ? read_file(s->log_path, NULL) : NULL;
+}
+
+const char *srv_log_tail(const struct srv *s) {
+  static char tail[6144];
+  size_t len = 0;
+  char *all = s->log_path[0] ? read_file(s->log_path, &len) : NULL;
+  if (!all) {
+    snprintf(tail, sizeof tail, "(no log: %s)", s->log_path);
+    return tail;
+  }
+  if (len < sizeof tail) {
+    memcpy(tail, all, len + 1);
+  } else {
+    memcpy(tail, "[...]", 5);
+    memcpy(tail + 5, all + len - (sizeof tail - 6), sizeof tail - 6);
+    tail[sizeof tail - 1] = '\0';
+  }
+  free(all);
+  return tail;
+}
+
+int log_count(const struct srv *s, const char *needle) {
+  char *all = srv_log_read(s);
+  int n = 0;
+  if (!all || !*needle) {
+    free(all);
+    return 0;
+  }
+  /* Lines, not occurrences: one message may name a symbol twice ("no
+   * MC_PLUGIN() marker: add 'MC_PLUGIN();'") and is still one message. */
+  for (char *line = all, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next)
+      *next++ = '\0';
+    if (strstr(line, needle))
+      n++;
+  }
+  free(all);
+  return n;
+}
+
+int wait_log(const struct srv *s, const char *needle, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  for (;;) {
+    if (log_count(s, needle) > 0)
+      return 1;
+    if (now_ms() >= deadline)
+      return 0;
+    sleep_ms(10);
+  }
+}
+
+char *find_line(const char *text, const char *needle, char *buf, size_t size) {
+  const char *hit = text ? strstr(text, needle) : NULL, *start, *end;
+  size_t n;
+  if (!hit || size == 0)
+    return NULL;
+  for (start = hit; start > text && start[-1] != '\n'; start--) {
+  }
+  end = strchr(hit, '\n');
+  n = end ? (size_t)(end - start) : strlen(start);
+  if (n >= size)
+    n = size - 1;
+  memcpy(buf, start, n);
+  buf[n] = '\0';
+  return buf;
+}
+
+int has_number_token(const char *text, long number) {
+  char want[32];
+  size_t wl = (size_t)snprintf(want, sizeof want, "%ld", number);
+  for (const char *p = text; p && (p = strstr(p, want)); p++) {
+    /* Not inside a longer number, nor a word: "a5b" in a temp name is no
+     * exit code. */
+    int left_ok = p == text || !isalnum((unsigned char)p[-1]);
+    int right_ok = !isalnum((unsigned char)p[wl]);
+    if (left_ok && right_ok)
+      return 1;
+  }
+  return 0;
+}
+
+int srv_wait_port(struct srv *s, int timeout_ms) {
+  static const char marker[] = "listening on http://127.0.0.1:";
+  int64_t deadline = now_ms() + timeout_ms;
+  for (;;) {
+    char *all = srv_log_read(s);
+    const char *hit = all ? strstr(all, marker) : NULL;
+    if (hit) {
+      long port = strtol(hit + sizeof marker - 1, NULL, 10);
+      free(all);
+      if (port <= 0 || port > 65535)
+        return -EPROTO;
+      s->port = (int)port;
+      return s->port;
+    }
+    free(all);
+    if (!srv_alive(s))
+      return -ECHILD;
+    if (now_ms() >= deadline)
+      return -ETIMEDOUT;
+    sleep_ms(10);
+  }
+}
+
+static int http_get_timeout(int port, const char *target, struct http_resp *r,
+                            int timeout_ms);
+
+int srv_wait_ready(struct srv *s, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  struct http_resp *r = malloc(sizeof *r);
+  if (!r)
+    return -ENOMEM;
+  for (;;) {
+    /* The socket is bound before any worker is ready, so a connection
+     * simply waits in the backlog: one GET with the time left is the
+     * poll, and a failed one is retried until the deadline. */
+    int left = remaining_ms(deadline);
+    int err = http_get_timeout(s->port, "/", r, left > 0 ? left : 1);
+    if (err == 0 && r->status == 200) {
+      free(r);
+      return 0;
+    }
+    if (!srv_alive(s)) {
+      free(r);
+      return -ECHILD;
+    }
+    if (now_ms() >= deadline) {
+      free(r);
+      return -ETIMEDOUT;
+    }
+    sleep_ms(20);
+  }
+}
+
+int srv_start(struct srv *s, const char *const *extra_args, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  int err = spawn_mchost(extra_args, s);
+  if (err < 0)
+    return err;
+  err = srv_wait_port(s, timeout_ms);
+  if (err > 0)
+    err = srv_wait_ready(s, remaining_ms(deadline));
+  if (err < 0) {
+    /* Stop it now, keep the log for the caller's message. */
+    if (!s->reaped)
+      reap_group(s->pid, 1000);
+    s->reaped = 1;
+    return err;
+  }
+  return 0;
+}
+
+/* ---- workers ---- */
+
+int pid_alive(pid_t pid) {
+  char path[64], *stat, *paren;
+  int alive;
+  if (pid <= 0)
+    return 0;
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  stat = read_file(path, NULL);
+  if (!stat)
+    return 0;
+  /* The state follows the last ')': the command name may hold spaces. */
+  paren = strrchr(stat, ')');
+  alive = paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+  free(stat);
+  return alive;
+}
+
+int worker_pids(pid_t master, pid_t *pids, int max) {
+  char path[64];
+  DIR *d;
+  struct dirent *e;
+  int n = 0;
+  if (master <= 0)
+    return -ESRCH;
+  snprintf(path, sizeof path, "/proc/%d/task", (int)master);
+  if (!(d = opendir(path)))
+    return -errno;
+  while ((e = readdir(d))) {
+    char cpath[300], *list, *p, *end;
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children", (int)master,
+             e->d_name);
+    if (!(list = read_file(cpath, NULL)))
+      continue;
+    for (p = list;; p = end) {
+      long v = strtol(p, &end, 10);
+      if (end == p)
+        break;
+      /* A reaped-late zombie is not a worker any more. */
+      if (v > 0 && pid_alive((pid_t)v)) {
+        if (n < max)
+          pids[n] = (pid_t)v;
+        n++;
+      }
+    }
+    free(list);
+  }
+  closedir(d);
+  return n;
+}
+
+int wait_workers(pid_t master, int n, int timeout_ms, int stable_ms) {
+  int64_t deadline = now_ms() + timeout_ms, since = -1;
+  pid_t pids[256];
+  for (;;) {
+    int count = worker_pids(master, pids, 256);
+    if (count < 0)
+      return count;
+    if (count != n)
+      since = -1;
+    else if (since < 0)
+      since = now_ms();
+    if (since >= 0 && now_ms() - since >= stable_ms)
+      return n;
+    /* A count reached just before the deadline still gets its window. */
+    if (now_ms() >= deadline + (since >= 0 ? stable_ms : 0))
+      return count;
+    sleep_ms(10);
+  }
+}
+
+int cpu_count(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+/* ---- run to completion ---- */
+
+int run_mchost_sync(const char *const *args, const char *const *env,
+                    struct run_result *r, int timeout_ms) {
+  char out_path[64], err_path[64];
+  struct launch l;
+  int out_fd, err_fd, err, st = 0;
+  pid_t pid;
+  int64_t deadline = now_ms() + timeout_ms;
+
+  memset(r, 0, sizeof *r);
+  r->exit_code = -1;
+  if ((out_fd = open_log(out_path, sizeof out_path, "/tmp/mchost-out-XXXXXX")) <
+      0)
+    return out_fd;
+  if ((err_fd = open_log(err_path, sizeof err_path, "/tmp/mchost-err-XXXXXX")) <
+      0) {
+    close(out_fd);
+    unlink(out_path);
+    return err_fd;
+  }
+  err = launch_build(&l, args, 0, env);
+  if (err == 0) {
+    l.out_fd = out_fd;
+    l.err_fd = err_fd;
+    err = launch_start(&l, &pid);
+    launch_free(&l);
+  }
+  close(out_fd);
+  close(err_fd);
+  if (err == 0) {
+    for (;;) {
+      pid_t w = waitpid(pid, &st, WNOHANG);
+      if (w == pid)
+        break;
+      if (w < 0 && errno != EINTR) {
+        st = 0;
+        break;
+      }
+      if (now_ms() >= deadline) {
+        r->timed_out = 1;
+        kill(-pid, SIGKILL);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        break;
+      }
+      sleep_ms(5);
+    }
+    /* A started worker must not outlive the run. */
+    kill(-pid, SIGKILL);
+    if (WIFEXITED(st))
+      r->exit_code = WEXITSTATUS(st);
+    else if (WIFSIGNALED(st))
+      r->term_signal = WTERMSIG(st);
+  }
+  r->out = read_file(out_path, NULL);
+  r->err = read_file(err_path, NULL);
+  if (!r->out)
+    r->out = strdup("");
+  if (!r->err)
+    r->err = strdup("");
+  unlink(out_path);
+  unlink(err_path);
+  return err;
+}
+
+void run_result_free(struct run_result *r) {
+  free(r->out);
+  free(r->err);
+  r->out = r->err = NULL;
+}
+
+/* ---- HTTP client ---- */
+
+int http_open(struct http_client *c, int port, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  struct sockaddr_in sa;
+  struct timeval tv = {5, 0};
+  c->fd = -1;
+  c->off = c->len = 0;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (;;) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), err;
+    if (fd < 0)
+      return -errno;
+    /* A server that stops reading must not hang a send() forever. */
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+      c->fd = fd;
+      return 0;
+    }
+    err = -errno;
+    close(fd);
+    if (err != -ECONNREFUSED || now_ms() >= deadline)
+      return err;
+    sleep_ms(10); /* the server may still be starting */
+  }
+}
+
+void http_close(struct http_client *c) {
+  if (c->fd >= 0)
+    close(c->fd);
+  c->fd = -1;
+  c->off = c->len = 0;
+}
+
+int http_send(struct http_client *c, const void *data, size_t len) {
+  const char *p = data;
+  while (len > 0) {
+    ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return errno == EAGAIN ? -ETIMEDOUT : -errno;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int http_send_str(struct http_client *c, const char *s) {
+  return http_send(c, s, strlen(s));
+}
+
+/* Reads more bytes into the buffer. Returns > 0 (bytes read), 0 at EOF,
+ * or -errno (-ETIMEDOUT at the deadline, -EMSGSIZE when full). */
+static int fill(struct http_client *c, int64_t deadline) {
+  if (c->off > 0 && c->len == sizeof c->buf) {
+    memmove(c->buf, c->buf + c->off, c->len - c->off);
+    c->len -= c->off;
+    c->off = 0;
+  }
+  if (c->len == sizeof c->buf)
+    return -EMSGSIZE;
+  for (;;) {
+    struct pollfd pfd = {c->fd, POLLIN, 0};
+    int pr = poll(&pfd, 1, remaining_ms(deadline));
+    if (pr < 0 && errno == EINTR)
+      continue;
+    if (pr < 0)
+      return -errno;
+    if (pr == 0)
+      return -ETIMEDOUT;
+    ssize_t n =
+        recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
+    if (n < 0)
+      return -errno;
+    c->len += (size_t)n;
+    return (int)n;
+  }
+}
+
+static size_t avail(const struct http_client *c) { return c->len - c->off; }
+
+/* Makes at least n unread bytes available. EOF before that is -EPROTO:
+ * the response was cut short. */
+static int need(struct http_client *c, size_t n, int64_t deadline) {
+  while (avail(c) < n) {
+    int r = fill(c, deadline);
+    if (r == 0)
+      return -EPROTO;
+    if (r < 0)
+      return r;
+  }
+  return 0;
+}
+
+/* Finds `delim` in the unread bytes, reading as needed; returns its offset
+ * from c->off in *at. */
+static int need_delim(struct http_client *c, const char *delim, size_t *at,
+                      size_t limit, int64_t deadline, int eof_err) {
+  size_t dl = strlen(delim);
+  for (;;) {
+    const char *hit = memmem(c->buf + c->off, avail(c), delim, dl);
+    if (hit) {
+      *at = (size_t)(hit - (c->buf + c->off));
+      return 0;
+    }
+    if (avail(c) > limit)
+      return -EMSGSIZE;
+    int r = fill(c, deadline);
+    if (r == 0)
+      return avail(c) == 0 ? eof_err : -EPROTO;
+    if (r < 0)
+      return r;
+  }
+}
+
+static int body_append(struct http_resp *r, const char *p, size_t n) {
+  if (r->body_len + n > HTTP_BODY_MAX)
+    return -EMSGSIZE;
+  memcpy(r->body + r->body_len, p, n);
+  r->body_len += n;
+  r->body[r->body_len] = '\0';
+  return 0;
+}
+
+static int parse_head(struct http_resp *r, size_t head_len) {
+  char *line, *next, *colon, *v, *e;
+  size_t sl;
+  memcpy(r->hbuf, r->head, head_len);
+  r->hbuf[head_len] = '\0';
+  next = strstr(r->hbuf, "\r\n");
+  if (!next)
+    return -EPROTO;
+  *next = '\0';
+  sl = strlen(r->hbuf);
+  if (sl >= sizeof r->status_line)
+    return -EPROTO;
+  memcpy(r->status_line, r->hbuf, sl + 1);
+  if (sscanf(r->status_line, "HTTP/1.%d %3d", &r->minor, &r->status) != 2 ||
+      r->status < 100 || r->status > 599 ||
+      strncmp(r->status_line, "HTTP/1.", 7))
+    return -EPROTO;
+  for (line = next + 2; *line; line = next + 2) {
+    next = strstr(line, "\r\n");
+    if (!next)
+      return -EPROTO;
+    *next = '\0';
+    if (*line == '\0')
+      break; /* the empty line that ends the head */
+    colon = strchr(line, ':');
+    if (!colon || colon == line || r->nheaders == HTTP_HEADERS_MAX)
+      return -EPROTO;
+    *colon = '\0';
+    for (v = colon + 1; *v == ' ' || *v == '\t'; v++) {
+    }
+    for (e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t'); e--)
+      e[-1] = '\0';
+    r->headers[r->nheaders].name = line;
+    r->headers[r->nheaders].value = v;
+    r->nheaders++;
+  }
+  return 0;
+}
+
+static int read_chunked(struct http_client *c, struct http_resp *r,
+                        int64_t deadline) {
+  for (;;) {
+    size_t at, size;
+    char *end;
+    int err = need_delim(c, "\r\n", &at, 1024, deadline, -EPROTO);
+    if (err < 0)
+      return err;
+    const char *line = c->buf + c->off;
+    if (!isxdigit((unsigned char)line[0]))
+      return -EPROTO;
+    size = (size_t)strtoul(line, &end, 16);
+    if (end != line + at && *end != ';')
+      return -EPROTO; /* only a chunk extension may follow the size */
+    c->off += at + 2;
+    if (size == 0) {
+      /* Trailer fields, then the empty line. */
+      for (;;) {
+        if ((err = need_delim(c, "\r\n", &at, 4096, deadline, -EPROTO)) < 0)
+          return err;
+        c->off += at + 2;
+        if (at == 0)
+          return 0;
+      }
+    }
+    if ((err = need(c, size + 2, deadline)) < 0)
+      return err;
+    if (memcmp(c->buf + c->off + size, "\r\n", 2) != 0)
+      return -EPROTO;
+    if ((err = body_append(r, c->buf + c->off, size)) < 0)
+      return err;
+    c->off += size + 2;
+  }
+}
+
+int http_read(struct http_client *c, struct http_resp *r, int flags,
+              int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  size_t at;
+  const char *te, *cl;
+  int err;
+
+  memset(r, 0, offsetof(struct http_resp, head));
+  r->head[0] = r->body[0] = '\0';
+  r->nheaders = r->body_len = 0;
+  err = need_delim(c, "\r\n\r\n", &at, HTTP_HEAD_MAX - 5, deadline,
+                   -ECONNABORTED);
+  if (err < 0)
+    return err;
+  memcpy(r->head, c->buf + c->off, at + 4);
+  r->head[at + 4] = '\0';
+  c->off += at + 4;
+  if ((err = parse_head(r, at + 4)) < 0)
+    return err;
+
+  if ((flags & HTTP_RESP_TO_HEAD) || r->status < 200 || r->status == 204 ||
+      r->status == 304)
+    return 0;
+  te = http_header(r, "Transfer-Encoding");
+  cl = http_header(r, "Content-Length");
+  if (te && strcasestr(te, "chunked")) {
+    r->chunked = 1;
+    return read_chunked(c, r, deadline);
+  }
+  if (cl) {
+    char *end;
+    unsigned long long n = strtoull(cl, &end, 10);
+    if (end == cl || *end != '\0')
+      return -EPROTO;
+    if (n > HTTP_BODY_MAX)
+      return -EMSGSIZE;
+    if ((err = need(c, (size_t)n, deadline)) < 0)
+      return err;
+    body_append(r, c->buf + c->off, (size_t)n);
+    c->off += (size_t)n;
+    return 0;
+  }
+  /* No framing: the body ends when the server closes. */
+  for (;;) {
+    if ((err = body_append(r, c->buf + c->off, avail(c))) < 0)
+      return err;
+    c->off = c->len;
+    int n = fill(c, deadline);
+    if (n == 0)
+      return 0;
+    if (n < 0)
+      return n;
+  }
+}
+
+int http_wait_close(struct http_client *c, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  if (avail(c) > 0)
+    return -EPROTO;
+  int n = fill(c, deadline);
+  if (n == 0)
+    return 0;
+  if (n > 0)
+    return -EPROTO;
+  return n; /* -ECONNRESET, -ETIMEDOUT, ... */
+}
+
+int http_still_open(struct http_client *c, int ms) {
+  return http_wait_close(c, ms) == -ETIMEDOUT;
+}
+
+const char *http_header(const struct http_resp *r, const char *name) {
+  for (size_t i = 0; i < r->nheaders; i++)
+    if (strcasecmp(r->headers[i].name, name) == 0)
+      return r->headers[i].value;
+  return NULL;
+}
+
+static int http_get_timeout(int port, const char *target, struct http_resp *r,
+                            int timeout_ms) {
+  struct http_client *c = malloc(sizeof *c);
+  char req[2048];
+  int64_t deadline = now_ms() + timeout_ms;
+  int err;
+  if (!c)
+    return -ENOMEM;
+  snprintf(req, sizeof req,
+           "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+           target);
+  err = http_open(c, port, timeout_ms);
+  if (err == 0)
+    err = http_send_str(c, req);
+  if (err == 0)
+    err = http_read(c, r, 0, remaining_ms(deadline));
+  http_close(c);
+  free(c);
+  return err;
+}
+
+int http_get(int port, const char *target, struct http_resp *r) {
+  return http_get_timeout(port, target, r, 5000);
+}
+
+const char *http_strerror(int err) {
+  switch (err) {
+  case 0:
+    return "ok";
+  case -ECONNABORTED:
+    return "closed by the server before any response byte";
+  case -EPROTO:
+    return "malformed or truncated response";
+  case -EMSGSIZE:
+    return "response larger than the test client keeps";
+  case -ETIMEDOUT:
+    return "timed out";
+  default:
+    return strerror(-err);
+  }
+}
