@@ -1,6 +1,8 @@
 /* config.c - defaults, MCHOST_* variables and flags into struct config. */
 #include "config.h"
 
+#include "mchost.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -42,6 +44,11 @@ static const char *kind_hint(enum config_kind k) {
     return "not a duration in seconds (try 30, 0.5 or 250ms)";
   case OPT_LOGLEVEL:
     return "not a log level (error, warn, info or debug)";
+  case OPT_FLAG:
+    return "not yes or no (try 1 or 0)";
+  case OPT_MS:
+    return "not a duration in milliseconds (try 100 or 0.5s)";
+  case OPT_LIST:
   case OPT_STRING:
     break;
   }
@@ -117,6 +124,36 @@ int config_parse_duration(const char *s, uint64_t *out_ms) {
   return 0;
 }
 
+int config_parse_bool(const char *s, uint64_t *out) {
+  static const char *const yes[] = {"1", "yes", "true", "on"};
+  static const char *const no[] = {"0", "no", "false", "off"};
+  for (size_t i = 0; i < 4; i++) {
+    if (strcasecmp(s, yes[i]) == 0)
+      return *out = 1, 0;
+    if (strcasecmp(s, no[i]) == 0)
+      return *out = 0, 0;
+  }
+  return -EINVAL;
+}
+
+static int parse_ms(const char *s, uint64_t *out) {
+  char *end;
+  /* a bare number means milliseconds here, as in master-cluster's cooldown */
+  if (s[0] != '\0' && isdigit((unsigned char)s[0]) &&
+      (strtoull(s, &end, 10), *end == '\0'))
+    return config_parse_uint(s, 0, 3600000, out);
+  return config_parse_duration(s, out);
+}
+
+static int list_add(struct config_list *l, const char *value) {
+  if (value[0] == '\0')
+    return -EINVAL;
+  if (l->n == CONFIG_LIST_MAX)
+    return -ERANGE;
+  l->v[l->n++] = value;
+  return 0;
+}
+
 int config_parse_log_level(const char *s, uint64_t *out) {
   static const char *const names[] = {"error", "warn", "info", "debug"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -151,6 +188,12 @@ static int set_value(struct config *cfg, const struct option_def *o,
     return config_parse_duration(value, num);
   case OPT_LOGLEVEL:
     return config_parse_log_level(value, num);
+  case OPT_FLAG:
+    return config_parse_bool(value, num);
+  case OPT_MS:
+    return parse_ms(value, num);
+  case OPT_LIST:
+    return list_add(field, value);
   }
   return -EINVAL;
 }
@@ -193,10 +236,36 @@ static int load_defaults_and_env(struct config *cfg, char *err,
       return fail(err, errlen, "internal: bad default for --%s", o->name);
     env_name(o->name, name, sizeof name);
     v = getenv(name);
-    if (v != NULL && set_value(cfg, o, v) != 0)
+    if (v == NULL)
+      continue;
+    if (o->kind == OPT_LIST) {
+      /* A copy split in place; it lives as long as the process. */
+      char *copy = strdup(v), *save = NULL, *tok;
+      for (tok = strtok_r(copy, ":", &save); tok != NULL;
+           tok = strtok_r(NULL, ":", &save))
+        if (set_value(cfg, o, tok) != 0)
+          return fail(err, errlen, "%s='%s': too many entries", name, v);
+    } else if (set_value(cfg, o, v) != 0) {
       return fail(err, errlen, "%s='%s': %s", name, v, kind_hint(o->kind));
+    }
+    cfg->set |= 1ull << i;
   }
   return 0;
+}
+
+static int option_was_set(const struct config *cfg, const char *name) {
+  const struct option_def *o = find_option(name, strlen(name));
+  return o != NULL && (cfg->set & (1ull << (o - options)));
+}
+
+/* The seed's rule: NODE_ENV=dev turned reload on; MCHOST_ENV=dev* does here. */
+static void config_derive(struct config *cfg) {
+  const char *env = getenv("MCHOST_ENV");
+  int dev_env = env != NULL && strncmp(env, "dev", 3) == 0;
+
+  cfg->reload_on = !cfg->no_reload && (cfg->reload || cfg->dev || dev_env);
+  if (cfg->dev && !option_was_set(cfg, "log-level"))
+    cfg->log_level = MC_LOG_DEBUG;
 }
 
 int config_load(struct config *cfg, int argc, char **argv, int first,
@@ -227,7 +296,9 @@ int config_load(struct config *cfg, int argc, char **argv, int first,
     o = find_option(arg + 2, len);
     if (o == NULL)
       return fail(err, errlen, "unknown option '%.*s'", (int)len + 2, arg);
-    if (eq != NULL) {
+    if (o->kind == OPT_FLAG && eq == NULL) {
+      value = "1";
+    } else if (eq != NULL) {
       value = eq + 1;
     } else if (i + 1 < argc) {
       value = argv[++i];
@@ -238,7 +309,9 @@ int config_load(struct config *cfg, int argc, char **argv, int first,
     if (set_value(cfg, o, value) != 0)
       return fail(err, errlen, "--%s '%s': %s", o->name, value,
                   kind_hint(o->kind));
+    cfg->set |= 1ull << (o - options);
   }
+  config_derive(cfg);
   return 0;
 }
 
@@ -251,7 +324,8 @@ void config_print_help(void) {
          "Options (each can also be set as MCHOST_<NAME>; a flag wins):\n");
   for (size_t i = 0; i < N_OPTIONS; i++) {
     const struct option_def *o = &options[i];
-    snprintf(left, sizeof left, "--%s %s", o->name, o->metavar);
+    snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar[0] ? " " : "",
+             o->metavar);
     env_name(o->name, env, sizeof env);
     printf("  %-26s %s", left, o->help);
     if (o->def != NULL)

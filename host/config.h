@@ -20,7 +20,17 @@ enum config_kind {
   OPT_UINT,     /* 0..UINT32_MAX */
   OPT_SIZE,     /* bytes, K/M/G suffixes */
   OPT_DURATION, /* seconds (decimals allowed) or with ms/s suffix */
-  OPT_LOGLEVEL  /* error|warn|info|debug */
+  OPT_LOGLEVEL, /* error|warn|info|debug */
+  OPT_FLAG,     /* no value; --name=yes|no|1|0|true|false also works */
+  OPT_LIST,     /* repeatable; MCHOST_<NAME> holds a ':'-separated list */
+  OPT_MS        /* milliseconds (or with ms/s suffix) */
+};
+
+#define CONFIG_LIST_MAX 32
+
+struct config_list {
+  const char *v[CONFIG_LIST_MAX];
+  unsigned n;
 };
 
 /*
@@ -51,7 +61,21 @@ enum config_kind {
   X("max-connections", OPT_COUNT, max_connections, "N", "1024",                \
     "open connections per worker")                                             \
   X("log-level", OPT_LOGLEVEL, log_level, "L", "info",                         \
-    "error, warn, info or debug")
+    "error, warn, info or debug")                                              \
+  X("reload", OPT_FLAG, reload, "", NULL,                                      \
+    "reload when the plugin or a watched source changes")                      \
+  X("no-reload", OPT_FLAG, no_reload, "", NULL,                                \
+    "never reload on changes (wins over --dev and MCHOST_ENV)")                \
+  X("dev", OPT_FLAG, dev, "", NULL,                                            \
+    "development: --reload and --log-level debug")                             \
+  X("watch", OPT_LIST, watch, "DIR", NULL,                                     \
+    "also watch this source directory, recursively (repeatable)")              \
+  X("ext", OPT_STRING, ext, "LIST", "c,h",                                     \
+    "extensions of the watched sources that count as changes")                 \
+  X("cooldown", OPT_MS, cooldown_ms, "MS", "100",                              \
+    "quiet time after the last change before a reload")                        \
+  X("build", OPT_STRING, build, "CMD", NULL,                                   \
+    "rebuilds the plugin after a source change (run by /bin/sh)")
 
 struct config {
   const char *plugin;
@@ -66,6 +90,17 @@ struct config {
   uint64_t max_header_size;
   uint64_t max_connections;
   uint64_t log_level;
+  uint64_t reload;
+  uint64_t no_reload;
+  uint64_t dev;
+  struct config_list watch;
+  const char *ext;
+  uint64_t cooldown_ms;
+  const char *build;
+  /* derived by config_load(): --reload, --dev or MCHOST_ENV=dev*, unless
+   * --no-reload */
+  int reload_on;
+  uint64_t set; /* bit i: option i was given by flag or environment */
   int show_help;
   int show_version;
 };
@@ -76,6 +111,7 @@ int config_parse_uint(const char *s, uint64_t min, uint64_t max,
 int config_parse_size(const char *s, uint64_t *out);
 int config_parse_duration(const char *s, uint64_t *out_ms);
 int config_parse_log_level(const char *s, uint64_t *out);
+int config_parse_bool(const char *s, uint64_t *out);
 
 /* Fills cfg from defaults, then MCHOST_* variables, then argv[first..argc).
  * On a bad option writes one message (without "mchost: ") to err and returns

@@ -26,64 +26,10 @@
 #include <uv.h>
 
 #include "log.h"
-#include "proto.h"
 #include "worker.h"
 
-/* A burst of worker failures (exits before ready, deaths, plugin faults)
- * slows the spawning down: with FAIL_FREE or more failures within
- * FAIL_WINDOW_MS, the next start waits FAIL_BASE_MS, doubling with each
- * further failure up to FAIL_MAX_MS. A plugin that crashes on every request
- * thus costs a few worker starts per second, never a fork storm. */
-#define FAIL_WINDOW_MS 1000
-#define FAIL_FREE 4
-#define FAIL_BASE_MS 25
-#define FAIL_MAX_MS 5000
-#define FAIL_RING 32
-
-enum wstate { W_STARTING, W_READY, W_STOPPING };
-
-struct wproc {
-  uv_process_t proc;
-  uv_pipe_t control;
-  uv_timer_t kill_timer;
-  struct master *m;
-  struct wproc *next;
-  unsigned id, generation;
-  int pid;
-  enum wstate state;
-  int tainted;
-  int exited;
-  int handles; /* open uv handles; freed at 0 */
-  size_t rlen;
-  char rbuf[sizeof(struct msg)];
-};
-
-static const int master_signals[] = {SIGTERM, SIGINT, SIGQUIT,
-                                     SIGHUP,  SIGTTIN, SIGTTOU};
-#define N_SIGNALS (sizeof master_signals / sizeof master_signals[0])
-
-struct master {
-  uv_loop_t loop;
-  const struct config *cfg;
-  int argc;
-  char **argv;
-  char exe[PATH_MAX];
-  int listen_fd;
-  struct wproc *procs; /* running (not yet exited) workers */
-  unsigned wanted;
-  unsigned generation;
-  int booted;    /* a worker has been ready once */
-  int announced; /* "ready" was logged for this generation */
-  int stopping;
-  int exit_code;
-  uint64_t fails[FAIL_RING];
-  unsigned nfails;
-  uint64_t next_spawn_ms;
-  uv_timer_t respawn_timer;
-  uv_signal_t sig[N_SIGNALS];
-};
-
-static void master_reconcile(struct master *m);
+static const int master_signals[MASTER_NSIGNALS] = {
+    SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU};
 
 /* ---- the listening socket ---- */
 
@@ -213,7 +159,7 @@ static void wproc_send(struct wproc *p, uint32_t type) {
 
 /* Asks a worker to stop accepting, finish, and exit; killed if it overstays.
  * The worker has the same limit itself: the margin lets it exit cleanly. */
-static void wproc_stop(struct wproc *p) {
+void master_stop_worker(struct wproc *p) {
   if (p->exited || p->state == W_STOPPING)
     return;
   p->state = W_STOPPING;
@@ -222,11 +168,10 @@ static void wproc_stop(struct wproc *p) {
                  p->m->cfg->kill_timeout_ms + 1000, 0);
 }
 
-static void master_on_ready(struct master *m, struct wproc *p) {
+/* Logs once per generation that all of its workers are serving. */
+void master_announce(struct master *m) {
   unsigned ready = 0;
 
-  p->state = W_READY;
-  m->booted = 1;
   for (struct wproc *q = m->procs; q != NULL; q = q->next)
     if (q->generation == m->generation && q->state == W_READY && !q->tainted)
       ready++;
@@ -235,6 +180,16 @@ static void master_on_ready(struct master *m, struct wproc *p) {
     log_info("ready: %u worker%s serving (generation %u)", ready,
              ready == 1 ? "" : "s", m->generation);
   }
+}
+
+static void master_on_ready(struct master *m, struct wproc *p) {
+  p->state = W_READY;
+  if (p->generation != m->generation) {
+    reload_on_worker_ready(m, p);
+    return;
+  }
+  m->booted = 1;
+  master_announce(m);
 }
 
 static void wproc_apply(struct wproc *p, const struct msg *msg) {
@@ -304,8 +259,9 @@ static void master_fatal_boot(struct master *m, int64_t status, int sig) {
   }
   m->exit_code = sig == 0 && status == EXIT_PLUGIN ? EXIT_PLUGIN : EXIT_RUNTIME;
   m->stopping = 1;
+  reload_stop(m);
   for (q = m->procs; q != NULL; q = q->next)
-    wproc_stop(q);
+    master_stop_worker(q);
 }
 
 static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
@@ -316,7 +272,11 @@ static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
   p->exited = 1;
   wproc_unlink(m, p);
   describe_exit(how, sizeof how, status, sig);
-  if (m->stopping || p->state == W_STOPPING || p->tainted) {
+  if (p->generation != m->generation && p->state != W_STOPPING &&
+      !m->stopping) {
+    /* a worker of a generation that is still starting */
+    reload_on_worker_exit(m, p, how);
+  } else if (m->stopping || p->state == W_STOPPING || p->tainted) {
     log_debug("worker %u (pid %d) exited: %s", p->id, p->pid, how);
   } else if (!m->booted) {
     wproc_close(p);
@@ -338,18 +298,19 @@ static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
   master_reconcile(m);
 }
 
-static unsigned master_free_id(struct master *m) {
+static unsigned master_free_id(struct master *m, unsigned generation) {
   for (unsigned id = 1;; id++) {
     struct wproc *q;
     for (q = m->procs; q != NULL; q = q->next)
-      if (q->id == id && q->state != W_STOPPING && !q->tainted)
+      if (q->id == id && q->generation == generation &&
+          q->state != W_STOPPING && !q->tainted)
         break;
     if (q == NULL)
       return id;
   }
 }
 
-static int master_spawn(struct master *m) {
+int master_spawn(struct master *m, unsigned generation, const char *so) {
   struct wproc *p = calloc(1, sizeof *p);
   uv_process_options_t opt;
   uv_stdio_container_t stdio[5];
@@ -365,15 +326,15 @@ static int master_spawn(struct master *m) {
     return -ENOMEM;
   }
   p->m = m;
-  p->id = master_free_id(m);
-  p->generation = m->generation;
+  p->id = master_free_id(m, generation);
+  p->generation = generation;
   snprintf(idbuf, sizeof idbuf, "%u", p->id);
   snprintf(genbuf, sizeof genbuf, "%u", p->generation);
   args[k++] = m->exe;
   args[k++] = (char *)"__worker";
   args[k++] = idbuf;
   args[k++] = genbuf;
-  args[k++] = (char *)m->cfg->plugin;
+  args[k++] = (char *)so;
   for (int i = 1; i < m->argc; i++)
     args[k++] = m->argv[i];
   args[k] = NULL;
@@ -423,7 +384,7 @@ static int master_spawn(struct master *m) {
 /* ---- the one place that acts ---- */
 
 static void master_finish(struct master *m) {
-  for (size_t i = 0; i < N_SIGNALS; i++)
+  for (size_t i = 0; i < MASTER_NSIGNALS; i++)
     uv_close((uv_handle_t *)&m->sig[i], NULL);
   uv_close((uv_handle_t *)&m->respawn_timer, NULL);
 }
@@ -432,7 +393,7 @@ static void master_on_respawn_timer(uv_timer_t *t) {
   master_reconcile(t->data);
 }
 
-static void master_reconcile(struct master *m) {
+void master_reconcile(struct master *m) {
   unsigned live = 0, starting = 0;
   uint64_t now;
 
@@ -442,7 +403,7 @@ static void master_reconcile(struct master *m) {
     return;
   }
   for (struct wproc *p = m->procs; p != NULL; p = p->next) {
-    if (p->state == W_STOPPING || p->tainted)
+    if (p->state == W_STOPPING || p->tainted || p->generation != m->generation)
       continue;
     live++;
     starting += p->state == W_STARTING;
@@ -453,9 +414,9 @@ static void master_reconcile(struct master *m) {
       struct wproc *top = NULL;
       for (struct wproc *p = m->procs; p != NULL; p = p->next)
         if (p->state != W_STOPPING && !p->tainted &&
-            (top == NULL || p->id > top->id))
+            p->generation == m->generation && (top == NULL || p->id > top->id))
           top = p;
-      wproc_stop(top);
+      master_stop_worker(top);
     }
     return;
   }
@@ -472,7 +433,7 @@ static void master_reconcile(struct master *m) {
     return;
   }
   for (unsigned n = m->booted ? m->wanted - live : 1; n > 0; n--)
-    if (master_spawn(m) != 0)
+    if (master_spawn(m, m->generation, m->snapshot) != 0)
       break;
 }
 
@@ -483,12 +444,13 @@ static void master_begin_stop(struct master *m, const char *why) {
   log_info("%s: stopping gracefully (in-flight requests get up to %.1f s)",
            why, (double)m->cfg->kill_timeout_ms / 1000.0);
   uv_timer_stop(&m->respawn_timer);
+  reload_stop(m);
   /* The workers close their copies as they stop: with ours closed too,
    * new connections are refused at once rather than left waiting. */
   close(m->listen_fd);
   m->listen_fd = -1;
   for (struct wproc *p = m->procs; p != NULL; p = p->next)
-    wproc_stop(p);
+    master_stop_worker(p);
 }
 
 static void master_on_signal(uv_signal_t *h, int signum) {
@@ -520,7 +482,7 @@ static void master_on_signal(uv_signal_t *h, int signum) {
     log_info("%s: %u worker%s", why, m->wanted, m->wanted == 1 ? "" : "s");
     break;
   case SIGHUP:
-    log_warn("SIGHUP: live reload is not part of this build yet; ignored");
+    reload_request(m, 0, why);
     break;
   }
   master_reconcile(m);
@@ -537,7 +499,7 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
 int master_main(const struct config *cfg, int argc, char **argv) {
   static struct master m;
   struct stat st;
-  char who[32], where[128];
+  char who[32], where[128], err[PATH_MAX + 128];
   ssize_t n;
 
   snprintf(who, sizeof who, "master %d", (int)getpid());
@@ -546,7 +508,7 @@ int master_main(const struct config *cfg, int argc, char **argv) {
   m.argc = argc;
   m.argv = argv;
   m.wanted = (unsigned)cfg->workers;
-  m.generation = 1;
+  m.generation = m.last_generation = 1;
   m.listen_fd = -1;
 
   /* The master does not load the plugin, but a missing file is worth one
@@ -571,19 +533,26 @@ int master_main(const struct config *cfg, int argc, char **argv) {
   uv_loop_init(&m.loop);
   uv_timer_init(&m.loop, &m.respawn_timer);
   m.respawn_timer.data = &m;
-  for (size_t i = 0; i < N_SIGNALS; i++) {
+  for (size_t i = 0; i < MASTER_NSIGNALS; i++) {
     uv_signal_init(&m.loop, &m.sig[i]);
     m.sig[i].data = &m;
     uv_signal_start(&m.sig[i], master_on_signal, master_signals[i]);
   }
-  log_info("listening on http://%s with %u worker%s (plugin %s)", where,
-           m.wanted, m.wanted == 1 ? "" : "s", cfg->plugin);
+  if (reload_init(&m, err, sizeof err) != 0) {
+    fprintf(stderr, "mchost: %s\n", err);
+    reload_cleanup(&m);
+    return EXIT_PLUGIN;
+  }
+  log_info("listening on http://%s with %u worker%s (plugin %s%s)", where,
+           m.wanted, m.wanted == 1 ? "" : "s", cfg->plugin,
+           m.watching ? ", reloading on changes" : "");
   master_reconcile(&m);
   uv_run(&m.loop, UV_RUN_DEFAULT);
 
   uv_walk(&m.loop, close_walk_cb, NULL);
   uv_run(&m.loop, UV_RUN_DEFAULT);
   uv_loop_close(&m.loop);
+  reload_cleanup(&m);
   if (m.listen_fd >= 0)
     close(m.listen_fd);
   if (m.exit_code == EXIT_OK)

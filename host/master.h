@@ -1,11 +1,129 @@
-/* master.h - the master process: socket, workers, signals, backoff. */
+/* master.h - the master process: socket, workers, generations, signals. */
 #ifndef MCHOST_MASTER_H
 #define MCHOST_MASTER_H
 
+#include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <uv.h>
+
 #include "config.h"
+#include "proto.h"
+#include "watch.h"
 
 /* Binds the socket, runs workers until stopped; returns the exit code.
  * argv is passed on to the workers, which parse the same options. */
 int master_main(const struct config *cfg, int argc, char **argv);
+
+/* ---- internals shared by master.c and reload.c ---- */
+
+/* A burst of worker failures (exits before ready, deaths, plugin faults)
+ * slows the spawning down: with FAIL_FREE or more failures within
+ * FAIL_WINDOW_MS, the next start waits FAIL_BASE_MS, doubling with each
+ * further failure up to FAIL_MAX_MS. A plugin that crashes on every request
+ * thus costs a few worker starts per second, never a fork storm. */
+#define FAIL_WINDOW_MS 1000
+#define FAIL_FREE 4
+#define FAIL_BASE_MS 25
+#define FAIL_MAX_MS 5000
+#define FAIL_RING 32
+
+/* A new generation that is not ready by then is discarded. */
+#define RELOAD_READY_TIMEOUT_MS 30000
+/* How often a reload waits for a plugin that is still being written. */
+#define RELOAD_INCOMPLETE_RETRIES 50
+
+enum wstate { W_STARTING, W_READY, W_STOPPING };
+
+struct master;
+
+struct wproc {
+  uv_process_t proc;
+  uv_pipe_t control;
+  uv_timer_t kill_timer;
+  struct master *m;
+  struct wproc *next;
+  unsigned id, generation;
+  int pid;
+  enum wstate state;
+  int tainted;
+  int exited;
+  int handles; /* open uv handles; freed at 0 */
+  size_t rlen;
+  char rbuf[sizeof(struct msg)];
+};
+
+#define MASTER_NSIGNALS 6
+
+enum reload_state {
+  RELOAD_IDLE,
+  RELOAD_BUILDING, /* --build is running */
+  RELOAD_WAITING,  /* the plugin is still being written: retry soon */
+  RELOAD_STARTING  /* a new generation is starting beside the old one */
+};
+
+struct reload {
+  enum reload_state state;
+  int again;            /* a change came during this reload */
+  int again_what;       /* its enum watch_what bits (0 = signal) */
+  char again_why[PATH_MAX + 32];
+  char why[PATH_MAX + 32]; /* trigger of the current reload, for the log */
+  unsigned generation;  /* the generation being started */
+  unsigned wanted;      /* its size */
+  unsigned tries;       /* RELOAD_WAITING rounds */
+  uint64_t started_ms;
+  char snapshot[PATH_MAX + 32];
+  struct stat st;       /* the plugin file it was copied from */
+  uv_timer_t timer;     /* ready timeout, or the retry of RELOAD_WAITING */
+  uv_process_t build;
+  uv_pipe_t build_out;
+  char build_log[16384]; /* the build's output, its tail when longer */
+  size_t build_len;
+  int build_running;
+};
+
+struct master {
+  uv_loop_t loop;
+  const struct config *cfg;
+  int argc;
+  char **argv;
+  char exe[PATH_MAX];
+  int listen_fd;
+  struct wproc *procs; /* running (not yet exited) workers */
+  unsigned wanted;
+  unsigned generation;      /* the generation serving */
+  unsigned last_generation; /* the newest one started */
+  int booted;               /* a worker has been ready once */
+  int announced;            /* "ready" was logged for this generation */
+  int stopping;
+  int exit_code;
+  uint64_t fails[FAIL_RING];
+  unsigned nfails;
+  uint64_t next_spawn_ms;
+  uv_timer_t respawn_timer;
+  uv_signal_t sig[MASTER_NSIGNALS];
+  /* generations: each loads its own copy of the plugin from snapdir */
+  char snapdir[PATH_MAX];
+  char snapshot[PATH_MAX + 32]; /* the serving generation's copy */
+  struct stat plugin_st;        /* the plugin file it was copied from */
+  int watching;
+  struct watch watch;
+  struct reload reload;
+};
+
+/* master.c */
+int master_spawn(struct master *m, unsigned generation, const char *so);
+void master_stop_worker(struct wproc *p);
+void master_reconcile(struct master *m);
+void master_announce(struct master *m);
+
+/* reload.c */
+int reload_init(struct master *m, char *err, size_t errlen);
+void reload_request(struct master *m, int what, const char *why);
+void reload_on_worker_ready(struct master *m, struct wproc *p);
+void reload_on_worker_exit(struct master *m, struct wproc *p,
+                           const char *how);
+void reload_stop(struct master *m);
+void reload_cleanup(struct master *m);
 
 #endif

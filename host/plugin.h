@@ -3,6 +3,7 @@
 #define MCHOST_PLUGIN_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "mchost.h"
 
@@ -14,7 +15,8 @@ struct plugin {
 };
 
 /*
- * Loads `path` with RTLD_NOW | RTLD_LOCAL and resolves the entry points.
+ * Loads `path` (named `display` in messages: the user's --plugin, not the
+ * snapshot) with RTLD_NOW | RTLD_LOCAL and resolves the entry points.
  * Returns 0, or on failure a negative errno with one line in err saying
  * what is wrong and what to do:
  *   -ENOENT  the file is missing;
@@ -23,7 +25,20 @@ struct plugin {
  *   -EPROTO  no MC_PLUGIN() marker, or built for another ABI;
  *   -ENOSYS  no mc_run.
  */
-int plugin_open(struct plugin *p, const char *path, char *err, size_t errlen);
+int plugin_open(struct plugin *p, const char *path, const char *display,
+                char *err, size_t errlen);
 void plugin_close(struct plugin *p);
+
+/*
+ * Copies the plugin file `src` to `dst` (through a temporary name and a
+ * rename, so `dst` is never seen half-written) for one generation to load.
+ * The master calls this; it reads bytes and never maps plugin code.
+ * Returns 0 and the source's stat in *st, or:
+ *   -EAGAIN  `src` is an ELF file whose headers point past its end: the
+ *            linker is still writing it, try again after a cooldown;
+ *   another negative errno (message in err).
+ */
+int plugin_snapshot(const char *src, const char *dst, struct stat *st,
+                    char *err, size_t errlen);
 
 #endif

@@ -399,7 +399,8 @@ static int worker_load_plugin(struct worker *w) {
   struct init_call ic = {w, 0};
   int rc;
 
-  if (plugin_open(&w->plugin, w->plugin_path, err, sizeof err) != 0) {
+  if (plugin_open(&w->plugin, w->plugin_path, w->cfg->plugin, err,
+                  sizeof err) != 0) {
     log_error("%s", err);
     return -1;
   }
@@ -408,13 +409,13 @@ static int worker_load_plugin(struct worker *w) {
   rc = guard_call(init_thunk, &ic, w->cfg->request_timeout_ms);
   if (rc != 0) {
     guard_log_fault(rc, "mc_init()");
-    log_error("plugin '%s' cannot start: mc_init() %s", w->plugin_path,
+    log_error("plugin '%s' cannot start: mc_init() %s", w->cfg->plugin,
               rc == GUARD_TIMEOUT ? "did not return in time" : "crashed");
     return -1;
   }
   if (ic.rc != 0) {
     log_error("plugin '%s': mc_init() refused to start (returned %d)",
-              w->plugin_path, ic.rc);
+              w->cfg->plugin, ic.rc);
     return -1;
   }
   return 0;

@@ -37,6 +37,9 @@ int64_t now_ms(void);
 /* Sleeps `ms` milliseconds: only as the step of a poll with a deadline. */
 void sleep_ms(int ms);
 
+/* Milliseconds from now until `deadline` (a now_ms() value), 0 if past. */
+int remaining_ms(int64_t deadline);
+
 /* ---- one mchost under test ---- */
 
 struct srv {
@@ -151,7 +154,7 @@ int run_mchost_sync(const char *const *args, const char *const *env,
                     struct run_result *r, int timeout_ms);
 void run_result_free(struct run_result *r);
 
-/* ---- a raw HTTP/1.1 client ---- */
+/* ---- a raw HTTP/1.1 client (http_client.c) ---- */
 
 #define HTTP_BUF_SIZE (128 * 1024)
 #define HTTP_HEAD_MAX 8192
@@ -214,9 +217,12 @@ int http_still_open(struct http_client *c, int ms);
  * NULL. */
 const char *http_header(const struct http_resp *r, const char *name);
 
-/* One request on its own connection ("Connection: close"), 5 s timeout.
- * Returns 0 with *r filled, or -errno as http_read(). */
+/* One request on its own connection ("Connection: close"), 5 s timeout
+ * (or timeout_ms for connect + send + read). Returns 0 with *r filled, or
+ * -errno as http_read(). */
 int http_get(int port, const char *target, struct http_resp *r);
+int http_get_timeout(int port, const char *target, struct http_resp *r,
+                     int timeout_ms);
 
 /* "HTTP error name" for an http_* return value, for messages. */
 const char *http_strerror(int err);

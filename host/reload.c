@@ -1,0 +1,388 @@
+/*
+ * reload.c - generations: snapshots of the plugin, --build, and the swap.
+ *
+ * A reload never touches the workers that serve: a new generation starts
+ * beside them from its own snapshot of the plugin, and only when each of
+ * its workers has reported ready do the old ones stop accepting and drain.
+ * The listening socket is shared by both, so no connection is refused in
+ * between. A generation that fails (load error, mc_init refusing or
+ * crashing, not ready in time) is discarded and the old one keeps serving.
+ *
+ * Each generation loads its own copy: `cp new.so app.so` rewrites in place
+ * the pages that the old workers execute (SIGBUS), the linker may still be
+ * writing when the watcher fires, and dlopen() of a path it has open hands
+ * back the cached handle instead of the new code.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master.h"
+#include "plugin.h"
+
+static void reload_begin(struct master *m, int what, int force);
+
+/* ---- snapshots ---- */
+
+static void snapshot_path(const struct master *m, unsigned generation,
+                          char *out, size_t len) {
+  snprintf(out, len, "%s/gen-%u.so", m->snapdir, generation);
+}
+
+/* The directory is private (mkdtemp makes it 0700) and checked to be ours:
+ * whoever can write there chooses the code the workers run. */
+static int make_snapdir(struct master *m, char *err, size_t errlen) {
+  const char *bases[] = {getenv("XDG_RUNTIME_DIR"), getenv("TMPDIR"), "/tmp"};
+  struct stat st;
+
+  for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
+    if (bases[i] == NULL || bases[i][0] == '\0')
+      continue;
+    snprintf(m->snapdir, sizeof m->snapdir, "%s/mchost-%d-XXXXXX", bases[i],
+             (int)getpid());
+    if (mkdtemp(m->snapdir) == NULL)
+      continue;
+    if (lstat(m->snapdir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+      snprintf(err, errlen, "snapshot directory '%s' is not private",
+               m->snapdir);
+      return -EPERM;
+    }
+    return 0;
+  }
+  m->snapdir[0] = '\0';
+  snprintf(err, errlen, "cannot create a private directory for plugin "
+                        "snapshots in $XDG_RUNTIME_DIR, $TMPDIR or /tmp: %s",
+           strerror(errno));
+  return -errno;
+}
+
+static int same_file(const struct stat *a, const struct stat *b) {
+  return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+         a->st_size == b->st_size &&
+         a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+         a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* ---- the state machine ---- */
+
+static void reload_on_watch(void *arg, int what, const char *path) {
+  char why[PATH_MAX + 32];
+  snprintf(why, sizeof why, "%s changed", path);
+  reload_request(arg, what, why);
+}
+
+int reload_init(struct master *m, char *err, size_t errlen) {
+  char msg[PATH_MAX + 256];
+  int rc;
+
+  uv_timer_init(&m->loop, &m->reload.timer);
+  m->reload.timer.data = m;
+  if ((rc = make_snapdir(m, err, errlen)) != 0)
+    return rc;
+  snapshot_path(m, m->generation, m->snapshot, sizeof m->snapshot);
+  rc = plugin_snapshot(m->cfg->plugin, m->snapshot, &m->plugin_st, msg,
+                       sizeof msg);
+  if (rc != 0) {
+    snprintf(err, errlen, "%s", msg);
+    return rc;
+  }
+  if (!m->cfg->reload_on)
+    return 0;
+  if ((rc = watch_start(&m->watch, &m->loop, m->cfg, reload_on_watch, m, msg,
+                        sizeof msg)) != 0) {
+    watch_close(&m->watch);
+    snprintf(err, errlen, "%s", msg);
+    return rc;
+  }
+  m->watching = 1;
+  return 0;
+}
+
+/* The current reload is over, one way or another: a change that arrived
+ * meanwhile is not lost. */
+static void reload_done(struct master *m) {
+  struct reload *r = &m->reload;
+  r->state = RELOAD_IDLE;
+  uv_timer_stop(&r->timer);
+  if (r->again && !m->stopping) {
+    int what = r->again_what;
+    r->again = 0;
+    r->again_what = 0;
+    snprintf(r->why, sizeof r->why, "%s", r->again_why);
+    reload_begin(m, what, what == 0);
+  }
+}
+
+static void reload_fail(struct master *m, const char *reason) {
+  struct reload *r = &m->reload;
+
+  log_error("reload to generation %u failed: %s; generation %u keeps "
+            "serving",
+            r->generation, reason, m->generation);
+  for (struct wproc *p = m->procs; p != NULL; p = p->next)
+    if (p->generation == r->generation)
+      master_stop_worker(p);
+  unlink(r->snapshot);
+  reload_done(m);
+}
+
+static void reload_on_timer(uv_timer_t *t) {
+  struct master *m = t->data;
+  struct reload *r = &m->reload;
+
+  if (r->state == RELOAD_WAITING)
+    reload_begin(m, WATCH_PLUGIN, 0);
+  else if (r->state == RELOAD_STARTING)
+    reload_fail(m, "its workers were not ready within 30 s");
+}
+
+/* Starts a new generation from a fresh snapshot, unless the plugin file is
+ * the one the serving generation already runs (a build that changed nothing,
+ * or the linker's last events after a reload) and the reload is not forced
+ * (SIGHUP). */
+static void reload_start_generation(struct master *m, int force) {
+  struct reload *r = &m->reload;
+  char err[PATH_MAX + 256], tmp[PATH_MAX + 32];
+  unsigned gen = m->last_generation + 1;
+  struct stat st;
+  int rc;
+
+  if (!force && stat(m->cfg->plugin, &st) == 0 && same_file(&st, &m->plugin_st)) {
+    log_debug("%s: the plugin is unchanged, nothing to reload", r->why);
+    reload_done(m);
+    return;
+  }
+  snapshot_path(m, gen, tmp, sizeof tmp);
+  rc = plugin_snapshot(m->cfg->plugin, tmp, &st, err, sizeof err);
+  if (rc == -EAGAIN && ++r->tries < RELOAD_INCOMPLETE_RETRIES) {
+    log_debug("%s; retrying in %llu ms", err,
+              (unsigned long long)m->cfg->cooldown_ms);
+    r->state = RELOAD_WAITING;
+    uv_timer_start(&r->timer, reload_on_timer,
+                   m->cfg->cooldown_ms ? m->cfg->cooldown_ms : 100, 0);
+    return;
+  }
+  r->tries = 0;
+  r->generation = gen;
+  if (rc != 0) {
+    reload_fail(m, err);
+    return;
+  }
+  m->last_generation = gen;
+  snprintf(r->snapshot, sizeof r->snapshot, "%s", tmp);
+  r->st = st;
+  r->wanted = m->wanted;
+  r->state = RELOAD_STARTING;
+  log_info("reloading (%s): starting generation %u", r->why, gen);
+  for (unsigned i = 0; i < r->wanted; i++) {
+    if (master_spawn(m, gen, r->snapshot) != 0) {
+      reload_fail(m, "a worker could not be started");
+      return;
+    }
+  }
+  uv_timer_start(&r->timer, reload_on_timer, RELOAD_READY_TIMEOUT_MS, 0);
+}
+
+/* ---- --build ---- */
+
+static void build_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  struct master *m = h->data;
+  struct reload *r = &m->reload;
+  (void)hint;
+  /* Keep the tail: a failed build says what went wrong at its end. */
+  if (r->build_len > sizeof r->build_log / 2) {
+    size_t keep = sizeof r->build_log / 4;
+    memmove(r->build_log, r->build_log + r->build_len - keep, keep);
+    r->build_len = keep;
+  }
+  *buf = uv_buf_init(r->build_log + r->build_len,
+                     (unsigned)(sizeof r->build_log - r->build_len - 1));
+}
+
+static void build_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  struct master *m = s->data;
+  (void)buf;
+  if (n > 0)
+    m->reload.build_len += (size_t)n;
+  else if (n < 0)
+    uv_read_stop(s);
+}
+
+static void build_on_close(uv_handle_t *h) { (void)h; }
+
+static void build_on_exit(uv_process_t *proc, int64_t status, int sig) {
+  struct master *m = proc->data;
+  struct reload *r = &m->reload;
+  uint64_t ms = uv_now(&m->loop) - r->started_ms;
+
+  r->build_running = 0;
+  uv_close((uv_handle_t *)proc, build_on_close);
+  /* The pipe may still hold output: read what is there before closing. */
+  uv_close((uv_handle_t *)&r->build_out, build_on_close);
+  r->build_log[r->build_len] = '\0';
+  if (m->stopping)
+    return;
+  if (status == 0 && sig == 0) {
+    log_info("build succeeded in %llu ms", (unsigned long long)ms);
+    reload_start_generation(m, 0);
+    return;
+  }
+  log_error("build failed (%s %d) after %llu ms; generation %u keeps "
+            "serving. Its output:\n%s",
+            sig ? "signal" : "exit code", sig ? sig : (int)status,
+            (unsigned long long)ms, m->generation, r->build_log);
+  reload_done(m);
+}
+
+static void build_start(struct master *m) {
+  struct reload *r = &m->reload;
+  uv_process_options_t opt;
+  uv_stdio_container_t stdio[3];
+  char *args[] = {(char *)"/bin/sh", (char *)"-c", (char *)m->cfg->build,
+                  NULL};
+  int err;
+
+  r->build_len = 0;
+  uv_pipe_init(&m->loop, &r->build_out, 0);
+  r->build_out.data = m;
+  memset(stdio, 0, sizeof stdio);
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[1].data.stream = (uv_stream_t *)&r->build_out;
+  stdio[2].flags = UV_INHERIT_STREAM;
+  stdio[2].data.stream = (uv_stream_t *)&r->build_out;
+  memset(&opt, 0, sizeof opt);
+  opt.file = args[0];
+  opt.args = args;
+  opt.stdio = stdio;
+  opt.stdio_count = 3;
+  opt.exit_cb = build_on_exit;
+  /* Its own process group, so that stopping mchost stops make and the
+   * compilers it started, not only the shell. */
+  opt.flags = UV_PROCESS_DETACHED;
+  r->build.data = m;
+  log_info("%s: building: %s", r->why, m->cfg->build);
+  r->started_ms = uv_now(&m->loop);
+  if ((err = uv_spawn(&m->loop, &r->build, &opt)) != 0) {
+    uv_close((uv_handle_t *)&r->build_out, build_on_close);
+    log_error("cannot run --build '%s': %s", m->cfg->build, uv_strerror(err));
+    reload_done(m);
+    return;
+  }
+  r->build_running = 1;
+  r->state = RELOAD_BUILDING;
+  uv_read_start((uv_stream_t *)&r->build_out, build_on_alloc, build_on_read);
+}
+
+/* ---- entry points ---- */
+
+static void reload_begin(struct master *m, int what, int force) {
+  struct reload *r = &m->reload;
+
+  if (r->state != RELOAD_WAITING)
+    r->started_ms = uv_now(&m->loop);
+  if ((what & WATCH_SOURCE) && m->cfg->build != NULL) {
+    build_start(m);
+    return;
+  }
+  if (what == WATCH_SOURCE) {
+    /* Without --build a source change has nothing to reload: the user's
+     * own build will touch the plugin, which is watched. */
+    log_debug("%s; no --build given, waiting for the plugin to change",
+              r->why);
+    reload_done(m);
+    return;
+  }
+  reload_start_generation(m, force);
+}
+
+void reload_request(struct master *m, int what, const char *why) {
+  struct reload *r = &m->reload;
+
+  if (m->stopping)
+    return;
+  if (r->state != RELOAD_IDLE) {
+    r->again = 1;
+    r->again_what = r->again_what == 0 && r->again ? what : r->again_what | what;
+    snprintf(r->again_why, sizeof r->again_why, "%s", why);
+    log_debug("%s during a reload: another reload follows it", why);
+    return;
+  }
+  snprintf(r->why, sizeof r->why, "%s", why);
+  reload_begin(m, what, what == 0);
+}
+
+void reload_on_worker_ready(struct master *m, struct wproc *p) {
+  struct reload *r = &m->reload;
+  unsigned ready = 0, old = m->generation;
+
+  if (r->state != RELOAD_STARTING || p->generation != r->generation)
+    return;
+  for (struct wproc *q = m->procs; q != NULL; q = q->next)
+    if (q->generation == r->generation && q->state == W_READY)
+      ready++;
+  if (ready < r->wanted)
+    return;
+  /* Every new worker accepts now: the old ones may stop accepting. */
+  m->generation = r->generation;
+  m->announced = 1;
+  m->booted = 1;
+  for (struct wproc *q = m->procs; q != NULL; q = q->next)
+    if (q->generation != m->generation)
+      master_stop_worker(q);
+  unlink(m->snapshot); /* mapped by the old workers: the inode stays */
+  snprintf(m->snapshot, sizeof m->snapshot, "%s", r->snapshot);
+  m->plugin_st = r->st;
+  log_info("reloaded: generation %u serving (%u worker%s, %s) in %llu ms; "
+           "generation %u is draining",
+           m->generation, ready, ready == 1 ? "" : "s", r->why,
+           (unsigned long long)(uv_now(&m->loop) - r->started_ms), old);
+  reload_done(m);
+  master_reconcile(m);
+}
+
+void reload_on_worker_exit(struct master *m, struct wproc *p,
+                           const char *how) {
+  struct reload *r = &m->reload;
+  char detail[128];
+
+  if (r->state != RELOAD_STARTING || p->generation != r->generation)
+    return;
+  snprintf(detail, sizeof detail, "worker %u of it exited before it was ready "
+                                  "(%s; see above)",
+           p->id, how);
+  reload_fail(m, detail);
+}
+
+void reload_stop(struct master *m) {
+  struct reload *r = &m->reload;
+
+  if (r->build_running)
+    uv_kill(-r->build.pid, SIGTERM);
+  uv_timer_stop(&r->timer);
+  if (!uv_is_closing((uv_handle_t *)&r->timer))
+    uv_close((uv_handle_t *)&r->timer, NULL);
+  if (m->watching)
+    watch_close(&m->watch);
+  m->watching = 0;
+  r->state = RELOAD_IDLE;
+}
+
+void reload_cleanup(struct master *m) {
+  char path[PATH_MAX + 32];
+
+  if (m->snapdir[0] == '\0')
+    return;
+  for (unsigned g = 1; g <= m->last_generation; g++) {
+    snapshot_path(m, g, path, sizeof path);
+    unlink(path);
+  }
+  rmdir(m->snapdir);
+  m->snapdir[0] = '\0';
+}
