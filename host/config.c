@@ -318,7 +318,8 @@ int config_load(struct config *cfg, int argc, char **argv, int first,
 void config_print_help(void) {
   char env[64], left[48];
 
-  printf("Usage: mchost --plugin FILE [options]\n\n"
+  printf("Usage: mchost --plugin FILE [options]\n"
+         "       mchost new NAME [DIR]   (write a new plugin project)\n\n"
          "Serves HTTP/1.1 with request handlers from a shared object:\n"
          "one master process, N worker processes sharing one socket.\n\n"
          "Options (each can also be set as MCHOST_<NAME>; a flag wins):\n");

@@ -573,15 +573,12 @@ void conn_close(struct conn *c) {
     uv_close((uv_handle_t *)&c->later, conn_on_close);
 }
 
-void conn_drain(struct conn *c) {
-  if (c->closing)
-    return;
-  if (c->res.state == RES_IDLE && !c->got_bytes && !c->writing &&
-      c->rpos == c->rlen)
-    conn_close(c);
-  else
-    c->req.keep_alive = 0;
-}
+/* An idle keep-alive connection is not closed here: a client may be
+ * sending its next request right now, and closing would lose it (the race
+ * every keep-alive close has). It is answered with Connection: close, or
+ * closes when its keep-alive timeout ends, as it would have anyway. So a
+ * reload or a graceful stop loses no request. */
+void conn_drain(struct conn *c) { c->req.keep_alive = 0; }
 
 int conn_alloc_buffers(struct conn *c, size_t max_header_size) {
   /* The header buffer also holds a NUL per string and the path copy: room

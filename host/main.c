@@ -8,6 +8,7 @@
 #include "llhttp.h"
 #include "master.h"
 #include "mchost.h"
+#include "scaffold.h"
 #include "worker.h"
 
 /* The master re-executes this program as
@@ -20,6 +21,8 @@ int main(int argc, char **argv) {
   char err[512];
   int worker = argc >= WORKER_ARGS && strcmp(argv[1], "__worker") == 0;
 
+  if (argc >= 2 && strcmp(argv[1], "new") == 0)
+    return scaffold_main(argc - 1, argv + 1);
   if (config_load(&cfg, argc, argv, worker ? WORKER_ARGS : 1, err,
                   sizeof err) != 0) {
     fprintf(stderr, "mchost: %s (see 'mchost --help')\n", err);

@@ -295,6 +295,7 @@ static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
     master_note_failure(m);
   }
   wproc_close(p);
+  reload_forget_generation(m, p->generation);
   master_reconcile(m);
 }
 

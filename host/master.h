@@ -123,6 +123,7 @@ void reload_request(struct master *m, int what, const char *why);
 void reload_on_worker_ready(struct master *m, struct wproc *p);
 void reload_on_worker_exit(struct master *m, struct wproc *p,
                            const char *how);
+void reload_forget_generation(struct master *m, unsigned generation);
 void reload_stop(struct master *m);
 void reload_cleanup(struct master *m);
 

@@ -128,8 +128,8 @@ static void reload_fail(struct master *m, const char *reason) {
   for (struct wproc *p = m->procs; p != NULL; p = p->next)
     if (p->generation == r->generation)
       master_stop_worker(p);
-  unlink(r->snapshot);
   reload_done(m);
+  reload_forget_generation(m, r->generation);
 }
 
 static void reload_on_timer(uv_timer_t *t) {
@@ -180,11 +180,11 @@ static void reload_start_generation(struct master *m, int force) {
   r->wanted = m->wanted;
   r->state = RELOAD_STARTING;
   log_info("reloading (%s): starting generation %u", r->why, gen);
-  for (unsigned i = 0; i < r->wanted; i++) {
-    if (master_spawn(m, gen, r->snapshot) != 0) {
-      reload_fail(m, "a worker could not be started");
-      return;
-    }
+  /* One worker first, as at boot: a plugin that cannot start says so once,
+   * not once per worker. */
+  if (master_spawn(m, gen, r->snapshot) != 0) {
+    reload_fail(m, "a worker could not be started");
+    return;
   }
   uv_timer_start(&r->timer, reload_on_timer, RELOAD_READY_TIMEOUT_MS, 0);
 }
@@ -322,11 +322,22 @@ void reload_on_worker_ready(struct master *m, struct wproc *p) {
   struct reload *r = &m->reload;
   unsigned ready = 0, old = m->generation;
 
+  unsigned started = 0;
+
   if (r->state != RELOAD_STARTING || p->generation != r->generation)
     return;
-  for (struct wproc *q = m->procs; q != NULL; q = q->next)
-    if (q->generation == r->generation && q->state == W_READY)
-      ready++;
+  for (struct wproc *q = m->procs; q != NULL; q = q->next) {
+    if (q->generation != r->generation)
+      continue;
+    started++;
+    ready += q->state == W_READY;
+  }
+  for (; started < r->wanted; started++) {
+    if (master_spawn(m, r->generation, r->snapshot) != 0) {
+      reload_fail(m, "a worker could not be started");
+      return;
+    }
+  }
   if (ready < r->wanted)
     return;
   /* Every new worker accepts now: the old ones may stop accepting. */
@@ -336,7 +347,6 @@ void reload_on_worker_ready(struct master *m, struct wproc *p) {
   for (struct wproc *q = m->procs; q != NULL; q = q->next)
     if (q->generation != m->generation)
       master_stop_worker(q);
-  unlink(m->snapshot); /* mapped by the old workers: the inode stays */
   snprintf(m->snapshot, sizeof m->snapshot, "%s", r->snapshot);
   m->plugin_st = r->st;
   log_info("reloaded: generation %u serving (%u worker%s, %s) in %llu ms; "
@@ -358,6 +368,24 @@ void reload_on_worker_exit(struct master *m, struct wproc *p,
                                   "(%s; see above)",
            p->id, how);
   reload_fail(m, detail);
+}
+
+/* A generation's snapshot goes once its last worker is gone (the serving
+ * one stays: its workers may need replacing). Unlinking is safe earlier
+ * too, for the mapped inode stays, but a worker still starting would not
+ * find its file. */
+void reload_forget_generation(struct master *m, unsigned generation) {
+  char path[PATH_MAX + 32];
+
+  if (generation == m->generation ||
+      (m->reload.state == RELOAD_STARTING &&
+       generation == m->reload.generation))
+    return;
+  for (struct wproc *p = m->procs; p != NULL; p = p->next)
+    if (p->generation == generation)
+      return;
+  snapshot_path(m, generation, path, sizeof path);
+  unlink(path);
 }
 
 void reload_stop(struct master *m) {

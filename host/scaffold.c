@@ -360,7 +360,7 @@ int scaffold_main(int argc, char **argv) {
                        "for ./NAME");
   if (snprintf(dir, sizeof dir, "%s", argc == 3 ? argv[2] : name) >=
       (int)sizeof dir)
-    return usage_error("DIR '%s' is too long", argv[2]);
+    return usage_error("DIR '%s' is too long", argc == 3 ? argv[2] : name);
   /* "demo/" and "demo" are one directory; keep printed paths single-slash. */
   for (n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
     dir[n - 1] = '\0';

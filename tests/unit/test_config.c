@@ -1,0 +1,148 @@
+/* test_config.c - option values as a user types them, and what they mean. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+Test(config, sizes_take_k_m_g_suffixes) {
+  uint64_t v = 0;
+  cr_assert_eq(config_parse_size("512", &v), 0);
+  cr_expect_eq(v, 512);
+  cr_assert_eq(config_parse_size("64K", &v), 0);
+  cr_expect_eq(v, 64 * 1024);
+  cr_assert_eq(config_parse_size("1m", &v), 0);
+  cr_expect_eq(v, 1024 * 1024);
+  cr_assert_eq(config_parse_size("2GB", &v), 0);
+  cr_expect_eq(v, 2ull * 1024 * 1024 * 1024);
+}
+
+Test(config, bad_sizes_are_refused) {
+  uint64_t v = 7;
+  cr_expect_eq(config_parse_size("12Q", &v), -EINVAL);
+  cr_expect_eq(config_parse_size("", &v), -EINVAL);
+  cr_expect_eq(config_parse_size("-1K", &v), -EINVAL);
+  cr_expect_eq(config_parse_size("1KK", &v), -EINVAL);
+  cr_expect_eq(config_parse_size("99999999999999999999", &v), -ERANGE);
+  cr_expect_eq(config_parse_size("20000000000000G", &v), -ERANGE);
+  cr_expect_eq(v, 7, "a refused value must not be stored");
+}
+
+Test(config, durations_are_seconds_with_optional_unit) {
+  uint64_t ms = 0;
+  cr_assert_eq(config_parse_duration("30", &ms), 0);
+  cr_expect_eq(ms, 30000);
+  cr_assert_eq(config_parse_duration("0.5", &ms), 0);
+  cr_expect_eq(ms, 500);
+  cr_assert_eq(config_parse_duration("250ms", &ms), 0);
+  cr_expect_eq(ms, 250);
+  cr_assert_eq(config_parse_duration("2s", &ms), 0);
+  cr_expect_eq(ms, 2000);
+  cr_expect_eq(config_parse_duration("soon", &ms), -EINVAL);
+  cr_expect_eq(config_parse_duration("5m", &ms), -EINVAL);
+}
+
+Test(config, ports_and_counts_have_ranges) {
+  uint64_t v;
+  cr_expect_eq(config_parse_uint("0", 0, 65535, &v), 0);
+  cr_expect_eq(config_parse_uint("65535", 0, 65535, &v), 0);
+  cr_expect_eq(config_parse_uint("65536", 0, 65535, &v), -ERANGE);
+  cr_expect_eq(config_parse_uint("0", 1, 1024, &v), -ERANGE);
+  cr_expect_eq(config_parse_uint("4x", 1, 1024, &v), -EINVAL);
+  cr_expect_eq(config_parse_uint(" 4", 1, 1024, &v), -EINVAL);
+}
+
+static int load(struct config *cfg, char *err, size_t errlen, int argc,
+                char **argv) {
+  return config_load(cfg, argc, argv, 1, err, errlen);
+}
+
+Test(config, defaults_match_the_design) {
+  struct config cfg;
+  char err[256];
+  char *argv[] = {"mchost", "--plugin", "x.so"};
+  unsetenv("MCHOST_ENV");
+  cr_assert_eq(load(&cfg, err, sizeof err, 3, argv), 0, "%s", err);
+  cr_expect_str_eq(cfg.host, "0.0.0.0");
+  cr_expect_eq(cfg.port, 3000);
+  cr_expect_eq(cfg.kill_timeout_ms, 30000);
+  cr_expect_eq(cfg.request_timeout_ms, 30000);
+  cr_expect_eq(cfg.header_timeout_ms, 10000);
+  cr_expect_eq(cfg.keepalive_timeout_ms, 5000);
+  cr_expect_eq(cfg.max_body, 1024 * 1024);
+  cr_expect_eq(cfg.max_header_size, 8 * 1024);
+  cr_expect_eq(cfg.max_connections, 1024);
+  cr_expect_eq(cfg.cooldown_ms, 100);
+  cr_expect_str_eq(cfg.ext, "c,h");
+  cr_expect_eq(cfg.reload_on, 0);
+}
+
+Test(config, flag_wins_over_environment) {
+  struct config cfg;
+  char err[256];
+  char *argv[] = {"mchost", "--workers=3"};
+  setenv("MCHOST_WORKERS", "5", 1);
+  setenv("MCHOST_MAX_BODY", "2K", 1);
+  cr_assert_eq(load(&cfg, err, sizeof err, 2, argv), 0, "%s", err);
+  cr_expect_eq(cfg.workers, 3);
+  cr_expect_eq(cfg.max_body, 2048);
+  unsetenv("MCHOST_WORKERS");
+  unsetenv("MCHOST_MAX_BODY");
+}
+
+Test(config, bad_environment_value_names_the_variable) {
+  struct config cfg;
+  char err[256];
+  char *argv[] = {"mchost"};
+  setenv("MCHOST_PORT", "http", 1);
+  cr_expect_neq(load(&cfg, err, sizeof err, 1, argv), 0);
+  cr_expect(strstr(err, "MCHOST_PORT='http'") != NULL, "message: %s", err);
+  unsetenv("MCHOST_PORT");
+}
+
+Test(config, reload_follows_dev_env_and_no_reload_wins) {
+  struct config cfg;
+  char err[256];
+  char *plain[] = {"mchost"};
+  char *dev[] = {"mchost", "--dev"};
+  char *both[] = {"mchost", "--dev", "--no-reload"};
+
+  setenv("MCHOST_ENV", "development", 1);
+  cr_assert_eq(load(&cfg, err, sizeof err, 1, plain), 0, "%s", err);
+  cr_expect_eq(cfg.reload_on, 1, "MCHOST_ENV=development turns reload on");
+  setenv("MCHOST_ENV", "production", 1);
+  cr_assert_eq(load(&cfg, err, sizeof err, 1, plain), 0, "%s", err);
+  cr_expect_eq(cfg.reload_on, 0);
+  unsetenv("MCHOST_ENV");
+  cr_assert_eq(load(&cfg, err, sizeof err, 2, dev), 0, "%s", err);
+  cr_expect_eq(cfg.reload_on, 1);
+  cr_expect_eq(cfg.log_level, 3, "--dev logs at debug level");
+  cr_assert_eq(load(&cfg, err, sizeof err, 3, both), 0, "%s", err);
+  cr_expect_eq(cfg.reload_on, 0, "--no-reload wins over --dev");
+}
+
+Test(config, watch_repeats_and_comes_from_a_colon_list) {
+  struct config cfg;
+  char err[256];
+  char *argv[] = {"mchost", "--watch", "src", "--watch=include"};
+  cr_assert_eq(load(&cfg, err, sizeof err, 4, argv), 0, "%s", err);
+  cr_assert_eq(cfg.watch.n, 2);
+  cr_expect_str_eq(cfg.watch.v[0], "src");
+  cr_expect_str_eq(cfg.watch.v[1], "include");
+  setenv("MCHOST_WATCH", "a:b:c", 1);
+  cr_assert_eq(load(&cfg, err, sizeof err, 1, argv), 0, "%s", err);
+  cr_expect_eq(cfg.watch.n, 3);
+  unsetenv("MCHOST_WATCH");
+}
+
+Test(config, unknown_and_valueless_options_are_usage_errors) {
+  struct config cfg;
+  char err[256];
+  char *unknown[] = {"mchost", "--bogus=1"};
+  char *novalue[] = {"mchost", "--port"};
+  cr_expect_neq(load(&cfg, err, sizeof err, 2, unknown), 0);
+  cr_expect(strstr(err, "unknown option '--bogus'") != NULL, "%s", err);
+  cr_expect_neq(load(&cfg, err, sizeof err, 2, novalue), 0);
+  cr_expect(strstr(err, "--port") != NULL, "%s", err);
+}
