@@ -335,8 +335,11 @@ void config_print_help(void) {
   }
   printf("  %-26s %s\n", "--help", "show this help and exit");
   printf("  %-26s %s\n", "--version", "show the version and plugin ABI");
-  printf("\nSignals to the master: TERM, INT, QUIT stop gracefully (a second "
-         "INT stops at once);\nTTIN / TTOU add / remove one worker.\n"
+  printf("\nMCHOST_ENV=dev... turns --reload on, as NODE_ENV=dev did for "
+         "master-cluster.\n"
+         "Signals to the master: TERM, INT, QUIT stop gracefully (a second "
+         "INT stops at once);\nHUP reloads the plugin with no downtime; "
+         "TTIN / TTOU add / remove one worker.\n"
          "Exit codes: 0 clean stop, 1 runtime error, 2 bad usage, "
          "3 plugin cannot be used.\n");
 }

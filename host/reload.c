@@ -246,17 +246,26 @@ static void build_start(struct master *m) {
   uv_stdio_container_t stdio[3];
   char *args[] = {(char *)"/bin/sh", (char *)"-c", (char *)m->cfg->build,
                   NULL};
+  uv_file fds[2];
   int err;
 
   r->build_len = 0;
+  /* One pipe for both stdout and stderr, so that the output keeps the
+   * order in which the compiler wrote it. */
+  if ((err = uv_pipe(fds, 0, 0)) != 0) {
+    log_error("cannot run --build: %s", uv_strerror(err));
+    reload_done(m);
+    return;
+  }
   uv_pipe_init(&m->loop, &r->build_out, 0);
   r->build_out.data = m;
+  uv_pipe_open(&r->build_out, fds[0]);
   memset(stdio, 0, sizeof stdio);
   stdio[0].flags = UV_IGNORE;
-  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[1].data.stream = (uv_stream_t *)&r->build_out;
-  stdio[2].flags = UV_INHERIT_STREAM;
-  stdio[2].data.stream = (uv_stream_t *)&r->build_out;
+  stdio[1].flags = UV_INHERIT_FD;
+  stdio[1].data.fd = fds[1];
+  stdio[2].flags = UV_INHERIT_FD;
+  stdio[2].data.fd = fds[1];
   memset(&opt, 0, sizeof opt);
   opt.file = args[0];
   opt.args = args;
@@ -269,7 +278,9 @@ static void build_start(struct master *m) {
   r->build.data = m;
   log_info("%s: building: %s", r->why, m->cfg->build);
   r->started_ms = uv_now(&m->loop);
-  if ((err = uv_spawn(&m->loop, &r->build, &opt)) != 0) {
+  err = uv_spawn(&m->loop, &r->build, &opt);
+  close(fds[1]);
+  if (err != 0) {
     uv_close((uv_handle_t *)&r->build_out, build_on_close);
     log_error("cannot run --build '%s': %s", m->cfg->build, uv_strerror(err));
     reload_done(m);

@@ -133,8 +133,10 @@ int sh_run(struct sh_result *r, int timeout_ms, const char *fmt, ...) {
     pid_t w = waitpid(pid, &st, WNOHANG);
     if (w == pid)
       break;
-    if (w < 0 && errno != EINTR)
+    if (w < 0 && errno != EINTR) {
+      st = -1;
       break;
+    }
     if (now_ms() >= deadline) {
       kill(-pid, SIGKILL);
       while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {

@@ -1,0 +1,153 @@
+/* Fixture for the crash guard: every way a handler can fault or hang.
+ *   GET /segv          NULL write: SIGSEGV
+ *   GET /abort         abort(): SIGABRT
+ *   GET /fpe           integer division by zero: SIGFPE (x86 traps on it)
+ *   GET /ill           __builtin_trap(): SIGILL (ud2 on x86)
+ *   GET /bus           read of a mapped page whose file was truncated: SIGBUS
+ *   GET /slow?ms=N     200 "slow\n" after N ms (mc_response_later); logs
+ *                      "crash: holding N ms" first, so a test knows the
+ *                      request is in flight on a worker
+ *   GET /stream-crash  head and one chunk sent, then SIGSEGV
+ *   GET /later-crash   SIGSEGV inside a mc_response_later() callback
+ *   GET /hang          never returns (for --request-timeout)
+ *   GET /unguarded     200, then SIGSEGV from the plugin's own uv timer on
+ *                      the worker's loop: plugin code that no guard covers
+ *   anything else      200 "ok\n" (the harness's readiness probe)
+ * mc_init logs "crash: mc_init pid N" and mc_shutdown logs
+ * "crash: mc_shutdown pid N", so a test can see that they ran.
+ *
+ * Built without sanitizers (tests/guard.cmake): UBSan would report the
+ * division by zero and the NULL write itself and abort, and the point here
+ * is the signal the hardware raises. */
+#define _GNU_SOURCE
+#include <mchost.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <uv.h>
+
+MC_PLUGIN();
+
+/* Volatile, so that the compiler can neither fold the fault away nor
+ * replace it with a trap of its own (GCC turns a known NULL dereference
+ * into ud2, which would be SIGILL). */
+static int *volatile null_ptr;
+static volatile int one = 1, zero;
+static volatile int sink;
+
+static void do_segv(void) { *null_ptr = 1; }
+
+/* Both operands unknown: with a constant 1 as numerator, GCC computes 1 / x
+ * with a compare instead of a division, and nothing traps. */
+static void do_fpe(void) { sink = one / zero; }
+
+static void do_bus(void) {
+  char path[] = "/tmp/mchost-crash-bus-XXXXXX";
+  long page = sysconf(_SC_PAGESIZE);
+  int fd = mkstemp(path);
+  volatile char *p;
+
+  if (fd < 0)
+    return;
+  unlink(path);
+  if (ftruncate(fd, page) != 0) {
+    close(fd);
+    return;
+  }
+  p = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    close(fd);
+    return;
+  }
+  /* The page is mapped, but no longer backed by the file: reading it is
+   * SIGBUS (BUS_ADRERR), the fault a plugin .so rewritten in place gives. */
+  if (ftruncate(fd, 0) == 0)
+    sink = p[0];
+  close(fd);
+}
+
+static void slow_done(mc_response *res, void *data) {
+  (void)data;
+  mc_response_send(res, 200, "slow\n", 5);
+}
+
+static void later_crash(mc_response *res, void *data) {
+  (void)res;
+  (void)data;
+  do_segv();
+}
+
+static uv_timer_t unguarded_timer;
+
+static void unguarded_crash(uv_timer_t *t) {
+  (void)t;
+  do_segv();
+}
+
+static unsigned query_ms(const char *query) {
+  const char *p = strstr(query, "ms=");
+  return p ? (unsigned)strtoul(p + 3, NULL, 10) : 0;
+}
+
+int mc_init(const mc_worker *w) {
+  mc_log(MC_LOG_INFO, "crash: mc_init pid %d", w->pid);
+  return 0;
+}
+
+void mc_shutdown(void) {
+  mc_log(MC_LOG_INFO, "crash: mc_shutdown pid %d", (int)getpid());
+}
+
+void mc_run(mc_request *req, mc_response *res) {
+  const char *path = mc_request_path(req);
+
+  if (strcmp(path, "/slow") == 0) {
+    unsigned ms = query_ms(mc_request_query(req));
+    mc_log(MC_LOG_INFO, "crash: holding %u ms", ms);
+    if (mc_response_later(res, ms, slow_done, NULL) < 0)
+      mc_response_send(res, 500, "later failed\n", 13);
+    return;
+  }
+  if (strcmp(path, "/later-crash") == 0) {
+    if (mc_response_later(res, 10, later_crash, NULL) < 0)
+      mc_response_send(res, 500, "later failed\n", 13);
+    return;
+  }
+  if (strcmp(path, "/unguarded") == 0) {
+    uv_timer_init(mc_worker_self()->loop, &unguarded_timer);
+    uv_timer_start(&unguarded_timer, unguarded_crash, 50, 0);
+    mc_response_send(res, 200, "armed\n", 6);
+    return;
+  }
+  if (strcmp(path, "/segv") == 0) {
+    do_segv();
+  } else if (strcmp(path, "/abort") == 0) {
+    abort();
+  } else if (strcmp(path, "/fpe") == 0) {
+    do_fpe();
+  } else if (strcmp(path, "/ill") == 0) {
+    __builtin_trap();
+  } else if (strcmp(path, "/bus") == 0) {
+    do_bus();
+  } else if (strcmp(path, "/stream-crash") == 0) {
+    mc_response_begin(res, 200);
+    mc_response_write(res, "partial", 7);
+    do_segv();
+  } else if (strcmp(path, "/hang") == 0) {
+    for (;;)
+      sink++;
+  } else {
+    mc_response_send(res, 200, "ok\n", 3);
+    return;
+  }
+  /* Only when the fault above did not happen: a test then sees this body
+   * instead of the 500 it expects, and says so. */
+  if (strcmp(path, "/stream-crash") == 0) {
+    mc_response_end(res);
+    return;
+  }
+  mc_response_send(res, 200, "no fault\n", 9);
+}
