@@ -29,10 +29,32 @@ static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 static struct {
   sigjmp_buf *volatile env; /* innermost guard_call(), NULL outside */
   volatile sig_atomic_t result;
+  volatile sig_atomic_t ticking; /* the watchdog timer is armed */
+  volatile uint64_t deadline_ms; /* of the outermost call; 0 = none */
   timer_t timer;
   int have_timer;
+  sigset_t mask; /* the worker's signal mask, restored after a fault */
+  const char *snapshot, *plugin; /* to name the plugin as the user does */
   struct guard_report report;
 } guard;
+
+/* clock_gettime() is async-signal-safe, and the coarse clock is read from
+ * the vDSO without a system call: cheap enough for every request. */
+static uint64_t coarse_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void set_timer(uint64_t ms) {
+  struct itimerspec its;
+  memset(&its, 0, sizeof its);
+  its.it_value.tv_sec = (time_t)(ms / 1000);
+  its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+  its.it_interval = its.it_value;
+  if (guard.have_timer)
+    timer_settime(guard.timer, 0, &its, NULL);
+}
 
 static void guard_on_fault(int sig, siginfo_t *si, void *uc) {
   (void)uc;
@@ -57,12 +79,20 @@ static void guard_on_fault(int sig, siginfo_t *si, void *uc) {
   siglongjmp(*guard.env, 1);
 }
 
+/* The watchdog: a periodic tick while plugin code runs, instead of arming
+ * and disarming a timer around every call (two system calls per request).
+ * It stops itself once a tick finds no plugin code running. */
 static void guard_on_alarm(int sig, siginfo_t *si, void *uc) {
   (void)sig;
   (void)si;
   (void)uc;
-  if (guard.env == NULL)
-    return; /* fired just after the handler returned: nothing to stop */
+  if (guard.env == NULL) {
+    guard.ticking = 0;
+    set_timer(0);
+    return;
+  }
+  if (guard.deadline_ms == 0 || coarse_ms() < guard.deadline_ms)
+    return;
   guard.report.sig = 0;
   guard.report.addr = NULL;
   guard.report.nframes = backtrace(guard.report.frames, 48);
@@ -86,6 +116,7 @@ int guard_install(void) {
   if (sigaltstack(&ss, NULL) != 0)
     return -errno;
 
+  sigprocmask(SIG_SETMASK, NULL, &guard.mask);
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = guard_on_fault;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
@@ -95,6 +126,8 @@ int guard_install(void) {
       return -errno;
 
   sa.sa_sigaction = guard_on_alarm;
+  /* A tick must not make the loop's or the plugin's system calls fail. */
+  sa.sa_flags |= SA_RESTART;
   if (sigaction(SIGALRM, &sa, NULL) != 0)
     return -errno;
   memset(&sev, 0, sizeof sev);
@@ -107,39 +140,47 @@ int guard_install(void) {
   return 0;
 }
 
-static void arm(uint64_t ms) {
-  struct itimerspec its;
-  memset(&its, 0, sizeof its);
-  its.it_value.tv_sec = (time_t)(ms / 1000);
-  its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
-  if (guard.have_timer)
-    timer_settime(guard.timer, 0, &its, NULL);
-}
-
 int guard_call(void (*fn)(void *arg), void *arg, uint64_t timeout_ms) {
   sigjmp_buf env;
   sigjmp_buf *volatile outer = guard.env;
   volatile int result = 0;
 
-  /* savemask = 1: the jump must unblock the signal that brought us here. */
-  if (sigsetjmp(env, 1) == 0) {
+  /* savemask = 0: saving the mask is a system call per request. The
+   * handlers run with SA_NODEFER, so a jump leaves no signal blocked; the
+   * mask is restored by hand on the rare fault instead. */
+  if (sigsetjmp(env, 0) == 0) {
+    /* env first: a tick that sees it will not stop the watchdog below. */
     guard.env = &env;
-    if (timeout_ms > 0 && outer == NULL)
-      arm(timeout_ms);
+    if (timeout_ms > 0 && outer == NULL) {
+      guard.deadline_ms = coarse_ms() + timeout_ms;
+      if (!guard.ticking) {
+        uint64_t tick = timeout_ms / 10;
+        guard.ticking = 1;
+        set_timer(tick < 10 ? 10 : tick > 100 ? 100 : tick);
+      }
+    }
     fn(arg);
   } else {
     result = guard.result;
+    sigprocmask(SIG_SETMASK, &guard.mask, NULL);
   }
   if (outer == NULL)
-    arm(0);
+    guard.deadline_ms = 0;
   guard.env = outer;
   return result;
 }
 
 const struct guard_report *guard_last(void) { return &guard.report; }
 
+void guard_name_plugin(const char *snapshot, const char *plugin) {
+  guard.snapshot = snapshot;
+  guard.plugin = plugin;
+}
+
 void guard_log_fault(int result, const char *context) {
   const struct guard_report *r = &guard.report;
+  Dl_info self;
+  int have_self = dladdr((void *)guard_install, &self) != 0;
 
   if (result == GUARD_TIMEOUT)
     log_error("handler timed out (--request-timeout) in %s; it was at:",
@@ -147,24 +188,32 @@ void guard_log_fault(int result, const char *context) {
   else
     log_error("plugin crashed: SIG%s (%s) at address %p in %s",
               sigabbrev_np(r->sig), strsignal(r->sig), r->addr, context);
-  /* Frame 0 and 1 are this file's handler and the kernel's trampoline. */
+  /* Frames 0 and 1 are the handler and the kernel's signal trampoline.
+   * Below the plugin's frames comes mchost's own loop: not interesting.
+   * module+offset is what `addr2line -e MODULE OFFSET` takes. */
   for (int i = 2; i < r->nframes; i++) {
     Dl_info info;
     const char *module = "?", *slash;
     uintptr_t off = 0;
-    if (dladdr(r->frames[i], &info) != 0 && info.dli_fname != NULL) {
-      module = (slash = strrchr(info.dli_fname, '/')) ? slash + 1
-                                                       : info.dli_fname;
+    int found = dladdr(r->frames[i], &info) != 0;
+
+    if (found && have_self && info.dli_fbase == self.dli_fbase && i > 2)
+      break;
+    if (found && info.dli_fname != NULL) {
+      /* the snapshot has the plugin's bytes: its offsets are the plugin's */
+      if (guard.snapshot != NULL && strcmp(info.dli_fname, guard.snapshot) == 0)
+        module = guard.plugin;
+      else
+        module = (slash = strrchr(info.dli_fname, '/')) ? slash + 1
+                                                         : info.dli_fname;
       off = (uintptr_t)r->frames[i] - (uintptr_t)info.dli_fbase;
     }
-    if (dladdr(r->frames[i], &info) != 0 && info.dli_sname != NULL)
+    if (found && info.dli_sname != NULL)
       log_error("  #%-2d %s+0x%lx (%s+0x%lx)", i - 2, module,
                 (unsigned long)off, info.dli_sname,
                 (unsigned long)((uintptr_t)r->frames[i] -
                                 (uintptr_t)info.dli_saddr));
     else
       log_error("  #%-2d %s+0x%lx", i - 2, module, (unsigned long)off);
-    if (info.dli_sname != NULL && strcmp(info.dli_sname, "guard_call") == 0)
-      break; /* below here is the host's own loop: not interesting */
   }
 }

@@ -404,6 +404,7 @@ static int worker_load_plugin(struct worker *w) {
     log_error("%s", err);
     return -1;
   }
+  guard_name_plugin(w->plugin_path, w->cfg->plugin);
   if (w->plugin.init == NULL)
     return 0;
   rc = guard_call(init_thunk, &ic, w->cfg->request_timeout_ms);

@@ -188,7 +188,7 @@ Test(install, pkg_config_builds_a_plugin_the_installed_mchost_serves) {
 }
 
 Test(install, new_project_builds_serves_and_is_never_overwritten) {
-  char dir[128], so[128], src[128];
+  char dir[128], so[192], src[192];
   const char *type;
   char *text;
 

@@ -133,9 +133,11 @@ Test(scaffold, name_is_required) {
                      "stderr should say NAME is missing" RUN_FMT, R.out, R.err);
 }
 
+/* Arrays, not pointers: Criterion runs each case in a new process, where
+ * a pointer into this one's memory would mean nothing. */
 struct bad_name {
-  const char *name;
-  const char *says; /* in stderr */
+  char name[16];
+  char says[48]; /* in stderr */
 };
 
 ParameterizedTestParameters(scaffold, bad_names_are_refused_and_nothing_is_written) {

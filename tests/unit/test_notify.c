@@ -285,10 +285,12 @@ enum bad_kind {
   BAD_COUNT
 };
 
+/* Arrays, not pointers: Criterion runs each case in a new process, where
+ * a pointer into this one's memory would mean nothing. */
 struct bad_case {
   enum bad_kind kind;
-  const char *fds;  /* LISTEN_FDS */
-  const char *says; /* in the message */
+  char fds[8];   /* LISTEN_FDS */
+  char says[32]; /* in the message */
 };
 
 ParameterizedTestParameters(listen_fds, unusable_activation_is_an_error) {
