@@ -48,6 +48,8 @@ static const char *kind_hint(enum config_kind k) {
     return "not yes or no (try 1 or 0)";
   case OPT_MS:
     return "not a duration in milliseconds (try 100 or 0.5s)";
+  case OPT_FORMAT:
+    return "not a log format (text or json)";
   case OPT_LIST:
   case OPT_STRING:
     break;
@@ -192,6 +194,10 @@ static int set_value(struct config *cfg, const struct option_def *o,
     return config_parse_bool(value, num);
   case OPT_MS:
     return parse_ms(value, num);
+  case OPT_FORMAT:
+    if (strcmp(value, "text") == 0 || strcmp(value, "json") == 0)
+      return *num = value[0] == 'j', 0;
+    return -EINVAL;
   case OPT_LIST:
     return list_add(field, value);
   }

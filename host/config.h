@@ -23,7 +23,8 @@ enum config_kind {
   OPT_LOGLEVEL, /* error|warn|info|debug */
   OPT_FLAG,     /* no value; --name=yes|no|1|0|true|false also works */
   OPT_LIST,     /* repeatable; MCHOST_<NAME> holds a ':'-separated list */
-  OPT_MS        /* milliseconds (or with ms/s suffix) */
+  OPT_MS,       /* milliseconds (or with ms/s suffix) */
+  OPT_FORMAT    /* text|json */
 };
 
 #define CONFIG_LIST_MAX 32
@@ -75,7 +76,19 @@ struct config_list {
   X("cooldown", OPT_MS, cooldown_ms, "MS", "100",                              \
     "quiet time after the last change before a reload")                        \
   X("build", OPT_STRING, build, "CMD", NULL,                                   \
-    "rebuilds the plugin after a source change (run by /bin/sh)")
+    "rebuilds the plugin after a source change (run by /bin/sh)")             \
+  X("log-format", OPT_FORMAT, log_format, "F", "text",                         \
+    "text or json, for both logs")                                             \
+  X("access-log", OPT_STRING, access_log, "FILE", NULL,                        \
+    "log each request to FILE ('-' = stdout); reopened on SIGUSR1")            \
+  X("max-requests", OPT_UINT, max_requests, "N", "0",                          \
+    "replace a worker after N requests, gracefully (0 = never)")               \
+  X("max-requests-jitter", OPT_UINT, max_requests_jitter, "N", "0",            \
+    "add 0..N to --max-requests per worker, so they do not retire together")   \
+  X("user", OPT_STRING, user, "USER", NULL,                                    \
+    "run as USER after binding the port (when started as root)")               \
+  X("group", OPT_STRING, group, "GROUP", NULL,                                 \
+    "run as GROUP after binding (default: USER's group)")
 
 struct config {
   const char *plugin;
@@ -97,6 +110,12 @@ struct config {
   const char *ext;
   uint64_t cooldown_ms;
   const char *build;
+  uint64_t log_format; /* 0 text, 1 json */
+  const char *access_log;
+  uint64_t max_requests;
+  uint64_t max_requests_jitter;
+  const char *user;
+  const char *group;
   /* derived by config_load(): --reload, --dev or MCHOST_ENV=dev*, unless
    * --no-reload */
   int reload_on;

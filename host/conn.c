@@ -66,6 +66,7 @@ static int on_message_begin(llhttp_t *p) {
   c->hlen = 0;
   c->req.nheaders = 0;
   c->req.body_len = 0;
+  c->req.method = c->req.target = NULL; /* an error log line says "-" */
   c->got_bytes = 1;
   c->in_url = 0;
   c->in_value = 0;
@@ -251,6 +252,7 @@ static void conn_on_timer(uv_timer_t *t) {
     if (c->res.state == RES_IDLE) {
       log_debug("closing a connection from %s: request not received in time",
                 c->req.remote_addr);
+      c->started_ns = uv_hrtime();
       response_send_error(c, 408);
       conn_flush(c);
     }
@@ -351,6 +353,10 @@ static int status_for_parse_error(struct conn *c, llhttp_errno_t err) {
 static void dispatch(struct conn *c) {
   c->request_ready = 0;
   c->requests++;
+  if (c->w->access.fd >= 0)
+    c->started_ns = uv_hrtime();
+  if (++c->w->served == c->w->max_requests)
+    worker_retire(c->w);
   response_reset(&c->res, c);
   c->res.head_only = c->parser.method == HTTP_HEAD;
   worker_call_plugin(c->w, c, 0);
@@ -385,6 +391,7 @@ static void conn_process(struct conn *c) {
                 c->error_status ? http_reason(status)
                                 : llhttp_get_error_reason(&c->parser));
       c->rpos = c->rlen;
+      c->started_ns = uv_hrtime();
       response_send_error(c, status);
     }
   }

@@ -52,6 +52,7 @@ struct mc_response {
   int head_sent;
   int chunked;   /* streaming with chunked framing */
   int head_only; /* HEAD request: framing but no body */
+  uint64_t bytes; /* body bytes sent, for the access log */
   int aborted;   /* client went away before the response was finished */
   size_t hlen;   /* bytes used in headers */
   char headers[CONN_RES_HEADERS_SIZE];
@@ -95,6 +96,7 @@ struct conn {
   unsigned continue_sent : 1;
   int error_status; /* set by a parser callback that rejects the request */
   uint64_t requests;
+  uint64_t started_ns; /* the current request's dispatch, for the log */
   /* input: bytes [rpos, rlen) are received but not parsed */
   size_t rpos, rlen;
   char *rbuf;

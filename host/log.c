@@ -11,13 +11,39 @@
  * argument. Set once at start-up, read-only afterwards. */
 static struct {
   int level;
+  int json;
   char who[48];
-} logger = {MC_LOG_INFO, "mchost"};
+} logger = {MC_LOG_INFO, 0, "mchost"};
 
 static const char *const level_names[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
+static const char *const json_levels[] = {"error", "warn", "info", "debug"};
 
-void log_init(int level, const char *who) {
+size_t log_json_escape(char *out, size_t cap, const char *s, size_t len) {
+  static const char hex[] = "0123456789abcdef";
+  size_t n = 0;
+  for (size_t i = 0; i < len && n + 7 < cap; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch == '"' || ch == '\\') {
+      out[n++] = '\\';
+      out[n++] = (char)ch;
+    } else if (ch == '\n') {
+      out[n++] = '\\';
+      out[n++] = 'n';
+    } else if (ch < 0x20 || ch == 0x7f) {
+      memcpy(out + n, "\\u00", 4);
+      out[n + 4] = hex[ch >> 4];
+      out[n + 5] = hex[ch & 15];
+      n += 6;
+    } else {
+      out[n++] = (char)ch;
+    }
+  }
+  return n;
+}
+
+void log_init(int level, const char *who, int json) {
   logger.level = level;
+  logger.json = json;
   snprintf(logger.who, sizeof logger.who, "%s", who);
 }
 
@@ -38,14 +64,31 @@ void log_vmsg(int level, const char *fmt, va_list ap) {
     level = MC_LOG_DEBUG;
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
-  n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-  k = snprintf(line + n, sizeof line - n, ".%03ldZ %s [%s] ",
-               ts.tv_nsec / 1000000, level_names[level], logger.who);
-  n += (size_t)k;
-  k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
-  if (k < 0)
-    k = 0;
-  n += (size_t)k < sizeof line - n - 1 ? (size_t)k : sizeof line - n - 2;
+  if (logger.json) {
+    char msg[2048], stamp[32];
+    k = vsnprintf(msg, sizeof msg, fmt, ap);
+    if (k < 0)
+      k = 0;
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    n = (size_t)snprintf(line, sizeof line,
+                         "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\","
+                         "\"process\":\"%s\",\"msg\":\"",
+                         stamp, ts.tv_nsec / 1000000, json_levels[level],
+                         logger.who);
+    n += log_json_escape(line + n, sizeof line - n - 3, msg,
+                         (size_t)k < sizeof msg ? (size_t)k : sizeof msg - 1);
+    line[n++] = '"';
+    line[n++] = '}';
+  } else {
+    n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+    k = snprintf(line + n, sizeof line - n, ".%03ldZ %s [%s] ",
+                 ts.tv_nsec / 1000000, level_names[level], logger.who);
+    n += (size_t)k;
+    k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    if (k < 0)
+      k = 0;
+    n += (size_t)k < sizeof line - n - 1 ? (size_t)k : sizeof line - n - 2;
+  }
   line[n++] = '\n';
   /* One write per line: lines from the master and its workers share stderr
    * and must not interleave mid-line. */

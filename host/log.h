@@ -7,7 +7,11 @@
 #include "mchost.h"
 
 /* Levels are the SDK's MC_LOG_* so that mc_log() is a thin shim. */
-void log_init(int level, const char *who);
+void log_init(int level, const char *who, int json);
+
+/* Appends `s` to out (at most cap bytes) escaped for a JSON string; returns
+ * the bytes written. Also used by the access log. */
+size_t log_json_escape(char *out, size_t cap, const char *s, size_t len);
 int log_enabled(int level);
 void log_msg(int level, const char *fmt, ...) MC_PRINTF(2, 3);
 void log_vmsg(int level, const char *fmt, va_list ap) MC_PRINTF(2, 0);

@@ -14,6 +14,8 @@
 #include "master.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <netdb.h>
 #include <signal.h>
@@ -25,11 +27,12 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "access.h"
 #include "log.h"
 #include "worker.h"
 
 static const int master_signals[MASTER_NSIGNALS] = {
-    SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU};
+    SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1};
 
 /* ---- the listening socket ---- */
 
@@ -90,6 +93,45 @@ static int master_listen(struct master *m, char *where, size_t wherelen) {
     snprintf(where, wherelen, "%s:%u", host, ntohs(a->sin_port));
   }
   m->listen_fd = fd;
+  return 0;
+}
+
+/* --user / --group: like nginx, bind as root (ports below 1024), then
+ * become someone who cannot do much harm; workers inherit it. */
+static int master_drop_privileges(const struct config *cfg) {
+  struct passwd *pw = NULL;
+  struct group *gr = NULL;
+  gid_t gid;
+
+  if (cfg->user == NULL && cfg->group == NULL)
+    return 0;
+  if (cfg->user != NULL && (pw = getpwnam(cfg->user)) == NULL) {
+    fprintf(stderr, "mchost: --user '%s': no such user\n", cfg->user);
+    return -1;
+  }
+  if (cfg->group != NULL && (gr = getgrnam(cfg->group)) == NULL) {
+    fprintf(stderr, "mchost: --group '%s': no such group\n", cfg->group);
+    return -1;
+  }
+  gid = gr != NULL ? gr->gr_gid : pw != NULL ? pw->pw_gid : getegid();
+  if (geteuid() != 0) {
+    if ((pw == NULL || pw->pw_uid == geteuid()) && gid == getegid())
+      return 0; /* already who was asked for */
+    fprintf(stderr, "mchost: --user/--group: only root can switch to them; "
+                    "start mchost as root (it binds, then drops to them) or "
+                    "leave them out\n");
+    return -1;
+  }
+  if ((pw != NULL ? initgroups(pw->pw_name, gid) : setgroups(0, NULL)) != 0 ||
+      setgid(gid) != 0 || (pw != NULL && setuid(pw->pw_uid) != 0)) {
+    fprintf(stderr, "mchost: cannot switch to --user/--group: %s\n",
+            strerror(errno));
+    return -1;
+  }
+  if (pw != NULL && pw->pw_uid != 0 && setuid(0) == 0) {
+    fprintf(stderr, "mchost: dropping root did not stick; refusing to run\n");
+    return -1;
+  }
   return 0;
 }
 
@@ -204,10 +246,14 @@ static void wproc_apply(struct wproc *p, const struct msg *msg) {
     if (p->state == W_STARTING)
       master_on_ready(m, p);
     break;
+  case MSG_RETIRING:
   case MSG_TAINTED:
     if (!p->tainted) {
+      /* replaced at once like a faulty worker; only faults count as
+       * failures for the backoff */
       p->tainted = 1;
-      master_note_failure(m);
+      if (msg->type == MSG_TAINTED)
+        master_note_failure(m);
       uv_timer_start(&p->kill_timer, wproc_on_kill_timer,
                      m->cfg->kill_timeout_ms + 1000, 0);
     }
@@ -485,6 +531,13 @@ static void master_on_signal(uv_signal_t *h, int signum) {
   case SIGHUP:
     reload_request(m, 0, why);
     break;
+  case SIGUSR1:
+    /* logrotate moved the access log: the workers write it, they reopen */
+    log_info("%s: reopening the access log", why);
+    for (struct wproc *p = m->procs; p != NULL; p = p->next)
+      if (!p->exited)
+        wproc_send(p, MSG_REOPEN);
+    break;
   }
   master_reconcile(m);
 }
@@ -504,7 +557,7 @@ int master_main(const struct config *cfg, int argc, char **argv) {
   ssize_t n;
 
   snprintf(who, sizeof who, "master %d", (int)getpid());
-  log_init((int)cfg->log_level, who);
+  log_init((int)cfg->log_level, who, (int)cfg->log_format);
   m.cfg = cfg;
   m.argc = argc;
   m.argv = argv;
@@ -530,6 +583,18 @@ int master_main(const struct config *cfg, int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if (master_listen(&m, where, sizeof where) != 0)
     return EXIT_RUNTIME;
+  if (master_drop_privileges(cfg) != 0)
+    return EXIT_USAGE;
+  if (cfg->access_log != NULL) {
+    /* the workers write it; a wrong path is said once, before starting */
+    struct access_log probe;
+    if (access_open(&probe, NULL, cfg->access_log, 0, err, sizeof err) != 0) {
+      fprintf(stderr, "mchost: %s (check the directory exists and is "
+                      "writable)\n", err);
+      return EXIT_RUNTIME;
+    }
+    access_close(&probe);
+  }
 
   uv_loop_init(&m.loop);
   uv_timer_init(&m.loop, &m.respawn_timer);

@@ -53,7 +53,7 @@ struct wproc {
   char rbuf[sizeof(struct msg)];
 };
 
-#define MASTER_NSIGNALS 6
+#define MASTER_NSIGNALS 7
 
 enum reload_state {
   RELOAD_IDLE,

@@ -72,8 +72,8 @@ int notify_send(const char *fmt, ...) {
     return -errno;
   /* No SCM_CREDENTIALS needed: systemd sets SO_PASSCRED on its end, so the
    * kernel attaches our pid, which NotifyAccess=main checks. */
-  sent = sendto(fd, msg, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&sa,
-                salen);
+  sent =
+      sendto(fd, msg, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen);
   e = errno;
   close(fd);
   if (sent < 0)
@@ -199,8 +199,7 @@ int listen_fds_take(int *fd_out, char *err, size_t errlen) {
   flags = fcntl(fd, F_GETFL);
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
       fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
-    snprintf(err, errlen, "socket activation: fd %d: %s", fd,
-             strerror(errno));
+    snprintf(err, errlen, "socket activation: fd %d: %s", fd, strerror(errno));
     return -1;
   }
   *fd_out = fd;

@@ -7,7 +7,9 @@
 enum msg_type {
   MSG_READY = 1,   /* worker -> master: plugin loaded, accepting */
   MSG_TAINTED = 2, /* worker -> master: retiring, start a replacement now */
-  MSG_STOP = 3     /* master -> worker: stop accepting, drain, exit */
+  MSG_STOP = 3,    /* master -> worker: stop accepting, drain, exit */
+  MSG_REOPEN = 4,  /* master -> worker: reopen the access log (SIGUSR1) */
+  MSG_RETIRING = 5 /* worker -> master: --max-requests reached, replace me */
 };
 
 /* A worker may be corrupt: the master checks size, type and worker_id of

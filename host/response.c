@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "access.h"
 #include "conn.h"
 #include "http_status.h"
 #include "worker.h"
@@ -36,6 +37,7 @@ void response_reset(mc_response *res, struct conn *c) {
   res->head_only = 0;
   res->aborted = 0;
   res->hlen = 0;
+  res->bytes = 0;
   res->chunked = 0;
   res->later_cb = NULL;
   res->later_data = NULL;
@@ -139,6 +141,8 @@ static void finish(mc_response *res) {
   struct conn *c = res->c;
   int parked = c->closing; /* may be released by conn_response_done() */
   res->state = RES_DONE;
+  if (c->w->access.fd >= 0)
+    access_record(&c->w->access, c);
   conn_response_done(c);
   if (!parked && !c->in_process)
     conn_flush(c);
@@ -153,8 +157,10 @@ static int send_whole(mc_response *res, int status, const void *body,
 
   bufs[0] = uv_buf_init(head, (unsigned)build_head(res, status, (long long)len,
                                                    &chunked, head));
-  if (len > 0 && !res->head_only && body_allowed(status))
+  if (len > 0 && !res->head_only && body_allowed(status)) {
     bufs[n++] = uv_buf_init((char *)body, (unsigned)len);
+    res->bytes = len;
+  }
   rc = res->c->closing ? -EPIPE : conn_output(res->c, bufs, n);
   finish(res);
   return rc;
@@ -235,6 +241,7 @@ MC_EXTERN int mc_response_write(mc_response *res, const void *data,
     return -EPIPE;
   if (len == 0 || res->head_only || !body_allowed(res->status))
     return 0;
+  res->bytes += len;
   if (!res->chunked) {
     b[0] = uv_buf_init((char *)data, (unsigned)len);
     return flush_output(res->c, b, 1);

@@ -187,8 +187,8 @@ static const struct {
 /* Targets CMake keeps for itself: a plugin by one of these names would
  * stop at configure time with an error about policy CMP0037. */
 static const char *const reserved[] = {
-    "all",     "clean",         "depend",        "edit_cache", "help",
-    "install", "package",       "rebuild_cache", "test",
+    "all",     "clean",   "depend",        "edit_cache", "help",
+    "install", "package", "rebuild_cache", "test",
 };
 
 static void scaffold_usage(FILE *f) {

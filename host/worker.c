@@ -261,7 +261,10 @@ static void accept_stop(struct worker *w) {
 
 /* ---- stopping ---- */
 
-static void worker_finish(struct worker *w) { uv_stop(&w->loop); }
+static void worker_finish(struct worker *w) {
+  access_close(&w->access);
+  uv_stop(&w->loop);
+}
 
 static void worker_on_kill_timer(uv_timer_t *t) {
   struct worker *w = t->data;
@@ -287,6 +290,16 @@ static void worker_stop(struct worker *w, const char *why) {
                  w->cfg->kill_timeout_ms, 0);
   if (w->nconns == 0)
     worker_finish(w);
+}
+
+void worker_retire(struct worker *w) {
+  if (w->stopping)
+    return;
+  log_info("served %llu requests (--max-requests): retiring; a replacement "
+           "is starting",
+           (unsigned long long)w->served);
+  worker_send(w, MSG_RETIRING, w->served);
+  worker_stop(w, "--max-requests");
 }
 
 void worker_taint(struct worker *w, const char *why) {
@@ -321,6 +334,8 @@ static void worker_on_control(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     memcpy(&m, buf->base + off, sizeof m);
     if (m.type == MSG_STOP)
       worker_stop(w, "asked by the master");
+    else if (m.type == MSG_REOPEN)
+      access_reopen(&w->access);
   }
 }
 
@@ -438,11 +453,11 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
 int worker_main(const struct config *cfg, unsigned id, unsigned generation,
                 const char *plugin_path) {
   static struct worker w;
-  char who[64];
+  char who[64], msg[512];
   int err;
 
   snprintf(who, sizeof who, "worker %u pid %d", id, (int)getpid());
-  log_init((int)cfg->log_level, who);
+  log_init((int)cfg->log_level, who, (int)cfg->log_format);
   /* Ctrl-C, Ctrl-\ and a terminal hangup reach the whole process group:
    * the master decides what they mean and tells the workers. */
   ignore_signal(SIGINT);
@@ -475,6 +490,18 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
 
   if (worker_load_plugin(&w) != 0)
     return EXIT_PLUGIN;
+  if (access_open(&w.access, &w.loop, cfg->access_log, (int)cfg->log_format,
+                  msg, sizeof msg) != 0) {
+    log_error("%s", msg);
+    return EXIT_RUNTIME;
+  }
+  /* Jitter, so that workers started together do not retire together. */
+  if (cfg->max_requests > 0)
+    w.max_requests = cfg->max_requests +
+                     (cfg->max_requests_jitter
+                          ? (uint64_t)(getpid() ^ uv_hrtime()) %
+                                (cfg->max_requests_jitter + 1)
+                          : 0);
 
   uv_pipe_init(&w.loop, &w.control, 0);
   w.control.data = &w;

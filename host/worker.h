@@ -6,6 +6,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "access.h"
 #include "config.h"
 #include "conn.h"
 #include "llhttp.h"
@@ -44,6 +45,10 @@ struct worker {
   int tainted;
   int exit_code;
 
+  struct access_log access;
+  uint64_t served;       /* requests dispatched */
+  uint64_t max_requests; /* --max-requests plus this worker's jitter */
+
   time_t date_sec;
   char date[40]; /* "Date: Fri, 27 Nov 2026 17:45:18 GMT\r\n" */
 };
@@ -61,6 +66,9 @@ void worker_conn_release(struct worker *w, struct conn *c);
 /* The worker must retire: a plugin fault, or a handler timeout. Stops
  * accepting at once, tells the master, drains, exits. */
 void worker_taint(struct worker *w, const char *why);
+
+/* --max-requests reached: a replacement starts, this one drains. */
+void worker_retire(struct worker *w);
 
 /* Calls the plugin's mc_run for the conn's request, under the guard. */
 void worker_call_plugin(struct worker *w, struct conn *c, int later);

@@ -35,10 +35,10 @@
 #define RUN_FMT                                                                \
   "\n----- stdout -----\n%s\n----- stderr -----\n%s\n------------------"
 
-static char work[64];        /* this test's scratch directory */
-static struct srv S;         /* the installed mchost it started, if any */
-static struct sh_result SH;  /* the last shell command */
-static struct run_result R;  /* the last `mchost new` */
+static char work[64];         /* this test's scratch directory */
+static struct srv S;          /* the installed mchost it started, if any */
+static struct sh_result SH;   /* the last shell command */
+static struct run_result R;   /* the last `mchost new` */
 static struct http_resp resp; /* too large for the stack of a test */
 
 /* Runs a shell command that must succeed; on failure the assertion shows
@@ -54,22 +54,32 @@ static struct http_resp resp; /* too large for the stack of a test */
 
 /* `cmake --install` of this build into the prefix, once at a time: the
  * tests of this file run in parallel, and one must not exec bin/mchost
- * while another rewrites it. A second install finds every file
- * up to date and writes nothing. */
+ * while another rewrites it. A second install finds every file up to date
+ * and writes nothing.
+ * "Up to date" means "same timestamp", so a copy cut short (a run killed
+ * mid-install, or mchost relinked while it was copied) would stay broken
+ * for every later run: an installed mchost that cannot say its version is
+ * removed and installed again. */
 static void install_into_prefix(void) {
-  int lock = open(MCHOST_TEST_PREFIX ".lock", O_CREAT | O_RDWR | O_CLOEXEC,
-                  0644);
+  int lock =
+      open(MCHOST_TEST_PREFIX ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   int err;
 
   cr_assert_geq(lock, 0, "open %s.lock: %s", MCHOST_TEST_PREFIX,
                 strerror(errno));
   flock(lock, LOCK_EX);
-  err = sh_run(&SH, BUILD_TIMEOUT_MS, "'%s' --install '%s' --prefix '%s'",
-               MCHOST_CMAKE, MCHOST_BUILD_DIR, MCHOST_TEST_PREFIX);
+  err = sh_run(&SH, BUILD_TIMEOUT_MS,
+               "install() { '%s' --install '%s' --prefix '%s' && "
+               "'%s' --version; }; "
+               "install || { rm -f '%s' && install; }",
+               MCHOST_CMAKE, MCHOST_BUILD_DIR, MCHOST_TEST_PREFIX, MCHOST_BIN,
+               MCHOST_BIN);
   flock(lock, LOCK_UN);
   close(lock);
   cr_assert_eq(err, 0, "cannot run cmake --install: %s", strerror(-err));
-  cr_assert_eq(SH.status, 0, "cmake --install failed (status %d):\n%s",
+  cr_assert_eq(SH.status, 0,
+               "cmake --install, then the installed mchost --version, failed "
+               "(status %d):\n%s",
                SH.status, SH.out);
 }
 
@@ -88,8 +98,7 @@ static void install_fini(void) {
   scratch_remove(work);
 }
 
-TestSuite(install, .init = install_init, .fini = install_fini,
-          .timeout = 90);
+TestSuite(install, .init = install_init, .fini = install_fini, .timeout = 90);
 
 /* Starts the installed mchost on `so` and checks that it is the installed
  * executable that runs. */
@@ -149,8 +158,9 @@ Test(install, find_package_builds_a_plugin_the_installed_mchost_serves) {
                           "message(STATUS \"mchost package: ${mchost_DIR}\")\n"
                           "mchost_add_plugin(outoftree outoftree.c)\n"),
                0);
-  SH_OK("cmake configure", "'%s' -S '%s' -B '%s/build' -DCMAKE_PREFIX_PATH='%s'",
-        MCHOST_CMAKE, work, work, MCHOST_TEST_PREFIX);
+  SH_OK("cmake configure",
+        "'%s' -S '%s' -B '%s/build' -DCMAKE_PREFIX_PATH='%s'", MCHOST_CMAKE,
+        work, work, MCHOST_TEST_PREFIX);
   /* A stray mchost elsewhere on the machine must not be what was found. */
   cr_assert_not_null(strstr(SH.out, "mchost package: " MCHOST_TEST_PREFIX "/"),
                      "find_package(mchost) did not use the installed "
@@ -200,11 +210,12 @@ Test(install, new_project_builds_serves_and_is_never_overwritten) {
                0);
   cr_assert_eq(R.exit_code, 0, "mchost new: exit %d" RUN_FMT, R.exit_code,
                R.out, R.err);
-  cr_expect_not_null(strstr(R.out, src), "the files written are not listed"
-                     RUN_FMT, R.out, R.err);
+  cr_expect_not_null(strstr(R.out, src),
+                     "the files written are not listed" RUN_FMT, R.out, R.err);
 
-  SH_OK("cmake configure", "'%s' -S '%s' -B '%s/build' -DCMAKE_PREFIX_PATH='%s'",
-        MCHOST_CMAKE, dir, dir, MCHOST_TEST_PREFIX);
+  SH_OK("cmake configure",
+        "'%s' -S '%s' -B '%s/build' -DCMAKE_PREFIX_PATH='%s'", MCHOST_CMAKE,
+        dir, dir, MCHOST_TEST_PREFIX);
   SH_OK("cmake --build", "'%s' --build '%s/build'", MCHOST_CMAKE, dir);
 
   serve(so);

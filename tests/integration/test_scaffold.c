@@ -43,8 +43,8 @@ TestSuite(scaffold, .init = scaffold_init, .fini = scaffold_fini,
 static void run(const char *const *args) {
   int err = run_mchost_sync(args, NULL, &R, 5000);
   cr_assert_eq(err, 0, "could not run %s: %s", MCHOST_BIN, strerror(-err));
-  cr_assert_eq(R.timed_out, 0, "mchost still running after 5 s" RUN_FMT,
-               R.out, R.err);
+  cr_assert_eq(R.timed_out, 0, "mchost still running after 5 s" RUN_FMT, R.out,
+               R.err);
 }
 
 /* `path` (relative to the scratch directory) must exist and contain
@@ -53,8 +53,8 @@ static void expect_file_has(const char *path, const char *needle) {
   char *text = file_read(path);
   cr_expect_not_null(text, "%s was not written", path);
   if (text != NULL)
-    cr_expect_not_null(strstr(text, needle), "%s lacks '%s':\n%s", path,
-                       needle, text);
+    cr_expect_not_null(strstr(text, needle), "%s lacks '%s':\n%s", path, needle,
+                       text);
   free(text);
 }
 
@@ -102,8 +102,7 @@ Test(scaffold, writes_a_project_into_dot_slash_name_by_default) {
   expect_file_has("my-app/.gitignore", "build/");
   /* What to do next is on stdout, with the command that serves it. */
   cr_expect_not_null(strstr(R.out, "mchost --plugin build/my-app.so"),
-                     "stdout does not say how to run it" RUN_FMT, R.out,
-                     R.err);
+                     "stdout does not say how to run it" RUN_FMT, R.out, R.err);
 }
 
 Test(scaffold, an_existing_empty_directory_is_used) {
@@ -140,7 +139,8 @@ struct bad_name {
   char says[48]; /* in stderr */
 };
 
-ParameterizedTestParameters(scaffold, bad_names_are_refused_and_nothing_is_written) {
+ParameterizedTestParameters(scaffold,
+                            bad_names_are_refused_and_nothing_is_written) {
   static struct bad_name cases[] = {
       {"my app", "'my app' is not a plugin name"},
       {"a/b", "'a/b' is not a plugin name"},

@@ -1,0 +1,376 @@
+/*
+ * test_guard.c - the crash guard (DESIGN.md, "The crash guard"): a plugin
+ * that faults or hangs costs its own request a 500 (503 for a timeout), the
+ * worker retires while its other requests finish, a replacement serves at
+ * once, and the log says what happened. A crash in mc_init stops mchost at
+ * its first boot (exit 3, said once). A fault that no guard covers kills the
+ * worker, and the master replaces it.
+ *
+ * The crash fixture (tests/plugins/crash.c) faults on request: /segv, /abort,
+ * /fpe, /ill, /bus, /stream-crash, /later-crash, /hang, /unguarded; /slow?ms=N
+ * holds a request for N ms after logging "crash: holding N ms"; mc_shutdown
+ * logs "crash: mc_shutdown pid N". The 200-crash storm is in
+ * test_guard_storm.c.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define CRASH TEST_PLUGINS_DIR "/crash.so"
+#define INIT_CRASH TEST_PLUGINS_DIR "/init_crash.so"
+
+static struct srv S;
+static struct http_client C, K;
+static struct http_resp R;
+
+static void guard_init(void) { C.fd = K.fd = -1; }
+
+static void guard_fini(void) {
+  http_close(&C);
+  http_close(&K);
+  srv_stop(&S);
+}
+
+TestSuite(guard, .init = guard_init, .fini = guard_fini, .timeout = 20);
+
+/* One worker, so that the crash, the retirement and the replacement are
+ * the only things that happen to it. */
+static void start_crash(const char *request_timeout) {
+  const char *args[] = {"--plugin", CRASH, "--workers", "1",
+                        "--log-level", "debug", NULL, NULL, NULL};
+  if (request_timeout) {
+    args[6] = "--request-timeout";
+    args[7] = request_timeout;
+  }
+  int err = srv_start(&S, args, 5000);
+  cr_assert_eq(err, 0, "mchost did not start serving: %s" SRV_LOG_FMT,
+               strerror(-err), srv_log_tail(&S));
+}
+
+static pid_t the_worker(void) {
+  pid_t pids[4];
+  int n = wait_workers(S.pid, 1, 3000, 100);
+  cr_assert_eq(n, 1, "want 1 worker, saw %d" SRV_LOG_FMT, n, srv_log_tail(&S));
+  cr_assert_eq(worker_pids(S.pid, pids, 4), 1);
+  return pids[0];
+}
+
+/* Polls until `pid` is gone (exited and reaped by the master). */
+static int wait_pid_gone(pid_t pid, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  while (pid_alive(pid)) {
+    if (now_ms() >= deadline)
+      return 0;
+    sleep_ms(5);
+  }
+  return 1;
+}
+
+/* Polls until the master has a worker other than `old`; returns its pid or
+ * 0. */
+static pid_t wait_other_worker(pid_t old, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  for (;;) {
+    pid_t pids[8];
+    int n = worker_pids(S.pid, pids, 8);
+    for (int i = 0; i < n && i < 8; i++)
+      if (pids[i] != old)
+        return pids[i];
+    if (now_ms() >= deadline)
+      return 0;
+    sleep_ms(5);
+  }
+}
+
+static void expect_get(const char *target, int status, const char *body) {
+  int err = http_get(S.port, target, &R);
+  cr_expect_eq(err, 0, "GET %s: %s" SRV_LOG_FMT, target, http_strerror(err),
+               srv_log_tail(&S));
+  cr_expect_eq(R.status, status, "GET %s: status %d, want %d\n%s%s" SRV_LOG_FMT,
+               target, R.status, status, R.head, R.body, srv_log_tail(&S));
+  if (body)
+    cr_expect_str_eq(R.body, body, "GET %s: body [%s], want [%s]", target,
+                     R.body, body);
+}
+
+/* The log's fault report: "plugin crashed: SIGSEGV (...) at address ... in
+ * 'GET /segv' from ...", followed by backtrace lines "  #0  module+0x...". */
+static void expect_fault_report(const char *signame, const char *target) {
+  char key[64], request[256], line[1024];
+  snprintf(key, sizeof key, "plugin crashed: %s", signame);
+  cr_assert(wait_log(&S, key, 3000), "no '%s' in the log" SRV_LOG_FMT, key,
+            srv_log_tail(&S));
+  char *all = srv_log_read(&S);
+  cr_assert_not_null(all);
+  find_line(all, key, line, sizeof line);
+  snprintf(request, sizeof request, "'GET %s'", target);
+  cr_expect(strstr(line, request) != NULL,
+            "the fault line does not name the request %s: [%s]", request, line);
+  cr_expect(strstr(line, "at address") != NULL,
+            "the fault line does not give the address: [%s]", line);
+  const char *after = strstr(all, key);
+  cr_expect(after && strstr(after, "  #0 ") != NULL,
+            "no backtrace after the fault line" SRV_LOG_FMT, srv_log_tail(&S));
+  free(all);
+}
+
+/* A handler faults with `signame`: its request gets 500, the worker retires
+ * (mc_shutdown runs, it exits), and a fresh connection gets 200 from the
+ * replacement. */
+static void crash_answers_500(const char *target, const char *signame) {
+  char mark[64];
+  start_crash(NULL);
+  pid_t old = the_worker();
+
+  expect_get(target, 500, NULL);
+  expect_get("/", 200, "ok\n");
+  expect_fault_report(signame, target);
+  cr_expect(wait_log(&S, "retiring this worker", 1000),
+            "no 'retiring this worker' line" SRV_LOG_FMT, srv_log_tail(&S));
+  snprintf(mark, sizeof mark, "crash: mc_shutdown pid %d", (int)old);
+  cr_expect(wait_log(&S, mark, 3000),
+            "the retired worker %d never ran mc_shutdown" SRV_LOG_FMT, (int)old,
+            srv_log_tail(&S));
+  cr_expect(wait_pid_gone(old, 3000),
+            "the worker %d that crashed still runs 3 s later" SRV_LOG_FMT,
+            (int)old, srv_log_tail(&S));
+  int n = wait_workers(S.pid, 1, 3000, 200);
+  cr_expect_eq(n, 1, "want 1 worker after the crash, saw %d" SRV_LOG_FMT, n,
+               srv_log_tail(&S));
+}
+
+Test(guard, sigsegv_in_handler_gets_500_then_next_request_200) {
+  crash_answers_500("/segv", "SIGSEGV");
+}
+
+Test(guard, sigabrt_in_handler_gets_500_then_next_request_200) {
+  crash_answers_500("/abort", "SIGABRT");
+}
+
+Test(guard, sigfpe_in_handler_gets_500_then_next_request_200) {
+  crash_answers_500("/fpe", "SIGFPE");
+}
+
+Test(guard, sigill_in_handler_gets_500_then_next_request_200) {
+  crash_answers_500("/ill", "SIGILL");
+}
+
+Test(guard, sigbus_in_handler_gets_500_then_next_request_200) {
+  crash_answers_500("/bus", "SIGBUS");
+}
+
+Test(guard, crash_in_later_callback_gets_500) {
+  crash_answers_500("/later-crash", "SIGSEGV");
+}
+
+/* The handler began a streamed response, then faulted: a status can no
+ * longer be given, so the connection ends, and the client must not mistake
+ * what it got for a whole response. Accepted: the head and a chunked body
+ * cut short (-EPROTO), nothing at all (-ECONNABORTED: the head was still in
+ * the host's output buffer), or a 500 (the host noticed that nothing had
+ * been sent yet). Not accepted: a complete response, or a connection left
+ * open. */
+Test(guard, crash_after_response_began_closes_connection_without_end) {
+  start_crash(NULL);
+  int err = http_open(&C, S.port, 2000);
+  cr_assert_eq(err, 0, "connect: %s", strerror(-err));
+  err = http_send_str(&C, "GET /stream-crash HTTP/1.1\r\nHost: t\r\n\r\n");
+  cr_assert_eq(err, 0, "send: %s", strerror(-err));
+  err = http_read(&C, &R, 0, 3000);
+  int cut = err == -EPROTO && R.status == 200 && R.chunked;
+  int empty = err == -ECONNABORTED;
+  int error = err == 0 && R.status == 500;
+  cr_expect(cut || empty || error,
+            "GET /stream-crash: %s (status %d, chunked %d, body [%s]); want a "
+            "cut-short chunked body, an empty reply or a 500" SRV_LOG_FMT,
+            http_strerror(err), R.status, R.chunked, R.body, srv_log_tail(&S));
+  if (error)
+    cr_expect_eq(http_wait_close(&C, 2000), 0,
+                 "the connection stays open after the 500");
+  expect_fault_report("SIGSEGV", "/stream-crash");
+  expect_get("/", 200, "ok\n");
+}
+
+/* The worker that crashed keeps serving what it already has: a slow request
+ * on the same (only) worker completes with 200, while a replacement that
+ * started at once (not when the old one exits) takes the new requests. */
+Test(guard, in_flight_request_on_crashed_worker_still_gets_200) {
+  start_crash(NULL);
+  pid_t old = the_worker();
+
+  int err = http_open(&C, S.port, 2000);
+  cr_assert_eq(err, 0, "connect: %s", strerror(-err));
+  err = http_send_str(&C, "GET /slow?ms=1500 HTTP/1.1\r\nHost: t\r\n\r\n");
+  cr_assert_eq(err, 0, "send: %s", strerror(-err));
+  cr_assert(wait_log(&S, "crash: holding 1500 ms", 3000),
+            "the slow request never reached the worker" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  int64_t t0 = now_ms();
+
+  expect_get("/segv", 500, NULL);
+  pid_t fresh = wait_other_worker(old, 1000);
+  cr_expect_neq(fresh, 0,
+                "no replacement within 1 s of the crash" SRV_LOG_FMT,
+                srv_log_tail(&S));
+  cr_expect(pid_alive(old), "the crashed worker exited before its in-flight "
+                            "request was done" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  expect_get("/", 200, "ok\n");
+  cr_expect_lt(now_ms() - t0, 1400,
+               "GET / after the crash was answered only after %lld ms: the "
+               "replacement did not start at once",
+               (long long)(now_ms() - t0));
+
+  err = http_read(&C, &R, 0, 5000);
+  cr_expect_eq(err, 0, "in-flight request: %s" SRV_LOG_FMT, http_strerror(err),
+               srv_log_tail(&S));
+  cr_expect_eq(R.status, 200, "in-flight request: status %d\n%s%s" SRV_LOG_FMT,
+               R.status, R.head, R.body, srv_log_tail(&S));
+  cr_expect_str_eq(R.body, "slow\n", "in-flight request: body [%s]", R.body);
+  /* The retiring worker closes the connection after that response. */
+  const char *conn = http_header(&R, "Connection");
+  cr_expect(conn && strcasecmp(conn, "close") == 0,
+            "in-flight response on a retiring worker: Connection [%s], want "
+            "close",
+            conn ? conn : "(none)");
+  cr_expect(wait_pid_gone(old, 3000),
+            "the crashed worker %d still runs after its last request" SRV_LOG_FMT,
+            (int)old, srv_log_tail(&S));
+}
+
+/* An idle keep-alive connection on the worker that crashed is not cut: its
+ * next request is answered (with Connection: close), then it ends. */
+Test(guard, keep_alive_connection_on_crashed_worker_is_answered) {
+  start_crash(NULL);
+  int err = http_open(&K, S.port, 2000);
+  cr_assert_eq(err, 0, "connect: %s", strerror(-err));
+  cr_assert_eq(http_send_str(&K, "GET / HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+  err = http_read(&K, &R, 0, 3000);
+  cr_assert_eq(err, 0, "first request: %s", http_strerror(err));
+  cr_assert_eq(R.status, 200);
+
+  expect_get("/segv", 500, NULL);
+  cr_assert(wait_log(&S, "retiring this worker", 2000),
+            "no 'retiring this worker' line" SRV_LOG_FMT, srv_log_tail(&S));
+  cr_assert_eq(http_send_str(&K, "GET / HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+  err = http_read(&K, &R, 0, 3000);
+  cr_expect_eq(err, 0, "request on the kept-alive connection: %s" SRV_LOG_FMT,
+               http_strerror(err), srv_log_tail(&S));
+  cr_expect_eq(R.status, 200, "status %d\n%s", R.status, R.head);
+  const char *conn = http_header(&R, "Connection");
+  cr_expect(conn && strcasecmp(conn, "close") == 0,
+            "Connection [%s], want close", conn ? conn : "(none)");
+  cr_expect_eq(http_wait_close(&K, 2000), 0,
+               "the connection stays open on a retiring worker");
+}
+
+/* --request-timeout: a handler that never returns is interrupted; its
+ * client gets 503 within about the timeout, and serving goes on. */
+static void hang_answers_503(const char *timeout, int want_ms) {
+  start_crash(timeout);
+  pid_t old = the_worker();
+  int64_t t0 = now_ms();
+  int err = http_get(S.port, "/hang", &R);
+  int64_t took = now_ms() - t0;
+  cr_expect_eq(err, 0, "GET /hang: %s" SRV_LOG_FMT, http_strerror(err),
+               srv_log_tail(&S));
+  cr_expect_eq(R.status, 503, "GET /hang: status %d, want 503\n%s%s" SRV_LOG_FMT,
+               R.status, R.head, R.body, srv_log_tail(&S));
+  cr_expect(took >= want_ms - 50 && took < want_ms + 1000,
+            "GET /hang with --request-timeout %s answered after %lld ms",
+            timeout, (long long)took);
+  cr_expect(wait_log(&S, "'GET /hang'", 1000),
+            "the timeout is not logged with the request line" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  cr_expect(wait_log(&S, "--request-timeout", 1000),
+            "the log does not name --request-timeout" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  expect_get("/", 200, "ok\n");
+  cr_expect(wait_pid_gone(old, 3000),
+            "the worker %d that hung still runs 3 s later" SRV_LOG_FMT,
+            (int)old, srv_log_tail(&S));
+}
+
+Test(guard, hanging_handler_gets_503_after_request_timeout) {
+  hang_answers_503("1", 1000);
+}
+
+Test(guard, request_timeout_accepts_fractions_of_a_second) {
+  hang_answers_503("0.5", 500);
+}
+
+/* sdk/mchost.h says of mc_response_defer() / mc_response_later():
+ * "--request-timeout still applies". The host only times the synchronous
+ * call (guard_call arms its timer around mc_run), so a deferred response
+ * that is never finished is not answered 503: /slow?ms=3000 with
+ * --request-timeout 1 gets 200 after 3 s. Disabled until the lead decides
+ * whether the host or the header changes (reported). */
+Test(guard, deferred_response_is_bounded_by_request_timeout, .disabled = true) {
+  start_crash("1");
+  int64_t t0 = now_ms();
+  int err = http_get(S.port, "/slow?ms=3000", &R);
+  cr_expect_eq(err, 0, "GET /slow: %s", http_strerror(err));
+  cr_expect_eq(R.status, 503, "GET /slow?ms=3000: status %d after %lld ms",
+               R.status, (long long)(now_ms() - t0));
+}
+
+/* A crash in mc_init: the plugin cannot start. At first boot the master
+ * says so once (one worker tries, not --workers of them) and exits 3. */
+Test(guard, crash_in_mc_init_exits_3_and_says_so_once) {
+  int err = spawn_mchost((const char *const[]){"--plugin", INIT_CRASH,
+                                               "--workers", "2", "--log-level",
+                                               "debug", NULL},
+                         &S);
+  cr_assert_eq(err, 0, "spawn: %s", strerror(-err));
+  int64_t t0 = now_ms();
+  int code = srv_wait_exit(&S, 5000);
+  cr_assert_neq(code, -ETIMEDOUT,
+                "master still running 5 s after start" SRV_LOG_FMT,
+                srv_log_tail(&S));
+  cr_expect_eq(code, 3, "master exit code %d, want 3" SRV_LOG_FMT, code,
+               srv_log_tail(&S));
+  cr_expect_lt(now_ms() - t0, 3000, "took %lld ms to give up",
+               (long long)(now_ms() - t0));
+  int n = log_count(&S, "cannot start: mc_init() crashed");
+  cr_expect_eq(n, 1, "'cannot start: mc_init() crashed' on %d lines, want 1"
+                     SRV_LOG_FMT, n, srv_log_tail(&S));
+  n = log_count(&S, "plugin crashed: SIGSEGV");
+  cr_expect_eq(n, 1, "'plugin crashed: SIGSEGV' on %d lines, want 1"
+                     SRV_LOG_FMT, n, srv_log_tail(&S));
+  cr_expect(wait_log(&S, "in mc_init()", 0),
+            "the fault line does not say mc_init()" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  n = log_count(&S, "started worker");
+  cr_expect_eq(n, 1, "%d workers were started for a plugin that cannot start"
+                     SRV_LOG_FMT, n, srv_log_tail(&S));
+}
+
+/* Plugin code that runs from the plugin's own libuv callback is outside
+ * every guard: as for a fault in the host, the worker dies by the signal,
+ * the master says so and replaces it. */
+Test(guard, fault_outside_guarded_code_kills_worker_and_is_replaced) {
+  start_crash(NULL);
+  pid_t old = the_worker();
+  expect_get("/unguarded", 200, "armed\n");
+  cr_assert(wait_pid_gone(old, 3000),
+            "worker %d survived a fault outside the guard" SRV_LOG_FMT,
+            (int)old, srv_log_tail(&S));
+  cr_expect(wait_log(&S, "died: killed by SIGSEGV", 2000),
+            "the master does not report the death" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  cr_expect(wait_log(&S, "outside plugin code", 0),
+            "the log does not say the fault was outside the guard" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "crash: mc_shutdown"), 0,
+               "mc_shutdown ran in a worker whose state is unknown");
+  expect_get("/", 200, "ok\n");
+  int n = wait_workers(S.pid, 1, 3000, 200);
+  cr_expect_eq(n, 1, "want 1 worker after the death, saw %d" SRV_LOG_FMT, n,
+               srv_log_tail(&S));
+}
