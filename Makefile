@@ -6,6 +6,7 @@
 #   make run             serve plugins/hello on :3000 (PORT=, PLUGIN=)
 #   make test            build and run the test suite
 #   make test-sanitize   the same, Debug with ASan+UBSan, in build-asan/
+#   make bench           mchost vs nginx and Node (tests/bench/README.md)
 #   make clean           remove both build directories
 #
 # WERROR=1 turns warnings into errors; CMAKE_FLAGS adds cmake -D options.
@@ -29,7 +30,7 @@ DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libcriterion-dev \
 # CMake cache for the next plain `make build`.
 WERROR_FLAG := -DMCHOST_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 
-.PHONY: all deps build run test test-sanitize clean
+.PHONY: all deps build run test test-sanitize clean bench
 
 all: build
 
@@ -64,3 +65,17 @@ test-sanitize: deps
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+
+# The benchmark (tests/bench/README.md): its peers and tools on top of the
+# build deps, a Release build of its own, then the run. ROUNDS (3), DURATION
+# (10s) and CONNS ("64 256") reach tests/bench/run from the environment or
+# the make command line. procps is for the reader's `ps`/`top` beside it.
+BENCH_DIR ?= build-release
+BENCH_DEPS := wrk nginx-light nodejs procps python3
+
+bench:
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(BENCH_DEPS)"
+	cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DMCHOST_TESTS=OFF \
+	  $(WERROR_FLAG) $(CMAKE_FLAGS)
+	cmake --build $(BENCH_DIR) -j $(JOBS)
+	MCHOST_BUILD=$(BENCH_DIR) tests/bench/run

@@ -41,6 +41,7 @@
 #define DIRECT_WRITE_MIN 16384
 
 static void conn_process(struct conn *c);
+static void conn_abandon(struct conn *c);
 static void conn_linger(struct conn *c);
 static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void conn_on_close(uv_handle_t *h);
@@ -261,6 +262,9 @@ static void conn_on_timer(uv_timer_t *t) {
   case TIMER_LINGER:
     conn_close(c);
     break;
+  case TIMER_REQUEST:
+    conn_abandon(c);
+    break;
   case TIMER_RESUME:
     /* A response finished outside conn_process(), from a plugin callback:
      * the next request is dispatched here, not inside that callback. */
@@ -279,6 +283,40 @@ static void set_timer(struct conn *c, enum conn_timer kind, uint64_t ms) {
     uv_timer_stop(&c->timer);
   else
     uv_timer_start(&c->timer, conn_on_timer, ms, 0);
+}
+
+void conn_watch_deferred(struct conn *c) {
+  uint64_t ms = c->w->cfg->request_timeout_ms;
+  if (ms > 0 && c->timer_kind != TIMER_REQUEST && !c->closing &&
+      (c->res.state == RES_DEFERRED || c->res.state == RES_STREAMING))
+    set_timer(c, TIMER_REQUEST, ms);
+}
+
+/* A deferred response outlived --request-timeout. Its client gets a 503
+ * (or, with the head already out, the end of the connection), and the conn
+ * is never reused: the plugin may still hold a pointer to its response and
+ * finish it one day, which must touch nobody else's request. The plugin is
+ * stuck or lost a callback: the worker retires, as after a hung handler. */
+static void conn_abandon(struct conn *c) {
+  mc_response *res = &c->res;
+  int streaming = res->state == RES_STREAMING;
+
+  if (res->state != RES_DEFERRED && !streaming)
+    return;
+  log_error("'%s %s' from %s: its deferred response did not finish within "
+            "--request-timeout; answering %s",
+            c->req.method, c->req.target, c->req.remote_addr,
+            streaming ? "by closing the connection" : "503");
+  uv_timer_stop(&c->later);
+  c->orphaned = 1;
+  if (streaming) {
+    res->state = RES_ABANDONED;
+    conn_close(c);
+  } else {
+    response_send_error(c, 503);
+    res->state = RES_ABANDONED;
+  }
+  worker_taint(c->w, "a deferred response exceeded --request-timeout");
 }
 
 /* ---- reading ---- */
@@ -403,6 +441,8 @@ static void conn_process(struct conn *c) {
 }
 
 void conn_response_done(struct conn *c) {
+  if (c->timer_kind == TIMER_REQUEST)
+    set_timer(c, TIMER_NONE, 0);
   c->res.state = RES_IDLE;
   c->got_bytes = 0;
   if (!c->req.keep_alive || c->w->stopping)
@@ -491,7 +531,8 @@ void conn_flush(struct conn *c) {
     }
     c->out.len = 0;
   }
-  if (c->close_after && c->res.state == RES_IDLE)
+  if (c->close_after &&
+      (c->res.state == RES_IDLE || c->res.state == RES_ABANDONED))
     conn_linger(c);
 }
 
@@ -563,7 +604,8 @@ static void conn_on_close(uv_handle_t *h) {
   struct conn *c = h->data;
   if (--c->handles_open > 0)
     return;
-  if (c->res.state == RES_IDLE || c->res.state == RES_DONE)
+  if (c->res.state == RES_IDLE || c->res.state == RES_DONE ||
+      c->res.state == RES_ABANDONED)
     worker_conn_release(c->w, c);
 }
 
@@ -616,7 +658,7 @@ int conn_start(struct conn *c, struct worker *w, int fd) {
 
   c->w = w;
   c->closing = c->close_after = c->reading = c->writing = 0;
-  c->in_process = c->request_ready = c->got_bytes = 0;
+  c->in_process = c->request_ready = c->got_bytes = c->orphaned = 0;
   c->error_status = 0;
   c->requests = 0;
   c->rpos = c->rlen = c->hlen = 0;

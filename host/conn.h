@@ -42,7 +42,9 @@ enum res_state {
   RES_HANDLER,   /* mc_run() is running */
   RES_DEFERRED,  /* mc_run() returned, the plugin finishes later */
   RES_STREAMING, /* head sent with chunked framing, body pieces follow */
-  RES_DONE       /* finished: the next request may be dispatched */
+  RES_DONE,      /* finished: the next request may be dispatched */
+  RES_ABANDONED  /* answered 503 by the host after --request-timeout: the
+                    plugin may still hold it, every call now fails */
 };
 
 struct mc_response {
@@ -72,7 +74,8 @@ enum conn_timer {
   TIMER_BODY,      /* waiting for more of a body: 408 */
   TIMER_KEEPALIVE, /* idle between requests: close quietly */
   TIMER_LINGER,    /* closing: drain what the client still sends */
-  TIMER_RESUME     /* 0 ms: go on with the next request */
+  TIMER_RESUME,    /* 0 ms: go on with the next request */
+  TIMER_REQUEST    /* a deferred response must finish: 503 */
 };
 
 struct conn {
@@ -94,6 +97,7 @@ struct conn {
   unsigned in_url : 1;
   unsigned in_value : 1;
   unsigned continue_sent : 1;
+  unsigned orphaned : 1; /* a plugin may still hold its response: never reused */
   int error_status; /* set by a parser callback that rejects the request */
   uint64_t requests;
   uint64_t started_ns; /* the current request's dispatch, for the log */
@@ -130,6 +134,10 @@ void conn_drain(struct conn *c);
 /* Allocates a conn's buffers (once; the worker pools conns). */
 int conn_alloc_buffers(struct conn *c, size_t max_header_size);
 void conn_free_buffers(struct conn *c);
+
+/* Called after mc_run(): a response the plugin keeps open must still end
+ * within --request-timeout. */
+void conn_watch_deferred(struct conn *c);
 
 /* Called by response.c when a response is finished. */
 void conn_response_done(struct conn *c);

@@ -142,6 +142,14 @@ void worker_conn_release(struct worker *w, struct conn *c) {
   if (c->next != NULL)
     c->next->prev = c->prev;
   w->nconns--;
+  if (c->orphaned) {
+    /* kept, unused, until the process ends (see conn_abandon()) */
+    c->next = w->orphans;
+    w->orphans = c;
+    if (w->stopping && w->nconns == 0)
+      worker_finish(w);
+    return;
+  }
   /* A pooled conn keeps its buffers; a large request body does not stay. */
   if (c->req.body_cap > 65536 || c->out.cap > 65536 || c->wout.cap > 65536) {
     free(c->req.body);
@@ -383,6 +391,7 @@ void worker_call_plugin(struct worker *w, struct conn *c, int later) {
                                         : "the plugin crashed");
     return;
   }
+  conn_watch_deferred(c);
   if (!later && res->state == RES_HANDLER) {
     log_error("%s %s: mc_run() returned without answering; call "
               "mc_response_send(), mc_response_begin(), mc_response_defer() "
@@ -537,11 +546,14 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
   uv_walk(&w.loop, close_walk_cb, NULL);
   uv_run(&w.loop, UV_RUN_DEFAULT);
   uv_loop_close(&w.loop);
-  while (w.pool != NULL) {
-    struct conn *c = w.pool;
-    w.pool = c->next;
-    conn_free_buffers(c);
-    free(c);
+  for (struct conn **list = &w.pool; list != NULL;
+       list = list == &w.pool ? &w.orphans : NULL) {
+    while (*list != NULL) {
+      struct conn *c = *list;
+      *list = c->next;
+      conn_free_buffers(c);
+      free(c);
+    }
   }
   log_debug("exiting");
   return w.exit_code;

@@ -38,6 +38,7 @@ struct worker {
 
   struct conn *active; /* open conns (and parked ones awaiting a plugin) */
   struct conn *pool;   /* released conns, buffers kept */
+  struct conn *orphans; /* abandoned responses a plugin may still touch */
   unsigned nconns;
   unsigned npool;
 

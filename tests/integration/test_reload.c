@@ -153,6 +153,28 @@ static void write_in_pieces(const char *src, const char *dst, int pieces,
   free(data);
 }
 
+/* Writes `src` over `dst` as GNU ld (bfd) writes its output, seen with
+ * strace: it opens the file with O_TRUNC long before it writes (while it
+ * reads its inputs), writes the sections, and writes the ELF header at
+ * offset 0 near the end. Each step here is `gap_ms` after the previous. */
+static void write_like_ld(const char *src, const char *dst, int gap_ms) {
+  size_t len, half;
+  char *data = slurp(src, &len);
+  int fd = open(dst, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  cr_assert_geq(fd, 0, "cannot open %s: %s", dst, strerror(errno));
+  cr_assert_gt(len, 128);
+  half = len / 2;
+  sleep_ms(gap_ms);
+  cr_assert_eq(pwrite(fd, data + 64, half - 64, 64), (ssize_t)(half - 64));
+  sleep_ms(gap_ms);
+  cr_assert_eq(pwrite(fd, data + half, len - half, (off_t)half),
+               (ssize_t)(len - half));
+  sleep_ms(gap_ms);
+  cr_assert_eq(pwrite(fd, data, 64, 0), 64);
+  close(fd);
+  free(data);
+}
+
 /* ---- the server ---- */
 
 static void reload_init(void) {
@@ -462,6 +484,26 @@ static long load_wait_version(struct load *l, int v, int timeout_ms) {
   }
 }
 
+/* Every generation that answered gave the answer it should: answers[
+ * want(g)] for g <= last, none past `last` (never started). */
+static void load_expect_generations(struct load *l, unsigned last,
+                                    int (*want)(unsigned g)) {
+  for (unsigned g = 1; g <= MAX_GEN; g++) {
+    int v = atomic_load(&l->version_of[g]);
+    if (v == 0)
+      continue;
+    cr_expect(g <= last, "generation %u answered [%s] but was never started",
+              g, l->answers[v]);
+    if (g <= last)
+      cr_expect_eq(v, want(g), "generation %u answered [%s], want [%s]", g,
+                   l->answers[v], l->answers[want(g)]);
+  }
+}
+
+static int v1_then_v2(unsigned g) { return g == 1 ? 1 : 2; }
+static int odd_v1_even_v2(unsigned g) { return g % 2 ? 1 : 2; }
+static int nth_answer(unsigned g) { return (int)g; }
+
 /* ---- overwriting the plugin under load ---- */
 
 /* Puts gen_v2.so over a serving gen_v1.so with `replace` while two
@@ -486,10 +528,7 @@ static void swap_under_load(void (*replace)(const char *, const char *),
   expect_log("generation 1 is draining", 2000);
   sleep_ms(300);
   load_expect_clean(l, how);
-  cr_expect_eq(atomic_load(&l->version_of[1]), 1, "generation 1 answered v%d",
-               atomic_load(&l->version_of[1]));
-  cr_expect_eq(atomic_load(&l->version_of[2]), 2, "generation 2 answered v%d",
-               atomic_load(&l->version_of[2]));
+  load_expect_generations(l, 2, v1_then_v2);
   cr_expect_str_eq(answer(), "v2 g2\n");
   cr_expect_eq(log_count(&S, "reloading ("), 1, "want exactly one reload"
                SRV_LOG_FMT, srv_log_tail(&S));
@@ -516,13 +555,7 @@ Test(reload, twenty_reloads_in_a_row_under_load) {
   cr_log_info("20 reloads in %lld ms", (long long)(now_ms() - t0));
   sleep_ms(200);
   load_expect_clean(l, "twenty reloads");
-  for (unsigned g = 1; g <= MAX_GEN; g++) {
-    int v = atomic_load(&l->version_of[g]);
-    if (g > 21)
-      cr_expect_eq(v, 0, "generation %u answered but was never started", g);
-    else if (v != 0)
-      cr_expect_eq(v, g % 2 ? 1 : 2, "generation %u answered v%d", g, v);
-  }
+  load_expect_generations(l, 21, odd_v1_even_v2);
   cr_expect_str_eq(answer(), "v1 g21\n");
   cr_expect_eq(log_count(&S, "reloading ("), 20, "want 20 reloads"
                SRV_LOG_FMT, srv_log_tail(&S));
@@ -561,6 +594,24 @@ Test(reload, slow_writer_is_waited_for_not_loaded_half_written) {
                srv_log_tail(&S));
 }
 
+/* The same with a linker's order of writes (see write_like_ld()): for a
+ * while the file is empty, then it has sections but a zeroed ELF header. A
+ * link slower than the cooldown is common (big plugins, LTO), and is still
+ * not a plugin that fails to load. */
+Test(reload, slow_link_is_waited_for_not_loaded_half_written) {
+  start_dev(GEN_V1, NULL);
+  write_like_ld(GEN_V2, APP, 2 * COOLDOWN_MS);
+  expect_answer("v2 g2\n", 3000, "after the slow link");
+  sleep_ms(2 * COOLDOWN_MS);
+  cr_expect_eq(log_count(&S, "cannot load plugin"), 0,
+               "a half-written plugin was loaded" SRV_LOG_FMT,
+               srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "failed"), 0, "a reload failed" SRV_LOG_FMT,
+               srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "reloading ("), 1,
+               "want one reload for one link" SRV_LOG_FMT, srv_log_tail(&S));
+}
+
 /* ---- a new plugin that cannot start ---- */
 
 /* Puts `bad` over the serving gen_v1 under load: the old generation keeps
@@ -589,6 +640,7 @@ static void bad_plugin_keeps_old_generation(const char *bad,
   load_expect_clean(l, "a bad plugin, then a good one");
   cr_expect_eq(atomic_load(&l->version_of[2]), 0,
                "the failed generation 2 answered requests");
+  load_expect_generations(l, 3, v1_then_v2);
 }
 
 Test(reload, plugin_that_is_not_elf_keeps_old_generation) {
@@ -693,6 +745,7 @@ Test(reload, build_on_source_change_in_new_nested_dir, .timeout = 60) {
   write_answer(path, "nested2");
   expect_answer("nested2 g3\n", 5000, "after the fix");
   load_expect_clean(l, "builds");
+  load_expect_generations(l, 3, nth_answer);
   cr_expect_eq(log_count(&S, "build failed"), 1, "want one failed build"
                SRV_LOG_FMT, srv_log_tail(&S));
 }
