@@ -104,7 +104,10 @@ void plugin_close(struct plugin *p) {
  * file's size, the file is not finished yet. */
 static int elf_incomplete(const unsigned char *head, size_t n, off_t size) {
   const Elf64_Ehdr *eh = (const Elf64_Ehdr *)head;
-  if (n < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+  /* Empty, or the start of an ELF header: the writer has only begun. */
+  if (n < sizeof *eh)
+    return memcmp(head, ELFMAG, n < SELFMAG ? n : SELFMAG) == 0;
+  if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
       eh->e_ident[EI_CLASS] != ELFCLASS64)
     return 0; /* not ELF64: let dlopen() say what it is */
   if ((uint64_t)eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize >

@@ -274,6 +274,7 @@ struct load {
   atomic_int stop;
   atomic_long requests, ok, failed, bad_status, bad_body, connections;
   atomic_long went_back;       /* a connection answered an older generation */
+  atomic_long closed_by_server; /* keep-alive ones ended by Connection: close */
   atomic_long max_latency_ms;
   const char *answers[ANSWERS_MAX]; /* [1..]: the answers a body may have */
   atomic_long first_ms[ANSWERS_MAX]; /* now_ms() of each one's first time */
@@ -383,6 +384,8 @@ static void *load_main(void *arg) {
       }
     }
     const char *conn = http_header(r, "Connection");
+    if (lt->keep_alive && conn && strcasecmp(conn, "close") == 0)
+      atomic_fetch_add(&l->closed_by_server, 1);
     if (!lt->keep_alive || (conn && strcasecmp(conn, "close") == 0))
       http_close(c);
     if (l->pause_ms > 0)
@@ -453,8 +456,10 @@ static void load_stop_all(void) {
 /* Stops the load and asserts it saw no failure at all. */
 static void load_expect_clean(struct load *l, const char *what) {
   load_stop(l);
-  cr_log_info("%s: %ld requests on %ld connections, max latency %ld ms",
+  cr_log_info("%s: %ld requests on %ld connections (%ld keep-alive ones "
+              "closed by the server), max latency %ld ms",
               what, atomic_load(&l->requests), atomic_load(&l->connections),
+              atomic_load(&l->closed_by_server),
               atomic_load(&l->max_latency_ms));
   cr_expect_gt(atomic_load(&l->ok), 0, "%s: no successful request", what);
   cr_expect(atomic_load(&l->failed) == 0 && atomic_load(&l->bad_status) == 0 &&
@@ -528,6 +533,9 @@ static void swap_under_load(void (*replace)(const char *, const char *),
   expect_log("generation 1 is draining", 2000);
   sleep_ms(300);
   load_expect_clean(l, how);
+  /* The keep-alive clients were on generation 1: it told them to leave. */
+  cr_expect_geq(atomic_load(&l->closed_by_server), 1,
+                "%s: no keep-alive connection got Connection: close", how);
   load_expect_generations(l, 2, v1_then_v2);
   cr_expect_str_eq(answer(), "v2 g2\n");
   cr_expect_eq(log_count(&S, "reloading ("), 1, "want exactly one reload"
@@ -790,6 +798,7 @@ Test(reload, sighup_reloads_without_dev) {
   expect_reloaded(3, 3000);
   expect_answer("v2 g3\n", 2000, "after a second SIGHUP");
   load_expect_clean(l, "SIGHUP");
+  load_expect_generations(l, 3, v1_then_v2);
 }
 
 Test(reload, no_reload_wins_over_dev) {
