@@ -173,8 +173,8 @@ int plugin_snapshot(const char *src, const char *dst, struct stat *st,
               tmp, strerror(errno));
   else if (fstat(in, st) == 0 && elf_incomplete(head, nhead, st->st_size))
     rc = fail(err, errlen, -EAGAIN,
-              "plugin '%s' is still being written (its ELF headers point "
-              "past its end)", src);
+              "plugin '%s' is incomplete: empty, or its ELF headers point "
+              "past its end (is it still being written?)", src);
   close(in);
   if (close(out) != 0 && rc == 0)
     rc = fail(err, errlen, -errno, "cannot write snapshot '%s': %s", tmp,
