@@ -69,9 +69,10 @@ clean:
 # The benchmark (tests/bench/README.md): its peers and tools on top of the
 # build deps, a Release build of its own, then the run. ROUNDS (3), DURATION
 # (10s) and CONNS ("64 256") reach tests/bench/run from the environment or
-# the make command line. procps is for the reader's `ps`/`top` beside it.
+# the make command line. iproute2 gives ss (connections per worker); procps,
+# ps and top for a look beside a run.
 BENCH_DIR ?= build-release
-BENCH_DEPS := wrk nginx-light nodejs procps python3
+BENCH_DEPS := wrk nginx-light nodejs procps iproute2 python3
 
 bench:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(BENCH_DEPS)"

@@ -29,6 +29,7 @@
 
 #include "access.h"
 #include "log.h"
+#include "notify.h"
 #include "worker.h"
 
 static const int master_signals[MASTER_NSIGNALS] = {
@@ -36,12 +37,30 @@ static const int master_signals[MASTER_NSIGNALS] = {
 
 /* ---- the listening socket ---- */
 
+/* "127.0.0.1:3000" or "[::1]:3000": with --port 0, or a socket from
+ * systemd, the port is only known from the socket; a script reads it here. */
+static void describe_socket(int fd, char *where, size_t wherelen) {
+  struct sockaddr_storage ss;
+  socklen_t sslen = sizeof ss;
+  char host[INET6_ADDRSTRLEN];
+
+  if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
+    return;
+  if (ss.ss_family == AF_INET6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    uv_ip6_name(a, host, sizeof host);
+    snprintf(where, wherelen, "[%s]:%u", host, ntohs(a->sin6_port));
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    uv_ip4_name(a, host, sizeof host);
+    snprintf(where, wherelen, "%s:%u", host, ntohs(a->sin_port));
+  }
+}
+
 static int master_listen(struct master *m, char *where, size_t wherelen) {
   const struct config *cfg = m->cfg;
   struct addrinfo hints, *ai = NULL;
-  struct sockaddr_storage ss;
-  socklen_t sslen = sizeof ss;
-  char port[16], host[INET6_ADDRSTRLEN];
+  char port[16];
   int fd, one = 1, rc;
 
   memset(&hints, 0, sizeof hints);
@@ -81,18 +100,8 @@ static int master_listen(struct master *m, char *where, size_t wherelen) {
     return -1;
   }
   freeaddrinfo(ai);
-  /* --port 0 picked a port: say which, so that a script can connect. */
-  getsockname(fd, (struct sockaddr *)&ss, &sslen);
-  if (ss.ss_family == AF_INET6) {
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-    uv_ip6_name(a, host, sizeof host);
-    snprintf(where, wherelen, "[%s]:%u", host, ntohs(a->sin6_port));
-  } else {
-    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-    uv_ip4_name(a, host, sizeof host);
-    snprintf(where, wherelen, "%s:%u", host, ntohs(a->sin_port));
-  }
   m->listen_fd = fd;
+  describe_socket(fd, where, wherelen);
   return 0;
 }
 
@@ -210,6 +219,13 @@ void master_stop_worker(struct wproc *p) {
                  p->m->cfg->kill_timeout_ms + 1000, 0);
 }
 
+/* systemd (Type=notify): the service is up, with what. A no-op elsewhere. */
+void master_notify_ready(struct master *m) {
+  notify_send("READY=1\nSTATUS=%u worker%s serving, generation %u\nMAINPID=%d",
+              m->wanted, m->wanted == 1 ? "" : "s", m->generation,
+              (int)getpid());
+}
+
 /* Logs once per generation that all of its workers are serving. */
 void master_announce(struct master *m) {
   unsigned ready = 0;
@@ -221,6 +237,7 @@ void master_announce(struct master *m) {
     m->announced = 1;
     log_info("ready: %u worker%s serving (generation %u)", ready,
              ready == 1 ? "" : "s", m->generation);
+    master_notify_ready(m);
   }
 }
 
@@ -488,6 +505,7 @@ void master_reconcile(struct master *m) {
 
 static void master_begin_stop(struct master *m, const char *why) {
   m->stopping = 1;
+  notify_send("STOPPING=1\nSTATUS=stopping (%s)", why);
   log_info("%s: stopping gracefully (in-flight requests get up to %.1f s)",
            why, (double)m->cfg->kill_timeout_ms / 1000.0);
   uv_timer_stop(&m->respawn_timer);
@@ -581,8 +599,20 @@ int master_main(const struct config *cfg, int argc, char **argv) {
   }
   m.exe[n] = '\0';
   signal(SIGPIPE, SIG_IGN);
-  if (master_listen(&m, where, sizeof where) != 0)
-    return EXIT_RUNTIME;
+  /* Under systemd socket activation the socket comes ready-made, and
+   * --host / --port are the .socket unit's business. */
+  switch (listen_fds_take(&m.listen_fd, err, sizeof err)) {
+  case 1:
+    describe_socket(m.listen_fd, where, sizeof where);
+    break;
+  case 0:
+    if (master_listen(&m, where, sizeof where) != 0)
+      return EXIT_RUNTIME;
+    break;
+  default:
+    fprintf(stderr, "mchost: socket activation: %s\n", err);
+    return EXIT_USAGE;
+  }
   if (master_drop_privileges(cfg) != 0)
     return EXIT_USAGE;
   if (cfg->access_log != NULL) {

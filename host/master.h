@@ -116,6 +116,7 @@ int master_spawn(struct master *m, unsigned generation, const char *so);
 void master_stop_worker(struct wproc *p);
 void master_reconcile(struct master *m);
 void master_announce(struct master *m);
+void master_notify_ready(struct master *m);
 
 /* reload.c */
 int reload_init(struct master *m, char *err, size_t errlen);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
 #include "master.h"
 #include "plugin.h"
 
@@ -108,6 +109,9 @@ int reload_init(struct master *m, char *err, size_t errlen) {
  * meanwhile is not lost. */
 static void reload_done(struct master *m) {
   struct reload *r = &m->reload;
+  /* systemd leaves "reloading" only on READY=1, also after a failure */
+  if (r->state == RELOAD_STARTING)
+    master_notify_ready(m);
   r->state = RELOAD_IDLE;
   uv_timer_stop(&r->timer);
   if (r->again && !m->stopping) {
@@ -180,6 +184,7 @@ static void reload_start_generation(struct master *m, int force) {
   r->wanted = m->wanted;
   r->state = RELOAD_STARTING;
   log_info("reloading (%s): starting generation %u", r->why, gen);
+  notify_send("RELOADING=1\nSTATUS=reloading: starting generation %u", gen);
   /* One worker first, as at boot: a plugin that cannot start says so once,
    * not once per worker. */
   if (master_spawn(m, gen, r->snapshot) != 0) {

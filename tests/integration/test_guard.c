@@ -101,7 +101,8 @@ static void expect_get(const char *target, int status, const char *body) {
 
 /* The log's fault report: "plugin crashed: SIGSEGV (...) at address ... in
  * 'GET /segv' from ...", followed by backtrace lines "  #0  module+0x...". */
-static void expect_fault_report(const char *signame, const char *target) {
+static void expect_fault_report(const char *signame, const char *target,
+                                int plugin_frame) {
   char key[64], request[256], line[1024];
   snprintf(key, sizeof key, "plugin crashed: %s", signame);
   cr_assert(wait_log(&S, key, 3000), "no '%s' in the log" SRV_LOG_FMT, key,
@@ -117,20 +118,26 @@ static void expect_fault_report(const char *signame, const char *target) {
   const char *after = strstr(all, key);
   cr_expect(after && strstr(after, "  #0 ") != NULL,
             "no backtrace after the fault line" SRV_LOG_FMT, srv_log_tail(&S));
+  /* Frames in the plugin are named after the user's file, not the private
+   * copy the worker loaded, so that addr2line -e crash.so works. */
+  cr_expect(!plugin_frame || (after && strstr(after, "/crash.so+0x") != NULL),
+            "the backtrace has no frame in crash.so" SRV_LOG_FMT,
+            srv_log_tail(&S));
   free(all);
 }
 
 /* A handler faults with `signame`: its request gets 500, the worker retires
  * (mc_shutdown runs, it exits), and a fresh connection gets 200 from the
  * replacement. */
-static void crash_answers_500(const char *target, const char *signame) {
+static void crash_answers_500_frame(const char *target, const char *signame,
+                                   int plugin_frame) {
   char mark[64];
   start_crash(NULL);
   pid_t old = the_worker();
 
   expect_get(target, 500, NULL);
   expect_get("/", 200, "ok\n");
-  expect_fault_report(signame, target);
+  expect_fault_report(signame, target, plugin_frame);
   cr_expect(wait_log(&S, "retiring this worker", 1000),
             "no 'retiring this worker' line" SRV_LOG_FMT, srv_log_tail(&S));
   snprintf(mark, sizeof mark, "crash: mc_shutdown pid %d", (int)old);
@@ -143,6 +150,10 @@ static void crash_answers_500(const char *target, const char *signame) {
   int n = wait_workers(S.pid, 1, 3000, 200);
   cr_expect_eq(n, 1, "want 1 worker after the crash, saw %d" SRV_LOG_FMT, n,
                srv_log_tail(&S));
+}
+
+static void crash_answers_500(const char *target, const char *signame) {
+  crash_answers_500_frame(target, signame, 1);
 }
 
 Test(guard, sigsegv_in_handler_gets_500_then_next_request_200) {
@@ -169,6 +180,27 @@ Test(guard, crash_in_later_callback_gets_500) {
   crash_answers_500("/later-crash", "SIGSEGV");
 }
 
+/* The fault is in mchost's own code (mc_response_header() reads a wild
+ * pointer the plugin gave it), but inside the plugin's call: still guarded.
+ * The backtrace is not checked for a crash.so frame here: see the next
+ * test. */
+Test(guard, fault_inside_sdk_call_from_handler_gets_500) {
+  crash_answers_500_frame("/bad-arg", "SIGSEGV", 0);
+}
+
+/* HOST BUG (reported): guard_log_fault() stops the backtrace at the first
+ * frame in the mchost executable after frame #0, to leave out the host's
+ * loop below guard_call(). When the fault is in libc called by an SDK
+ * function (strlen in mc_response_header), that first mchost frame is the
+ * SDK function, above the plugin: the log shows only "#0 libc.so.6+0x...",
+ * and not the plugin line that passed the bad pointer. */
+Test(guard, backtrace_of_fault_in_sdk_call_names_the_plugin_frame,
+     .disabled = true) {
+  start_crash(NULL);
+  expect_get("/bad-arg", 500, NULL);
+  expect_fault_report("SIGSEGV", "/bad-arg", 1);
+}
+
 /* The handler began a streamed response, then faulted: a status can no
  * longer be given, so the connection ends, and the client must not mistake
  * what it got for a whole response. Accepted: the head and a chunked body
@@ -193,7 +225,7 @@ Test(guard, crash_after_response_began_closes_connection_without_end) {
   if (error)
     cr_expect_eq(http_wait_close(&C, 2000), 0,
                  "the connection stays open after the 500");
-  expect_fault_report("SIGSEGV", "/stream-crash");
+  expect_fault_report("SIGSEGV", "/stream-crash", 1);
   expect_get("/", 200, "ok\n");
 }
 
@@ -305,19 +337,42 @@ Test(guard, request_timeout_accepts_fractions_of_a_second) {
   hang_answers_503("0.5", 500);
 }
 
-/* sdk/mchost.h says of mc_response_defer() / mc_response_later():
- * "--request-timeout still applies". The host only times the synchronous
- * call (guard_call arms its timer around mc_run), so a deferred response
- * that is never finished is not answered 503: /slow?ms=3000 with
- * --request-timeout 1 gets 200 after 3 s. Disabled until the lead decides
- * whether the host or the header changes (reported). */
-Test(guard, deferred_response_is_bounded_by_request_timeout, .disabled = true) {
+/* --request-timeout bounds a deferred response too (sdk/mchost.h,
+ * mc_response_defer): a plugin that never finishes it costs its client a
+ * 503, not a wait as long as the plugin likes, and the worker retires. */
+Test(guard, deferred_response_is_bounded_by_request_timeout) {
   start_crash("1");
+  pid_t old = the_worker();
   int64_t t0 = now_ms();
   int err = http_get(S.port, "/slow?ms=3000", &R);
-  cr_expect_eq(err, 0, "GET /slow: %s", http_strerror(err));
-  cr_expect_eq(R.status, 503, "GET /slow?ms=3000: status %d after %lld ms",
-               R.status, (long long)(now_ms() - t0));
+  int64_t took = now_ms() - t0;
+  cr_expect_eq(err, 0, "GET /slow?ms=3000: %s" SRV_LOG_FMT, http_strerror(err),
+               srv_log_tail(&S));
+  cr_expect_eq(R.status, 503,
+               "GET /slow?ms=3000 with --request-timeout 1: status %d after "
+               "%lld ms" SRV_LOG_FMT,
+               R.status, (long long)took, srv_log_tail(&S));
+  cr_expect(took >= 950 && took < 2000,
+            "the 503 came after %lld ms, want about 1000", (long long)took);
+  cr_expect(wait_log(&S, "--request-timeout", 1000),
+            "the log does not name --request-timeout" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  expect_get("/", 200, "ok\n");
+  cr_expect(wait_pid_gone(old, 3000),
+            "the worker %d still runs 3 s later" SRV_LOG_FMT, (int)old,
+            srv_log_tail(&S));
+}
+
+/* HOST BUG (reported): the watchdog behind --request-timeout is a periodic
+ * SIGALRM (every timeout/10, 10..100 ms) while plugin code runs. SA_RESTART
+ * does not restart nanosleep, poll, select, epoll_wait or a socket call with
+ * a timeout (signal(7)), so a handler's blocking call fails with EINTR after
+ * at most 100 ms: /sleep?ms=300 answers "interrupted" with the default
+ * --request-timeout 30, and "slept" with --request-timeout 0. */
+Test(guard, blocking_call_in_handler_is_not_cut_short_by_the_watchdog,
+     .disabled = true) {
+  start_crash(NULL);
+  expect_get("/sleep?ms=300", 200, "slept\n");
 }
 
 /* A crash in mc_init: the plugin cannot start. At first boot the master

@@ -12,6 +12,11 @@
  *   GET /hang          never returns (for --request-timeout)
  *   GET /unguarded     200, then SIGSEGV from the plugin's own uv timer on
  *                      the worker's loop: plugin code that no guard covers
+ *   GET /bad-arg       passes a wild pointer to mc_response_header(): the
+ *                      fault is in mchost's code, called from the plugin
+ *   GET /sleep?ms=N    blocks in one nanosleep() of N ms inside mc_run, then
+ *                      200 "slept\n", or "interrupted\n" if a signal cut it
+ *                      short (EINTR), as it would a plugin's blocking call
  *   anything else      200 "ok\n" (the harness's readiness probe)
  * mc_init logs "crash: mc_init pid N" and mc_shutdown logs
  * "crash: mc_shutdown pid N", so a test can see that they ran.
@@ -22,10 +27,13 @@
 #define _GNU_SOURCE
 #include <mchost.h>
 
+#include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -36,6 +44,7 @@ MC_PLUGIN();
  * into ud2, which would be SIGILL). */
 static int *volatile null_ptr;
 static volatile int one = 1, zero;
+static volatile uintptr_t wild_ptr = 8;
 static volatile int sink;
 
 static void do_segv(void) { *null_ptr = 1; }
@@ -122,8 +131,19 @@ void mc_run(mc_request *req, mc_response *res) {
     mc_response_send(res, 200, "armed\n", 6);
     return;
   }
+  if (strcmp(path, "/sleep") == 0) {
+    unsigned ms = query_ms(mc_request_query(req));
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    if (nanosleep(&ts, NULL) != 0 && errno == EINTR)
+      mc_response_send(res, 200, "interrupted\n", 12);
+    else
+      mc_response_send(res, 200, "slept\n", 6);
+    return;
+  }
   if (strcmp(path, "/segv") == 0) {
     do_segv();
+  } else if (strcmp(path, "/bad-arg") == 0) {
+    mc_response_header(res, "X-Bad", (const char *)wild_ptr);
   } else if (strcmp(path, "/abort") == 0) {
     abort();
   } else if (strcmp(path, "/fpe") == 0) {
