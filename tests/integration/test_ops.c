@@ -320,7 +320,8 @@ static void expect_clf_file(const char *path, const struct want *want,
   free(text);
 }
 
-/* The first CLF line of `path` whose request is `request`, or fails. */
+/* The first line of `path` that contains `prefix`, parsed as CLF; fails if
+ * there is none or it does not parse. */
 static struct clf find_clf(const char *path, const char *prefix) {
   static char line[2048];
   char *text = slurp(path), *lines[256];
