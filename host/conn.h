@@ -99,6 +99,7 @@ struct conn {
   unsigned continue_sent : 1;
   unsigned orphaned : 1; /* a plugin may still hold its response: never reused */
   int error_status; /* set by a parser callback that rejects the request */
+  int expect;       /* index of the Expect header, or -1 */
   uint64_t requests;
   uint64_t started_ns; /* the current request's dispatch, for the log */
   /* input: bytes [rpos, rlen) are received but not parsed */

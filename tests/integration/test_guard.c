@@ -258,6 +258,11 @@ Test(guard, in_flight_request_on_crashed_worker_still_gets_200) {
                "GET / after the crash was answered only after %lld ms: the "
                "replacement did not start at once",
                (long long)(now_ms() - t0));
+  /* ... by the replacement: the crashed worker stopped accepting at once. */
+  const char *by = http_header(&R, "X-Pid");
+  cr_expect(by && atoi(by) != (int)old,
+            "GET / after the crash was answered by the crashed worker %s",
+            by ? by : "(no X-Pid)");
 
   err = http_read(&C, &R, 0, 5000);
   cr_expect_eq(err, 0, "in-flight request: %s" SRV_LOG_FMT, http_strerror(err),
@@ -274,6 +279,38 @@ Test(guard, in_flight_request_on_crashed_worker_still_gets_200) {
   cr_expect(wait_pid_gone(old, 3000),
             "the crashed worker %d still runs after its last request" SRV_LOG_FMT,
             (int)old, srv_log_tail(&S));
+}
+
+/* The retiring worker's grace is --kill-timeout: a request it holds for
+ * longer is cut, and the worker is gone soon after. */
+Test(guard, crashed_worker_is_bounded_by_kill_timeout) {
+  const char *args[] = {"--plugin", CRASH, "--workers", "1", "--log-level",
+                        "debug", "--kill-timeout", "1", NULL};
+  int err = srv_start(&S, args, 5000);
+  cr_assert_eq(err, 0, "mchost did not start serving: %s" SRV_LOG_FMT,
+               strerror(-err), srv_log_tail(&S));
+  pid_t old = the_worker();
+  err = http_open(&C, S.port, 2000);
+  cr_assert_eq(err, 0, "connect: %s", strerror(-err));
+  cr_assert_eq(
+      http_send_str(&C, "GET /slow?ms=10000 HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+  cr_assert(wait_log(&S, "crash: holding 10000 ms", 3000),
+            "the slow request never reached the worker" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  int64_t t0 = now_ms();
+  expect_get("/segv", 500, NULL);
+  cr_expect(wait_pid_gone(old, 4000),
+            "the crashed worker %d still runs 4 s after the crash with "
+            "--kill-timeout 1" SRV_LOG_FMT,
+            (int)old, srv_log_tail(&S));
+  int64_t took = now_ms() - t0;
+  cr_expect(took >= 900, "the crashed worker left after %lld ms, before its "
+                         "--kill-timeout of 1 s", (long long)took);
+  err = http_read(&C, &R, 0, 2000);
+  cr_expect(err != 0 || R.status != 200,
+            "a request held for 10 s got %d [%s] from a worker whose "
+            "--kill-timeout is 1 s", R.status, R.body);
+  expect_get("/", 200, "ok\n");
 }
 
 /* An idle keep-alive connection on the worker that crashed is not cut: its
@@ -335,6 +372,17 @@ Test(guard, hanging_handler_gets_503_after_request_timeout) {
 
 Test(guard, request_timeout_accepts_fractions_of_a_second) {
   hang_answers_503("0.5", 500);
+}
+
+/* --request-timeout 0 turns the limit off: a handler that blocks for 1.5 s
+ * is neither interrupted nor answered 503. */
+Test(guard, request_timeout_0_lets_a_long_handler_finish) {
+  start_crash("0");
+  int err = http_get(S.port, "/sleep?ms=1500", &R);
+  cr_expect_eq(err, 0, "GET /sleep?ms=1500: %s" SRV_LOG_FMT, http_strerror(err),
+               srv_log_tail(&S));
+  cr_expect_eq(R.status, 200, "status %d\n%s%s", R.status, R.head, R.body);
+  cr_expect_str_eq(R.body, "slept\n", "body [%s]", R.body);
 }
 
 /* --request-timeout bounds a deferred response too (sdk/mchost.h,

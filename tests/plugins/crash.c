@@ -17,7 +17,8 @@
  *   GET /sleep?ms=N    blocks in one nanosleep() of N ms inside mc_run, then
  *                      200 "slept\n", or "interrupted\n" if a signal cut it
  *                      short (EINTR), as it would a plugin's blocking call
- *   anything else      200 "ok\n" (the harness's readiness probe)
+ *   anything else      200 "ok\n" (the harness's readiness probe), with
+ *                      "X-Pid: <worker pid>" so a test knows who answered
  * mc_init logs "crash: mc_init pid N" and mc_shutdown logs
  * "crash: mc_shutdown pid N", so a test can see that they ran.
  *
@@ -30,6 +31,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -160,6 +162,9 @@ void mc_run(mc_request *req, mc_response *res) {
     for (;;)
       sink++;
   } else {
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", mc_worker_self()->pid);
+    mc_response_header(res, "X-Pid", pid);
     mc_response_send(res, 200, "ok\n", 3);
     return;
   }
