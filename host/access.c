@@ -68,6 +68,27 @@ void access_flush(struct access_log *a) {
   a->len = 0;
 }
 
+/* A request target is the client's text: quoted, so that a '"' cannot end
+ * the field early and forge the ones after it; as nginx does, '"', '\\',
+ * control and non-ASCII bytes become \xHH. */
+static size_t clf_escape(char *out, size_t cap, const char *s) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t n = 0;
+  for (; *s != '\0' && n + 5 < cap; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f) {
+      out[n++] = '\\';
+      out[n++] = 'x';
+      out[n++] = hex[ch >> 4];
+      out[n++] = hex[ch & 15];
+    } else {
+      out[n++] = (char)ch;
+    }
+  }
+  out[n] = '\0';
+  return n;
+}
+
 static const char *clf_date(struct access_log *a) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME_COARSE, &ts);
@@ -92,21 +113,27 @@ void access_record(struct access_log *a, const struct conn *c) {
     return;
   if (a->json) {
     double ms = (double)(uv_hrtime() - c->started_ns) / 1e6;
-    char esc[1200];
+    char esc[1200], stamp[32];
     size_t elen = log_json_escape(esc, sizeof esc, target, strlen(target));
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
     n = (size_t)snprintf(line, sizeof line,
-                         "{\"time\":\"%s\",\"remote\":\"%s\",\"method\":\"%s\","
-                         "\"target\":\"%.*s\",\"version\":\"%s\","
-                         "\"status\":%d,\"bytes\":%llu,\"ms\":%.3f}\n",
-                         clf_date(a), req->remote_addr, method, (int)elen, esc,
-                         version, c->res.status,
+                         "{\"time\":\"%s.%03ldZ\",\"remote\":\"%s\","
+                         "\"method\":\"%s\",\"target\":\"%.*s\","
+                         "\"version\":\"%s\",\"status\":%d,\"bytes\":%llu,"
+                         "\"ms\":%.3f}\n",
+                         stamp, ts.tv_nsec / 1000000, req->remote_addr, method,
+                         (int)elen, esc, version, c->res.status,
                          (unsigned long long)c->res.bytes, ms);
   } else {
-    n = (size_t)snprintf(line, sizeof line,
-                         "%s - - [%s] \"%s %.1000s %s\" %d %llu\n",
-                         req->remote_addr, clf_date(a), method, target,
-                         version, c->res.status,
-                         (unsigned long long)c->res.bytes);
+    char esc[1200];
+    clf_escape(esc, sizeof esc, target);
+    n = (size_t)snprintf(line, sizeof line, "%s - - [%s] \"%s %s %s\" %d %llu\n",
+                         req->remote_addr, clf_date(a), method, esc, version,
+                         c->res.status, (unsigned long long)c->res.bytes);
   }
   if (n >= sizeof line)
     n = sizeof line - 1, line[n - 1] = '\n';

@@ -68,6 +68,7 @@ static int on_message_begin(llhttp_t *p) {
   c->req.nheaders = 0;
   c->req.body_len = 0;
   c->req.method = c->req.target = NULL; /* an error log line says "-" */
+  c->req.version = 11;
   c->expect = -1;
   c->got_bytes = 1;
   c->in_url = 0;
@@ -77,6 +78,18 @@ static int on_message_begin(llhttp_t *p) {
    * that trickles one byte at a time cannot hold a connection forever. */
   if (c->timer_kind != TIMER_HEADER)
     set_timer(c, TIMER_HEADER, c->w->cfg->header_timeout_ms);
+  return 0;
+}
+
+/* Method and version are known before the headers: a request rejected in
+ * its headers is still logged with its request line. */
+static int on_method_complete(llhttp_t *p) {
+  parser_conn(p)->req.method = llhttp_method_name((llhttp_method_t)p->method);
+  return 0;
+}
+
+static int on_version_complete(llhttp_t *p) {
+  parser_conn(p)->req.version = p->http_minor == 0 ? 10 : 11;
   return 0;
 }
 
@@ -234,6 +247,8 @@ static int on_message_complete(llhttp_t *p) {
 void conn_settings_init(llhttp_settings_t *s) {
   llhttp_settings_init(s);
   s->on_message_begin = on_message_begin;
+  s->on_method_complete = on_method_complete;
+  s->on_version_complete = on_version_complete;
   s->on_url = on_url;
   s->on_url_complete = on_url_complete;
   s->on_header_field = on_header_field;

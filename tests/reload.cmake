@@ -12,6 +12,13 @@ foreach(version v1 v2)
   target_compile_definitions(mchost_fixture_gen_${version} PRIVATE
                              ANSWER="${version}")
 endforeach()
+# gen_slow.so: answers "slow gN" after 400 ms in mc_init, so that a change
+# can arrive while its generation starts.
+mchost_add_plugin(mchost_fixture_gen_slow plugins/gen.c
+                  OUTPUT_DIRECTORY "${MCHOST_TEST_PLUGINS_DIR}")
+set_target_properties(mchost_fixture_gen_slow PROPERTIES OUTPUT_NAME gen_slow)
+target_compile_definitions(mchost_fixture_gen_slow PRIVATE ANSWER="slow"
+                           INIT_MS=400)
 mchost_add_plugin(mchost_fixture_gen_refuse plugins/gen_refuse.c
                   OUTPUT_DIRECTORY "${MCHOST_TEST_PLUGINS_DIR}")
 set_target_properties(mchost_fixture_gen_refuse PROPERTIES
@@ -31,7 +38,7 @@ target_compile_definitions(test_reload PRIVATE
 set_target_properties(test_reload PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
 add_dependencies(test_reload mchost_fixture_gen_v1 mchost_fixture_gen_v2
-                 mchost_fixture_gen_refuse)
+                 mchost_fixture_gen_slow mchost_fixture_gen_refuse)
 add_test(NAME integration.reload COMMAND test_reload)
 set_tests_properties(integration.reload PROPERTIES TIMEOUT 120
                      LABELS integration)

@@ -180,6 +180,23 @@ Test(guard, crash_in_later_callback_gets_500) {
   crash_answers_500("/later-crash", "SIGSEGV");
 }
 
+/* The stack overflowed: the handler runs on the alternate stack, and the
+ * jump back to the guard discards the exhausted one. */
+Test(guard, stack_overflow_in_handler_gets_500) {
+  crash_answers_500("/stack", "SIGSEGV");
+}
+
+/* Heap corruption found by glibc (abort() from free()): the most common
+ * real crash. The worker must still retire cleanly, not hang on a lock.
+ * Under ASan the allocator is ASan's, which reports the double free itself
+ * and ends the worker: nothing for the guard to catch. */
+Test(guard, double_free_in_handler_gets_500) {
+#ifdef __SANITIZE_ADDRESS__
+  cr_skip_test("ASan's allocator reports a double free itself");
+#endif
+  crash_answers_500("/double-free", "SIGABRT");
+}
+
 /* The fault is in mchost's own code (mc_response_header() reads a wild
  * pointer the plugin gave it), but inside the plugin's call: still guarded.
  * The backtrace is not checked for a crash.so frame here: see the next

@@ -18,7 +18,9 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -47,6 +49,7 @@
 #define GEN_V1 TEST_PLUGINS_DIR "/gen_v1.so"
 #define GEN_V2 TEST_PLUGINS_DIR "/gen_v2.so"
 #define GEN_REFUSE TEST_PLUGINS_DIR "/gen_refuse.so"
+#define GEN_SLOW TEST_PLUGINS_DIR "/gen_slow.so" /* 400 ms in mc_init */
 
 #define COOLDOWN_MS 100 /* mchost's default --cooldown */
 #define MAX_GEN 64
@@ -550,8 +553,49 @@ Test(reload, mv_over_plugin_reloads_with_no_failed_request) {
   swap_under_load(mv_over, "mv over the plugin");
 }
 
+/* The master's snapshot directory (under TMPDIR=T, see below), or "". */
+static const char *snapdir(void) {
+  static char dir[256];
+  char pattern[128];
+  glob_t g;
+  snprintf(pattern, sizeof pattern, "%s/mchost-%d-*", T, (int)S.pid);
+  dir[0] = '\0';
+  if (glob(pattern, GLOB_ONLYDIR, NULL, &g) == 0 && g.gl_pathc == 1)
+    snprintf(dir, sizeof dir, "%s", g.gl_pathv[0]);
+  globfree(&g);
+  return dir;
+}
+
+/* The files in `dir`, space-separated, and their count in *n. */
+static const char *list_dir(const char *dir, int *n) {
+  static char names[1024];
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  size_t len = 0;
+  names[0] = '\0';
+  *n = 0;
+  while (d && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    (*n)++;
+    len += (size_t)snprintf(names + len, sizeof names - len, "%s ", e->d_name);
+    if (len >= sizeof names)
+      len = sizeof names - 1;
+  }
+  if (d)
+    closedir(d);
+  return names;
+}
+
 Test(reload, twenty_reloads_in_a_row_under_load) {
+  /* Snapshots go to $XDG_RUNTIME_DIR, else $TMPDIR: here, T. */
+  unsetenv("XDG_RUNTIME_DIR");
+  setenv("TMPDIR", T, 1);
   start_dev(GEN_V1, NULL);
+  char snaps[256];
+  snprintf(snaps, sizeof snaps, "%s", snapdir());
+  cr_assert_neq(snaps[0], '\0', "no snapshot directory %s/mchost-%d-*", T,
+                (int)S.pid);
   struct load *l = load_start(2, 2, 2);
   cr_assert_geq(load_wait_version(l, 1, 3000), 0, "no answer from v1");
   int64_t t0 = now_ms();
@@ -567,6 +611,20 @@ Test(reload, twenty_reloads_in_a_row_under_load) {
   cr_expect_str_eq(answer(), "v1 g21\n");
   cr_expect_eq(log_count(&S, "reloading ("), 20, "want 20 reloads"
                SRV_LOG_FMT, srv_log_tail(&S));
+
+  /* Once the old generations are gone, so are their snapshots: a day of
+   * reloads must not fill the disk (or the tmpfs of XDG_RUNTIME_DIR). */
+  int n, workers = wait_workers(S.pid, 2, 5000, 100);
+  cr_expect_eq(workers, 2, "old generations still running" SRV_LOG_FMT,
+               srv_log_tail(&S));
+  const char *names = list_dir(snaps, &n);
+  cr_expect(n == 1 && strcmp(names, "gen-21.so ") == 0,
+            "snapshots left in %s: %s", snaps, names);
+  /* And the directory goes with the master. */
+  cr_assert_eq(kill(S.pid, SIGTERM), 0);
+  cr_expect_eq(srv_wait_exit(&S, 5000), 0, "exit after SIGTERM" SRV_LOG_FMT,
+               srv_log_tail(&S));
+  cr_expect_eq(access(snaps, F_OK), -1, "%s is left after the exit", snaps);
 }
 
 Test(reload, burst_of_writes_within_cooldown_reloads_once) {
@@ -776,6 +834,30 @@ Test(reload, change_during_build_is_not_lost, .timeout = 60) {
   expect_answer("edit2 g3\n", 8000, "after an edit during the build");
   cr_expect_eq(log_count(&S, "build succeeded"), 2, "want two builds"
                SRV_LOG_FMT, srv_log_tail(&S));
+}
+
+/* A plugin changed while the previous change's generation is starting
+ * (its mc_init takes 400 ms a worker): that generation finishes starting,
+ * serves, and the next one follows with the newer file. */
+Test(reload, change_while_generation_starts_is_not_lost) {
+  start_dev(GEN_V1, NULL);
+  struct load *l = load_start_answers(
+      1, 1, 2, (const char *const[]){"v1", "v2", "slow", NULL});
+  cp(GEN_SLOW, APP);
+  expect_log("reloading (", COOLDOWN_MS + 2000);
+  cp(GEN_V2, APP);
+  expect_answer("v2 g3\n", 2 * 400 + COOLDOWN_MS + 3000,
+                "after a change during a reload");
+  load_expect_clean(l, "a change while a generation starts");
+  cr_expect_eq(log_count(&S, "reloading ("), 2, "want two reloads"
+               SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "failed"), 0, "a reload failed" SRV_LOG_FMT,
+               srv_log_tail(&S));
+  int v = atomic_load(&l->version_of[2]);
+  cr_expect(v == 0 || v == 3, "generation 2 answered [%s]", l->answers[v]);
+  cr_expect_eq(atomic_load(&l->version_of[3]), 2,
+               "generation 3 answered [%s]",
+               l->answers[atomic_load(&l->version_of[3])]);
 }
 
 /* ---- turning reload on and off ---- */

@@ -12,6 +12,9 @@
  *   GET /hang          never returns (for --request-timeout)
  *   GET /unguarded     200, then SIGSEGV from the plugin's own uv timer on
  *                      the worker's loop: plugin code that no guard covers
+ *   GET /stack         unbounded recursion: SIGSEGV on the guard page, which
+ *                      only a handler on an alternate stack can catch
+ *   GET /double-free   glibc detects a double free and calls abort()
  *   GET /bad-arg       passes a wild pointer to mc_response_header(): the
  *                      fault is in mchost's code, called from the plugin
  *   GET /sleep?ms=N    blocks in one nanosleep() of N ms inside mc_run, then
@@ -80,6 +83,28 @@ static void do_bus(void) {
   close(fd);
 }
 
+/* Volatile limit and work after the call: neither -Winfinite-recursion nor
+ * tail-call optimisation turns this into something else than a deep stack. */
+static volatile int depth_limit = 1 << 30;
+
+static int recurse(int depth) {
+  volatile char frame[256];
+  frame[0] = (char)depth;
+  if (depth < depth_limit)
+    frame[1] = (char)recurse(depth + 1);
+  return frame[0] + frame[1];
+}
+
+static void *volatile chunk, *volatile guard_chunk;
+
+/* Through volatile pointers: GCC removes a malloc/free pair it can see. */
+static void do_double_free(void) {
+  chunk = malloc(4000); /* larger than a tcache bin: a regular chunk */
+  guard_chunk = malloc(16);
+  free(chunk);
+  free(chunk); /* "double free or corruption", then abort() */
+}
+
 static void slow_done(mc_response *res, void *data) {
   (void)data;
   mc_response_send(res, 200, "slow\n", 5);
@@ -146,6 +171,10 @@ void mc_run(mc_request *req, mc_response *res) {
     do_segv();
   } else if (strcmp(path, "/bad-arg") == 0) {
     mc_response_header(res, "X-Bad", (const char *)wild_ptr);
+  } else if (strcmp(path, "/stack") == 0) {
+    sink = recurse(0);
+  } else if (strcmp(path, "/double-free") == 0) {
+    do_double_free();
   } else if (strcmp(path, "/abort") == 0) {
     abort();
   } else if (strcmp(path, "/fpe") == 0) {
