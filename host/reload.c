@@ -14,7 +14,9 @@
  * back the cached handle instead of the new code.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,40 @@ static void snapshot_path(const struct master *m, unsigned generation,
   snprintf(out, len, "%s/gen-%u.so", m->snapdir, generation);
 }
 
+/* A master that was SIGKILLed could not remove its snapshots: remove those
+ * of dead masters that were ours, so that /tmp does not fill up with them. */
+static void remove_stale_snapdirs(const char *base) {
+  DIR *dir = opendir(base);
+  struct dirent *e;
+
+  if (dir == NULL)
+    return;
+  while ((e = readdir(dir)) != NULL) {
+    char path[PATH_MAX], file[PATH_MAX + 256];
+    struct stat st;
+    int pid;
+    DIR *sub;
+    struct dirent *f;
+
+    if (sscanf(e->d_name, "mchost-%d-", &pid) != 1 || pid <= 0 ||
+        (kill(pid, 0) == 0 || errno != ESRCH))
+      continue;
+    snprintf(path, sizeof path, "%s/%s", base, e->d_name);
+    if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != geteuid() || (sub = opendir(path)) == NULL)
+      continue;
+    while ((f = readdir(sub)) != NULL) {
+      if (strncmp(f->d_name, "gen-", 4) != 0)
+        continue;
+      snprintf(file, sizeof file, "%s/%s", path, f->d_name);
+      unlink(file);
+    }
+    closedir(sub);
+    rmdir(path);
+  }
+  closedir(dir);
+}
+
 /* The directory is private (mkdtemp makes it 0700) and checked to be ours:
  * whoever can write there chooses the code the workers run. */
 static int make_snapdir(struct master *m, char *err, size_t errlen) {
@@ -44,6 +80,7 @@ static int make_snapdir(struct master *m, char *err, size_t errlen) {
   for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
     if (bases[i] == NULL || bases[i][0] == '\0')
       continue;
+    remove_stale_snapdirs(bases[i]);
     snprintf(m->snapdir, sizeof m->snapdir, "%s/mchost-%d-XXXXXX", bases[i],
              (int)getpid());
     if (mkdtemp(m->snapdir) == NULL)
