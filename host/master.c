@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -142,6 +143,24 @@ static int master_drop_privileges(const struct config *cfg) {
     return -1;
   }
   return 0;
+}
+
+/* The board the workers balance connections with (proto.h). Without it
+ * (no memfd) they still serve, unbalanced. */
+static void master_board_create(struct master *m) {
+  void *p;
+  m->board_fd = memfd_create("mchost-board", MFD_CLOEXEC);
+  if (m->board_fd < 0 || ftruncate(m->board_fd, sizeof(struct board)) != 0 ||
+      (p = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
+                MAP_SHARED, m->board_fd, 0)) == MAP_FAILED) {
+    log_warn("no shared board (%s): workers will not balance connections",
+             strerror(errno));
+    if (m->board_fd >= 0)
+      close(m->board_fd);
+    m->board_fd = -1;
+    return;
+  }
+  m->board = p;
 }
 
 /* ---- failures and backoff ---- */
@@ -334,6 +353,11 @@ static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
 
   p->exited = 1;
   wproc_unlink(m, p);
+  if (p->slot < BOARD_SLOTS) {
+    m->slot_used[p->slot] = 0;
+    if (m->board != NULL)
+      memset(&m->board->slot[p->slot], 0, sizeof m->board->slot[0]);
+  }
   describe_exit(how, sizeof how, status, sig);
   if (p->generation != m->generation && p->state != W_STOPPING &&
       !m->stopping) {
@@ -377,8 +401,8 @@ static unsigned master_free_id(struct master *m, unsigned generation) {
 int master_spawn(struct master *m, unsigned generation, const char *so) {
   struct wproc *p = calloc(1, sizeof *p);
   uv_process_options_t opt;
-  uv_stdio_container_t stdio[5];
-  char idbuf[16], genbuf[16];
+  uv_stdio_container_t stdio[6];
+  char idbuf[16], genbuf[16], slotbuf[16];
   char **args;
   int err, k = 0;
 
@@ -392,12 +416,17 @@ int master_spawn(struct master *m, unsigned generation, const char *so) {
   p->m = m;
   p->id = master_free_id(m, generation);
   p->generation = generation;
+  p->slot = 0;
+  while (p->slot < BOARD_SLOTS && m->slot_used[p->slot])
+    p->slot++;
+  snprintf(slotbuf, sizeof slotbuf, "%u", p->slot);
   snprintf(idbuf, sizeof idbuf, "%u", p->id);
   snprintf(genbuf, sizeof genbuf, "%u", p->generation);
   args[k++] = m->exe;
   args[k++] = (char *)"__worker";
   args[k++] = idbuf;
   args[k++] = genbuf;
+  args[k++] = slotbuf;
   args[k++] = (char *)so;
   for (int i = 1; i < m->argc; i++)
     args[k++] = m->argv[i];
@@ -415,12 +444,14 @@ int master_spawn(struct master *m, unsigned generation, const char *so) {
   stdio[WORKER_CONTROL_FD].flags =
       UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
   stdio[WORKER_CONTROL_FD].data.stream = (uv_stream_t *)&p->control;
+  stdio[WORKER_BOARD_FD].flags = m->board_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[WORKER_BOARD_FD].data.fd = m->board_fd;
   memset(&opt, 0, sizeof opt);
   opt.file = m->exe;
   opt.args = args;
   opt.exit_cb = wproc_on_exit;
   opt.stdio = stdio;
-  opt.stdio_count = 5;
+  opt.stdio_count = 6;
 
   p->proc.data = p->control.data = p->kill_timer.data = p;
   err = uv_spawn(&m->loop, &p->proc, &opt);
@@ -437,6 +468,8 @@ int master_spawn(struct master *m, unsigned generation, const char *so) {
   }
   p->pid = p->proc.pid;
   p->state = W_STARTING;
+  if (p->slot < BOARD_SLOTS)
+    m->slot_used[p->slot] = 1;
   uv_read_start((uv_stream_t *)&p->control, wproc_on_alloc, wproc_on_read);
   p->next = m->procs;
   m->procs = p;
@@ -626,6 +659,7 @@ int master_main(const struct config *cfg, int argc, char **argv) {
     access_close(&probe);
   }
 
+  master_board_create(&m);
   uv_loop_init(&m.loop);
   uv_timer_init(&m.loop, &m.respawn_timer);
   m.respawn_timer.data = &m;

@@ -44,6 +44,7 @@ struct wproc {
   struct master *m;
   struct wproc *next;
   unsigned id, generation;
+  unsigned slot; /* its place on the board */
   int pid;
   enum wstate state;
   int tainted;
@@ -109,6 +110,9 @@ struct master {
   int watching;
   struct watch watch;
   struct reload reload;
+  int board_fd; /* the workers' shared board (proto.h), -1 if none */
+  struct board *board;
+  unsigned char slot_used[BOARD_SLOTS];
 };
 
 /* master.c */

@@ -20,4 +20,22 @@ struct msg {
   uint64_t value;
 };
 
+/*
+ * The board: one page shared by the master and every worker (a memfd the
+ * master creates and each worker inherits as fd 5), where each worker posts
+ * how many connections it holds and whether it accepts. Workers read it to
+ * share connections fairly (worker.c, accept_fair()); nothing else depends
+ * on it, so a corrupt worker scribbling here can only skew the balance.
+ */
+#define BOARD_SLOTS 1024
+
+struct board_slot {
+  uint32_t conns;     /* open connections */
+  uint32_t accepting; /* 1 while it takes new connections */
+};
+
+struct board {
+  struct board_slot slot[BOARD_SLOTS];
+};
+
 #endif

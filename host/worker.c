@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -87,6 +88,38 @@ static void accept_disarm(struct worker *w) {
 
 static void worker_on_accept(uv_poll_t *h, int status, int events);
 
+/* Posts this worker's state on the board for its siblings to read. */
+static void board_post(struct worker *w) {
+  if (w->board == NULL)
+    return;
+  __atomic_store_n(&w->board->slot[w->slot].conns, w->nconns,
+                   __ATOMIC_RELAXED);
+  __atomic_store_n(&w->board->slot[w->slot].accepting,
+                   (uint32_t)(w->accepting && !w->stopping), __ATOMIC_RELAXED);
+}
+
+/* Exclusive wakeups decide which worker is woken, not which one is busy:
+ * the worker that happens to be running takes a burst of connections, and
+ * keeps them (keep-alive). So a worker that already holds more than its
+ * share, compared with the least loaded sibling that accepts, lets this
+ * connection go to the others. */
+static int accept_fair(struct worker *w) {
+  uint32_t least = UINT32_MAX;
+
+  if (w->board == NULL)
+    return 1;
+  for (unsigned i = 0; i < BOARD_SLOTS; i++) {
+    uint32_t conns;
+    if (i == w->slot ||
+        !__atomic_load_n(&w->board->slot[i].accepting, __ATOMIC_RELAXED))
+      continue;
+    conns = __atomic_load_n(&w->board->slot[i].conns, __ATOMIC_RELAXED);
+    if (conns < least)
+      least = conns;
+  }
+  return least == UINT32_MAX || w->nconns <= least + 2 + least / 8;
+}
+
 static void accept_resume(struct worker *w) {
   if (w->accepting || w->stopping)
     return;
@@ -94,6 +127,7 @@ static void accept_resume(struct worker *w) {
                           : uv_poll_start(&w->accept_poll, UV_READABLE,
                                           worker_on_accept) == 0)
     w->accepting = 1;
+  board_post(w);
 }
 
 static void worker_on_accept_retry(uv_timer_t *t) {
@@ -106,6 +140,7 @@ static void accept_pause(struct worker *w, uint64_t ms) {
     return;
   accept_disarm(w);
   w->accepting = 0;
+  board_post(w);
   if (ms > 0)
     uv_timer_start(&w->accept_retry, worker_on_accept_retry, ms, 0);
 }
@@ -129,6 +164,7 @@ static struct conn *conn_get(struct worker *w) {
     w->active->prev = c;
   w->active = c;
   w->nconns++;
+  board_post(w);
   return c;
 }
 
@@ -142,6 +178,7 @@ void worker_conn_release(struct worker *w, struct conn *c) {
   if (c->next != NULL)
     c->next->prev = c->prev;
   w->nconns--;
+  board_post(w);
   if (c->orphaned) {
     /* kept, unused, until the process ends (see conn_abandon()) */
     c->next = w->orphans;
@@ -187,6 +224,15 @@ static void worker_on_accept(uv_poll_t *h, int status, int events) {
       accept_pause(w, 0);
       return;
     }
+    /* Unfair: step aside for 1 ms, so that the next wakeups go to the
+     * siblings. If none of them took this connection meanwhile, it is
+     * taken then (`yielded`): nobody waits on fairness. */
+    if (!w->yielded && !accept_fair(w)) {
+      w->yielded = 1;
+      accept_pause(w, 1);
+      return;
+    }
+    w->yielded = 0;
     fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED)
@@ -257,6 +303,7 @@ static void accept_stop(struct worker *w) {
   if (w->accepting)
     accept_disarm(w);
   w->accepting = 0;
+  board_post(w);
   uv_timer_stop(&w->accept_retry);
   uv_close((uv_handle_t *)&w->accept_poll, NULL);
   if (w->accept_evfd >= 0)
@@ -459,8 +506,23 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
     uv_close(h, NULL);
 }
 
+/* The board (fd 5) is optional: without it a worker still serves, it
+ * only does not balance. */
+static void board_attach(struct worker *w, unsigned slot) {
+  void *p;
+  if (slot >= BOARD_SLOTS)
+    return;
+  p = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE, MAP_SHARED,
+           WORKER_BOARD_FD, 0);
+  close(WORKER_BOARD_FD);
+  if (p == MAP_FAILED)
+    return;
+  w->board = p;
+  w->slot = slot;
+}
+
 int worker_main(const struct config *cfg, unsigned id, unsigned generation,
-                const char *plugin_path) {
+                unsigned slot, const char *plugin_path) {
   static struct worker w;
   char who[64], msg[512];
   int err;
@@ -529,10 +591,12 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
   w.kill_timer.data = &w;
   uv_unref((uv_handle_t *)&w.kill_timer);
 
+  board_attach(&w, slot);
   if ((err = accept_start(&w)) != 0) {
     log_error("cannot accept on the inherited socket: %s", uv_strerror(err));
     return EXIT_RUNTIME;
   }
+  board_post(&w);
   worker_send(&w, MSG_READY, 0);
   log_debug("ready (generation %u)", generation);
 

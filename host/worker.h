@@ -12,10 +12,12 @@
 #include "llhttp.h"
 #include "mchost.h"
 #include "plugin.h"
+#include "proto.h"
 
 /* The fds a worker inherits from the master (see master_spawn()). */
 #define WORKER_LISTEN_FD 3
 #define WORKER_CONTROL_FD 4
+#define WORKER_BOARD_FD 5
 
 struct worker {
   uv_loop_t loop;
@@ -31,6 +33,9 @@ struct worker {
   uv_timer_t accept_retry; /* after EMFILE or at --max-connections */
   unsigned accepts_since_rearm;
   int accepting;
+  int yielded; /* gave a connection up for fairness: take the next one */
+  struct board *board; /* NULL: no balancing (fd 5 missing) */
+  unsigned slot;
 
   uv_pipe_t control;
   uv_signal_t sigterm;
@@ -56,7 +61,7 @@ struct worker {
 
 /* Runs a worker until it stops; returns the process exit code. */
 int worker_main(const struct config *cfg, unsigned id, unsigned generation,
-                const char *plugin_path);
+                unsigned slot, const char *plugin_path);
 
 /* The Date header line for now, cached per second. */
 const char *worker_date(struct worker *w);

@@ -15,6 +15,11 @@
  *   GET /stack         unbounded recursion: SIGSEGV on the guard page, which
  *                      only a handler on an alternate stack can catch
  *   GET /double-free   glibc detects a double free and calls abort()
+ *   GET /double-free-mt the same after starting (and joining) a thread: in
+ *                      a multi-threaded process, glibc's free() holds the
+ *                      arena lock when it aborts, and the jump back to the
+ *                      guard leaves it locked (as a plugin using libuv's
+ *                      threadpool, or its own threads, would have it)
  *   GET /bad-arg       passes a wild pointer to mc_response_header(): the
  *                      fault is in mchost's code, called from the plugin
  *   GET /sleep?ms=N    blocks in one nanosleep() of N ms inside mc_run, then
@@ -32,6 +37,7 @@
 #include <mchost.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,6 +111,16 @@ static void do_double_free(void) {
   free(chunk); /* "double free or corruption", then abort() */
 }
 
+static void *thread_main(void *arg) { return arg; }
+
+static void do_double_free_mt(void) {
+  pthread_t t;
+  /* Once a thread has existed, glibc locks its arenas for good. */
+  if (pthread_create(&t, NULL, thread_main, NULL) == 0)
+    pthread_join(t, NULL);
+  do_double_free();
+}
+
 static void slow_done(mc_response *res, void *data) {
   (void)data;
   mc_response_send(res, 200, "slow\n", 5);
@@ -175,6 +191,8 @@ void mc_run(mc_request *req, mc_response *res) {
     sink = recurse(0);
   } else if (strcmp(path, "/double-free") == 0) {
     do_double_free();
+  } else if (strcmp(path, "/double-free-mt") == 0) {
+    do_double_free_mt();
   } else if (strcmp(path, "/abort") == 0) {
     abort();
   } else if (strcmp(path, "/fpe") == 0) {
