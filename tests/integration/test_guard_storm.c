@@ -49,9 +49,8 @@ static void tally_fail(struct tally *t, const char *target, int err,
                        const struct http_resp *r) {
   if (t->failures++ == 0)
     snprintf(t->first_failure, sizeof t->first_failure,
-             "GET %s: %s, status %d, body [%.100s]", target,
-             http_strerror(err), err == 0 ? r->status : 0,
-             err == 0 ? r->body : "");
+             "GET %s: %s, status %d, body [%.100s]", target, http_strerror(err),
+             err == 0 ? r->status : 0, err == 0 ? r->body : "");
 }
 
 static void *client(void *arg) {
@@ -206,14 +205,16 @@ Test(guard_storm, crash_loop_of_200_crashes_under_4_clients_keeps_serving,
                sum.crash_500, CRASHES);
   cr_expect_eq(sum.normal_200, CRASHES, "%d of %d normal requests got 200",
                sum.normal_200, CRASHES);
-  cr_expect_eq(n, 1, "after the storm the master has %d workers, want 1"
-                     SRV_LOG_FMT, n, srv_log_tail(&S));
+  cr_expect_eq(n, 1,
+               "after the storm the master has %d workers, want 1" SRV_LOG_FMT,
+               n, srv_log_tail(&S));
   cr_expect_leq(starts_1s, MAX_STARTS_PER_SECOND,
                 "%d workers started within one second: a fork storm",
                 starts_1s);
   cr_expect_leq(census.most, 8,
                 "%d workers at once with --workers 1 (one serving, the rest "
-                "retiring)", census.most);
+                "retiring)",
+                census.most);
   cr_expect(strstr(log, "crash-looping") != NULL,
             "the log never says the plugin is crash-looping" SRV_LOG_FMT,
             srv_log_tail(&S));
