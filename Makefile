@@ -64,7 +64,7 @@ test-sanitize: deps
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(CTEST_JOBS)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-release build-fuzz
 
 # The benchmark (tests/bench/README.md): its peers and tools on top of the
 # build deps, a Release build of its own, then the run. ROUNDS (3), DURATION

@@ -305,6 +305,22 @@ static void set_timer(struct conn *c, enum conn_timer kind, uint64_t ms) {
     uv_timer_start(&c->timer, conn_on_timer, ms, 0);
 }
 
+void conn_abort_stream(struct conn *c) {
+  mc_response *res = &c->res;
+
+  if (c->committed <= res->start) {
+    c->out.len = (size_t)(res->start - c->committed);
+    res->state = RES_HANDLER; /* as if nothing had been sent: 500 */
+    res->head_sent = 0;
+    return;
+  }
+  res->state = RES_IDLE;
+  c->close_after = 1;
+  c->req.keep_alive = 0;
+  if (!c->in_process)
+    conn_flush(c);
+}
+
 void conn_watch_deferred(struct conn *c) {
   uint64_t ms = c->w->cfg->request_timeout_ms;
   if (ms > 0 && c->timer_kind != TIMER_REQUEST && !c->closing &&
@@ -533,6 +549,7 @@ void conn_flush(struct conn *c) {
       conn_close(c);
       return;
     }
+    c->committed += c->out.len; /* written now, or by uv_write below */
     if ((size_t)n < c->out.len) {
       /* The rest is written from wout, so that `out` may keep collecting
        * (a streamed response) while the write is in flight. */
@@ -582,6 +599,7 @@ int conn_output(struct conn *c, const uv_buf_t *bufs, unsigned n) {
       return -EPIPE;
     }
     skip = (size_t)w;
+    c->committed += (size_t)w;
     if (c->out.len > 0) {
       size_t from_out = skip < c->out.len ? skip : c->out.len;
       memmove(c->out.data, c->out.data + from_out, c->out.len - from_out);
@@ -655,7 +673,10 @@ int conn_alloc_buffers(struct conn *c, size_t max_header_size) {
   c->hcap = max_header_size + 2 * CONN_MAX_HEADERS + 16;
   c->rbuf = malloc(CONN_READ_SIZE);
   c->hbuf = malloc(c->hcap);
-  if (c->rbuf == NULL || c->hbuf == NULL) {
+  /* Allocated up front: the 500 after a plugin fault must not need malloc,
+   * whose lock the fault may hold. */
+  c->out.data = malloc(c->out.cap = 4096);
+  if (c->rbuf == NULL || c->hbuf == NULL || c->out.data == NULL) {
     conn_free_buffers(c);
     return -ENOMEM;
   }
@@ -684,6 +705,7 @@ int conn_start(struct conn *c, struct worker *w, int fd) {
   c->rpos = c->rlen = c->hlen = 0;
   c->field_start = SIZE_MAX;
   c->out.len = c->wout.len = 0;
+  c->committed = 0;
   c->req.body_len = 0;
   c->req.nheaders = 0;
   c->req.c = c;

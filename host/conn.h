@@ -53,6 +53,7 @@ struct mc_response {
   int status;
   int head_sent;
   int chunked;   /* streaming with chunked framing */
+  uint64_t start; /* where its head begins in the conn's output stream */
   int head_only; /* HEAD request: framing but no body */
   uint64_t bytes; /* body bytes sent, for the access log */
   int aborted;   /* client went away before the response was finished */
@@ -102,6 +103,7 @@ struct conn {
   int expect;       /* index of the Expect header, or -1 */
   uint64_t requests;
   uint64_t started_ns; /* the current request's dispatch, for the log */
+  uint64_t committed;  /* output bytes handed to the kernel or to uv_write */
   /* input: bytes [rpos, rlen) are received but not parsed */
   size_t rpos, rlen;
   char *rbuf;
@@ -139,6 +141,11 @@ void conn_free_buffers(struct conn *c);
 /* Called after mc_run(): a response the plugin keeps open must still end
  * within --request-timeout. */
 void conn_watch_deferred(struct conn *c);
+
+/* The plugin crashed in the middle of a streamed response: a 500 if none
+ * of it has left yet, else what is buffered goes out and the connection
+ * ends, which tells the client the body is cut short. */
+void conn_abort_stream(struct conn *c);
 
 /* Called by response.c when a response is finished. */
 void conn_response_done(struct conn *c);

@@ -29,8 +29,8 @@ static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 static struct {
   sigjmp_buf *volatile env; /* innermost guard_call(), NULL outside */
   volatile sig_atomic_t result;
-  volatile sig_atomic_t ticking; /* the watchdog timer is armed */
   volatile uint64_t deadline_ms; /* of the outermost call; 0 = none */
+  volatile sig_atomic_t armed;   /* the timer will fire */
   timer_t timer;
   int have_timer;
   sigset_t mask; /* the worker's signal mask, restored after a fault */
@@ -46,14 +46,15 @@ static uint64_t coarse_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void set_timer(uint64_t ms) {
+/* One-shot timer, armed for a whole timeout: see guard_call(). */
+static void arm_timer(uint64_t ms) {
   struct itimerspec its;
   memset(&its, 0, sizeof its);
   its.it_value.tv_sec = (time_t)(ms / 1000);
   its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
-  its.it_interval = its.it_value;
-  if (guard.have_timer)
-    timer_settime(guard.timer, 0, &its, NULL);
+  if (ms == 0)
+    its.it_value.tv_nsec = 1000000; /* 0 would disarm it */
+  timer_settime(guard.timer, 0, &its, NULL);
 }
 
 static void guard_on_fault(int sig, siginfo_t *si, void *uc) {
@@ -61,10 +62,16 @@ static void guard_on_fault(int sig, siginfo_t *si, void *uc) {
   if (guard.env == NULL) {
     /* A fault in host code: not ours to hide. Die by the same signal so
      * that the master reports it, after one line that says so. */
+    /* Only async-signal-safe calls here: no log_*(). */
     static const char msg[] =
-        "mchost worker: fault outside plugin code: this is an mchost bug\n";
+        "mchost worker: fault outside guarded code (in mchost, or in plugin "
+        "code run from the plugin's own libuv callbacks, which no guard "
+        "covers); the worker dies and is replaced. Backtrace:\n";
+    void *frames[32];
+    int n = backtrace(frames, 32);
     ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)ignored;
+    backtrace_symbols_fd(frames, n, STDERR_FILENO);
     signal(sig, SIG_DFL);
     raise(sig);
     return;
@@ -79,20 +86,24 @@ static void guard_on_fault(int sig, siginfo_t *si, void *uc) {
   siglongjmp(*guard.env, 1);
 }
 
-/* The watchdog: a periodic tick while plugin code runs, instead of arming
- * and disarming a timer around every call (two system calls per request).
- * It stops itself once a tick finds no plugin code running. */
+/* The timer fired. It was armed for a whole timeout when some call
+ * started: if the call running now is past its own deadline, it is cut
+ * short; if it is not, the timer is armed again for the rest of its time;
+ * with no call running, it stays off until the next one. */
 static void guard_on_alarm(int sig, siginfo_t *si, void *uc) {
+  uint64_t deadline = guard.deadline_ms, now = coarse_ms();
   (void)sig;
   (void)si;
   (void)uc;
-  if (guard.env == NULL) {
-    guard.ticking = 0;
-    set_timer(0);
+  if (guard.env == NULL || deadline == 0) {
+    guard.armed = 0;
     return;
   }
-  if (guard.deadline_ms == 0 || coarse_ms() < guard.deadline_ms)
+  if (now < deadline) {
+    arm_timer(deadline - now); /* timer_settime() is async-signal-safe */
     return;
+  }
+  guard.armed = 0;
   guard.report.sig = 0;
   guard.report.addr = NULL;
   guard.report.nframes = backtrace(guard.report.frames, 48);
@@ -126,10 +137,11 @@ int guard_install(void) {
       return -errno;
 
   sa.sa_sigaction = guard_on_alarm;
-  /* A tick must not make the loop's or the plugin's system calls fail. */
   sa.sa_flags |= SA_RESTART;
   if (sigaction(SIGALRM, &sa, NULL) != 0)
     return -errno;
+  if (guard.have_timer)
+    return 0;
   memset(&sev, 0, sizeof sev);
   sev.sigev_notify = SIGEV_THREAD_ID;
   sev.sigev_signo = SIGALRM;
@@ -149,14 +161,17 @@ int guard_call(void (*fn)(void *arg), void *arg, uint64_t timeout_ms) {
    * handlers run with SA_NODEFER, so a jump leaves no signal blocked; the
    * mask is restored by hand on the rare fault instead. */
   if (sigsetjmp(env, 0) == 0) {
-    /* env first: a tick that sees it will not stop the watchdog below. */
+    /* env and deadline before `armed` is read: a timer firing in between
+     * sees this call and arms itself again. */
     guard.env = &env;
-    if (timeout_ms > 0 && outer == NULL) {
+    if (timeout_ms > 0 && outer == NULL && guard.have_timer) {
       guard.deadline_ms = coarse_ms() + timeout_ms;
-      if (!guard.ticking) {
-        uint64_t tick = timeout_ms / 10;
-        guard.ticking = 1;
-        set_timer(tick < 10 ? 10 : tick > 100 ? 100 : tick);
+      /* Armed once for a whole timeout, not per call: under load the timer
+       * fires once per timeout and costs no system call per request, and
+       * a plugin's own sleeps and polls are not cut short by ticks. */
+      if (!guard.armed) {
+        guard.armed = 1;
+        arm_timer(timeout_ms);
       }
     }
     fn(arg);
@@ -189,16 +204,23 @@ void guard_log_fault(int result, const char *context) {
     log_error("plugin crashed: SIG%s (%s) at address %p in %s",
               sigabbrev_np(r->sig), strsignal(r->sig), r->addr, context);
   /* Frames 0 and 1 are the handler and the kernel's signal trampoline.
-   * Below the plugin's frames comes mchost's own loop: not interesting.
+   * Below the plugin's frames comes mchost's own loop: not interesting, so
+   * the trace ends at the first mchost frame after a plugin frame (a fault
+   * inside an SDK call has mchost frames above the plugin's).
    * module+offset is what `addr2line -e MODULE OFFSET` takes. */
+  int seen_plugin = 0;
   for (int i = 2; i < r->nframes; i++) {
     Dl_info info;
     const char *module = "?", *slash;
     uintptr_t off = 0;
     int found = dladdr(r->frames[i], &info) != 0;
 
-    if (found && have_self && info.dli_fbase == self.dli_fbase && i > 2)
+    if (found && have_self && info.dli_fbase == self.dli_fbase &&
+        seen_plugin)
       break;
+    if (found && guard.snapshot != NULL && info.dli_fname != NULL &&
+        strcmp(info.dli_fname, guard.snapshot) == 0)
+      seen_plugin = 1;
     if (found && info.dli_fname != NULL) {
       /* the snapshot has the plugin's bytes: its offsets are the plugin's */
       if (guard.snapshot != NULL && strcmp(info.dli_fname, guard.snapshot) == 0)

@@ -377,7 +377,7 @@ static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
     log_error("worker %u (pid %d) died: %s%s", p->id, p->pid, how,
               sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT ||
                       sig == SIGFPE || sig == SIGILL
-                  ? " (a fault outside plugin code: an mchost bug)"
+                  ? " (a fault outside guarded code: see its backtrace above)"
                   : "");
     master_note_failure(m);
   }

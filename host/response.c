@@ -243,6 +243,7 @@ MC_EXTERN int mc_response_begin(mc_response *res, int status) {
     return -EALREADY;
   if (status < 200 || status > 599)
     return -EINVAL;
+  res->start = res->c->committed + res->c->out.len;
   b = uv_buf_init(head, (unsigned)build_head(res, status, -1, &chunked, head));
   res->state = RES_STREAMING;
   res->chunked = chunked;

@@ -187,13 +187,20 @@ void worker_conn_release(struct worker *w, struct conn *c) {
       worker_finish(w);
     return;
   }
-  /* A pooled conn keeps its buffers; a large request body does not stay. */
+  /* A pooled conn keeps its buffers, but not large ones (a big body or
+   * response once): those go, and the small output buffer that a fault's
+   * 500 needs comes back (see conn_alloc_buffers()). */
   if (c->req.body_cap > 65536 || c->out.cap > 65536 || c->wout.cap > 65536) {
     free(c->req.body);
-    free(c->out.data);
     free(c->wout.data);
-    c->req.body = c->out.data = c->wout.data = NULL;
-    c->req.body_cap = c->out.cap = c->wout.cap = 0;
+    c->req.body = c->wout.data = NULL;
+    c->req.body_cap = c->wout.cap = 0;
+    if (c->out.cap > 65536) {
+      free(c->out.data);
+      c->out.data = malloc(c->out.cap = 4096);
+      if (c->out.data == NULL)
+        c->out.cap = 0;
+    }
   }
   if (w->npool < POOL_MAX && !w->stopping) {
     c->next = w->pool;
@@ -357,12 +364,20 @@ void worker_retire(struct worker *w) {
   worker_stop(w, "--max-requests");
 }
 
+/* Allocates nothing: see worker_call_plugin(). */
+static void worker_tell_tainted(struct worker *w) {
+  if (w->told_tainted)
+    return;
+  w->told_tainted = 1;
+  worker_send(w, MSG_TAINTED, 0);
+}
+
 void worker_taint(struct worker *w, const char *why) {
   if (w->tainted)
     return;
   w->tainted = 1;
+  worker_tell_tainted(w);
   log_error("retiring this worker: %s; a replacement is starting", why);
-  worker_send(w, MSG_TAINTED, 0);
   worker_stop(w, why);
 }
 
@@ -421,19 +436,20 @@ void worker_call_plugin(struct worker *w, struct conn *c, int later) {
 
   if (rc != 0) {
     char context[512];
+    /* The master first, before anything that may allocate: a fault inside
+     * malloc can leave the heap locked, and then this worker hangs at its
+     * next allocation. Told, the master replaces it now and kills it at
+     * --kill-timeout whatever happens next. */
+    worker_tell_tainted(w);
     snprintf(context, sizeof context, "'%s %.400s' from %s",
              c->req.method ? c->req.method : "?",
              c->req.target ? c->req.target : "?", c->req.remote_addr);
     guard_log_fault(rc, context);
     uv_timer_stop(&c->later);
-    if (res->state == RES_HANDLER || res->state == RES_DEFERRED) {
+    if (res->state == RES_STREAMING)
+      conn_abort_stream(c);
+    if (res->state == RES_HANDLER || res->state == RES_DEFERRED)
       response_send_error(c, rc == GUARD_TIMEOUT ? 503 : 500);
-    } else if (res->state == RES_STREAMING) {
-      /* The head is out: a status can no longer be given, only the
-       * connection's end tells the client that the body is cut short. */
-      res->state = RES_DONE;
-      conn_close(c);
-    }
     worker_taint(w, rc == GUARD_TIMEOUT ? "a handler exceeded --request-timeout"
                                         : "the plugin crashed");
     return;

@@ -49,6 +49,7 @@ struct worker {
 
   int stopping;
   int tainted;
+  int told_tainted; /* MSG_TAINTED sent */
   int exit_code;
 
   struct access_log access;

@@ -40,5 +40,5 @@ endforeach()
 target_link_libraries(test_guard_storm PRIVATE Threads::Threads)
 set_tests_properties(integration.guard PROPERTIES TIMEOUT 90
                      LABELS integration)
-set_tests_properties(integration.guard_storm PROPERTIES TIMEOUT 120
+set_tests_properties(integration.guard_storm PROPERTIES TIMEOUT 90
                      LABELS integration)

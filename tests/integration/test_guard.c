@@ -12,9 +12,6 @@
  * holds a request for N ms (/slow?ms=N, after logging "crash: holding N ms");
  * GET / answers with the worker's pid in X-Pid; mc_shutdown logs
  * "crash: mc_shutdown pid N". The 200-crash storm is in test_guard_storm.c.
- *
- * Tests marked HOST BUG are disabled: each shows a host problem that was
- * reported, and passes once it is fixed.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -201,18 +198,13 @@ Test(guard, double_free_in_handler_gets_500) {
   crash_answers_500("/double-free", "SIGABRT");
 }
 
-/* HOST BUG (reported): the same double free in a worker that has (had) a
- * second thread. glibc's free() aborts with the arena lock held; after the
- * jump back to the guard the worker logs the fault and then blocks for good
- * in malloc() (a new conn's output buffer is allocated by the 500 itself,
- * in response_send_error), before it tells the master: no 500, no
- * replacement, no kill timer, and with one worker nothing is served any
- * more. Any plugin that uses libuv's threadpool (uv_queue_work, uv_fs_*,
- * uv_getaddrinfo) or threads of its own is in this case. What is checked is
- * what a fix can give: the replacement serves at once, and the stuck worker
- * is gone within --kill-timeout (here 1 s). */
-Test(guard, heap_corruption_in_threaded_worker_does_not_stall_serving,
-     .disabled = true) {
+/* The same double free in a worker that has (had) a second thread: glibc's
+ * free() aborts with the arena lock held, and the worker may block at its
+ * next malloc(). It tells the master before anything that allocates, so
+ * the replacement serves at once and the stuck worker is killed at
+ * --kill-timeout (here 1 s). Any plugin using libuv's threadpool
+ * (uv_queue_work, uv_fs_*, uv_getaddrinfo) or threads is in this case. */
+Test(guard, heap_corruption_in_threaded_worker_does_not_stall_serving) {
 #ifdef __SANITIZE_ADDRESS__
   cr_skip_test("ASan's allocator reports a double free itself");
 #endif
@@ -253,14 +245,10 @@ Test(guard, fault_inside_sdk_call_from_handler_gets_500) {
   crash_answers_500_frame("/bad-arg", "SIGSEGV", 0);
 }
 
-/* HOST BUG (reported): guard_log_fault() stops the backtrace at the first
- * frame in the mchost executable after frame #0, to leave out the host's
- * loop below guard_call(). When the fault is in libc called by an SDK
- * function (strlen in mc_response_header), that first mchost frame is the
- * SDK function, above the plugin: the log shows only "#0 libc.so.6+0x...",
- * and not the plugin line that passed the bad pointer. */
-Test(guard, backtrace_of_fault_in_sdk_call_names_the_plugin_frame,
-     .disabled = true) {
+/* A fault in libc called by an SDK function (strlen in mc_response_header)
+ * has mchost frames above the plugin's: the backtrace still reaches the
+ * plugin line that passed the bad pointer. */
+Test(guard, backtrace_of_fault_in_sdk_call_names_the_plugin_frame) {
   start_crash(NULL);
   expect_get("/bad-arg", 500, NULL);
   expect_fault_report("SIGSEGV", "/bad-arg", 1);
@@ -482,14 +470,10 @@ Test(guard, deferred_response_is_bounded_by_request_timeout) {
             srv_log_tail(&S));
 }
 
-/* HOST BUG (reported): the watchdog behind --request-timeout is a periodic
- * SIGALRM (every timeout/10, 10..100 ms) while plugin code runs. SA_RESTART
- * does not restart nanosleep, poll, select, epoll_wait or a socket call with
- * a timeout (signal(7)), so a handler's blocking call fails with EINTR after
- * at most 100 ms: /sleep?ms=300 answers "interrupted" with the default
- * --request-timeout 30, and "slept" with --request-timeout 0. */
-Test(guard, blocking_call_in_handler_is_not_cut_short_by_the_watchdog,
-     .disabled = true) {
+/* SA_RESTART does not restart nanosleep, poll, select or a socket call
+ * with a timeout (signal(7)): the timer behind --request-timeout must not
+ * fire while a handler sleeps within its time. */
+Test(guard, blocking_call_in_handler_is_not_cut_short_by_the_watchdog) {
   start_crash(NULL);
   expect_get("/sleep?ms=300", 200, "slept\n");
 }
@@ -542,7 +526,7 @@ Test(guard, fault_outside_guarded_code_kills_worker_and_is_replaced) {
   cr_expect(wait_log(&S, "died: killed by SIGSEGV", 2000),
             "the master does not report the death" SRV_LOG_FMT,
             srv_log_tail(&S));
-  cr_expect(wait_log(&S, "outside plugin code", 0),
+  cr_expect(wait_log(&S, "outside guarded code", 0),
             "the log does not say the fault was outside the guard" SRV_LOG_FMT,
             srv_log_tail(&S));
   cr_expect_eq(log_count(&S, "crash: mc_shutdown"), 0,

@@ -20,12 +20,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <ftw.h>
+#include <glob.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -773,7 +773,7 @@ static void start_build(void) {
   cr_assert_str_eq(answer(), "base g1\n");
 }
 
-Test(reload, build_on_source_change_in_new_nested_dir, .timeout = 60) {
+Test(reload, build_on_source_change_in_new_nested_dir) {
   char path[160];
   build_setup("");
   start_build();
@@ -822,7 +822,7 @@ Test(reload, build_on_source_change_in_new_nested_dir, .timeout = 60) {
 
 /* A source saved while the build of the previous save runs (the build
  * takes a copy of src/ first, then a second): the edit is not lost. */
-Test(reload, change_during_build_is_not_lost, .timeout = 60) {
+Test(reload, change_during_build_is_not_lost) {
   char path[160], prefix[256];
   snprintf(prefix, sizeof prefix,
            "rm -rf '%s/snap' && cp -r '%s/src' '%s/snap' && sleep 1 && ", T, T,
