@@ -61,7 +61,9 @@ typedef struct mc_worker {
   unsigned generation;     /* 1 at start, +1 on every reload */
   int pid;                 /* this worker's process id */
   unsigned workers;        /* how many workers the master runs */
-  struct uv_loop_s *loop;  /* the worker's libuv loop, for deferred work */
+  struct uv_loop_s *loop;  /* the worker's libuv loop, for deferred work;
+                              callbacks registered on it directly are not
+                              under the crash guard (mc_response_later's are) */
 } mc_worker;
 
 /* One HTTP request. Owned by mchost; valid from mc_run() until its response
@@ -76,7 +78,8 @@ typedef struct mc_response mc_response;
 
 /* ---- plugin entry points (defined by the plugin, looked up by mchost) ---- */
 
-/* Optional. Called once per worker after loading, before any request.
+/* Optional. Called once per worker after loading, before any request, and
+ * bounded by --request-timeout like a handler.
  * Return 0 to start serving; non-zero refuses to start (the worker exits, the
  * code is printed, and the master does not respawn it in a storm). */
 MC_EXTERN int mc_init(const mc_worker *w);

@@ -347,7 +347,9 @@ static void *load_main(void *arg) {
     int64_t t0 = now_ms();
     int err = 0;
     if (c->fd < 0) {
-      if ((err = http_open(c, l->port, 2000)) != 0) {
+      /* One try: a refused connection is a failure, not something to
+       * retry (the master holds the socket through every reload). */
+      if ((err = http_open(c, l->port, 0)) != 0) {
         atomic_fetch_add(&l->failed, 1);
         load_note_error(l, "connect: %s", http_strerror(err));
         sleep_ms(10);
