@@ -94,8 +94,11 @@ static void board_post(struct worker *w) {
     return;
   __atomic_store_n(&w->board->slot[w->slot].conns, w->nconns,
                    __ATOMIC_RELAXED);
+  /* Stepping aside for fairness is not refusing: still counted as a
+   * taker, or its siblings would think themselves alone. */
   __atomic_store_n(&w->board->slot[w->slot].accepting,
-                   (uint32_t)(w->accepting && !w->stopping), __ATOMIC_RELAXED);
+                   (uint32_t)((w->accepting || w->yielded) && !w->stopping),
+                   __ATOMIC_RELAXED);
 }
 
 /* Exclusive wakeups decide which worker is woken, not which one is busy:
@@ -232,14 +235,23 @@ static void worker_on_accept(uv_poll_t *h, int status, int events) {
       return;
     }
     /* Unfair: step aside for 1 ms, so that the next wakeups go to the
-     * siblings. If none of them took this connection meanwhile, it is
-     * taken then (`yielded`): nobody waits on fairness. */
+     * siblings. A connection still waiting when this worker takes up
+     * accepting again (it is woken at once) is taken whatever the balance:
+     * nobody waits on fairness for longer. */
+    if (w->yielded && uv_now(&w->loop) > w->yielded_at + 2) {
+      w->yielded = 0;
+      board_post(w);
+    }
     if (!w->yielded && !accept_fair(w)) {
       w->yielded = 1;
+      w->yielded_at = uv_now(&w->loop);
       accept_pause(w, 1);
       return;
     }
-    w->yielded = 0;
+    if (w->yielded) {
+      w->yielded = 0;
+      board_post(w);
+    }
     fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED)

@@ -33,7 +33,8 @@ struct worker {
   uv_timer_t accept_retry; /* after EMFILE or at --max-connections */
   unsigned accepts_since_rearm;
   int accepting;
-  int yielded; /* gave a connection up for fairness: take the next one */
+  int yielded; /* gave a connection up for fairness (worker.c) */
+  uint64_t yielded_at;
   struct board *board; /* NULL: no balancing (fd 5 missing) */
   unsigned slot;
 

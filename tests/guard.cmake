@@ -42,3 +42,16 @@ set_tests_properties(integration.guard PROPERTIES TIMEOUT 90
                      LABELS integration)
 set_tests_properties(integration.guard_storm PROPERTIES TIMEOUT 90
                      LABELS integration)
+
+# test_balance: how connections spread between workers (uses crash.so's
+# X-Pid header to tell which worker answered).
+add_executable(test_balance integration/test_balance.c)
+target_link_libraries(test_balance PRIVATE mchost_test_harness
+                      PkgConfig::CRITERION)
+target_compile_options(test_balance PRIVATE ${MCHOST_WARNINGS})
+add_dependencies(test_balance mchost_fixture_crash)
+set_target_properties(test_balance PROPERTIES
+  RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
+add_test(NAME integration.balance COMMAND test_balance)
+set_tests_properties(integration.balance PROPERTIES TIMEOUT 60
+                     LABELS integration)

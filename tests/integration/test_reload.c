@@ -57,9 +57,9 @@
 extern char **environ;
 
 static struct srv S;
-static char T[64];        /* this test's directory */
-static char APP[128];     /* T/app.so: the --plugin */
-static char BUILD[1024];  /* the --build command of the build tests */
+static char T[64];       /* this test's directory */
+static char APP[128];    /* T/app.so: the --plugin */
+static char BUILD[1024]; /* the --build command of the build tests */
 
 /* ---- files and commands ---- */
 
@@ -77,8 +77,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
 static int run(const char *const *argv) {
   pid_t pid;
   int st;
-  if (posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv,
-                   environ) != 0)
+  if (posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ) !=
+      0)
     return -1;
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR)
@@ -242,9 +242,9 @@ static int wait_answer(const char *want, int timeout_ms) {
 
 static void expect_answer(const char *want, int timeout_ms, const char *when) {
   int ms = wait_answer(want, timeout_ms);
-  cr_assert_geq(ms, 0, "%s: GET / answers [%s], want [%s] within %d ms"
-                SRV_LOG_FMT, when, answer(), want, timeout_ms,
-                srv_log_tail(&S));
+  cr_assert_geq(ms, 0,
+                "%s: GET / answers [%s], want [%s] within %d ms" SRV_LOG_FMT,
+                when, answer(), want, timeout_ms, srv_log_tail(&S));
 }
 
 static void expect_log(const char *needle, int timeout_ms) {
@@ -276,15 +276,15 @@ struct load {
   struct load_thread t[LOAD_THREADS_MAX];
   atomic_int stop;
   atomic_long requests, ok, failed, bad_status, bad_body, connections;
-  atomic_long went_back;       /* a connection answered an older generation */
+  atomic_long went_back;        /* a connection answered an older generation */
   atomic_long closed_by_server; /* keep-alive ones ended by Connection: close */
   atomic_long max_latency_ms;
-  const char *answers[ANSWERS_MAX]; /* [1..]: the answers a body may have */
-  atomic_long first_ms[ANSWERS_MAX]; /* now_ms() of each one's first time */
+  const char *answers[ANSWERS_MAX];   /* [1..]: the answers a body may have */
+  atomic_long first_ms[ANSWERS_MAX];  /* now_ms() of each one's first time */
   atomic_int version_of[MAX_GEN + 1]; /* which one each generation gave */
-  atomic_long mixed;           /* a generation answered two versions */
+  atomic_long mixed;                  /* a generation answered two versions */
   pthread_mutex_t lock;
-  char first_error[256];       /* the first failure, for the message */
+  char first_error[256]; /* the first failure, for the message */
 };
 
 static struct load *loads[4];
@@ -337,9 +337,9 @@ static void *load_main(void *arg) {
   struct load *l = lt->l;
   struct http_client *c = malloc(sizeof *c);
   struct http_resp *r = malloc(sizeof *r);
-  const char *req = lt->keep_alive
-                        ? "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
-                        : "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  const char *req =
+      lt->keep_alive ? "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+                     : "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
   unsigned conn_gen = 0;
   c->fd = -1;
 
@@ -407,8 +407,7 @@ static void *load_main(void *arg) {
  * be one of `answers` (NULL-terminated; NULL: "v1" and "v2"), followed by
  * " g<generation>"; load.first_ms[i] and version_of[] count answers[i-1] as
  * i. */
-static struct load *load_start_answers(int keep_alive, int fresh,
-                                       int pause_ms,
+static struct load *load_start_answers(int keep_alive, int fresh, int pause_ms,
                                        const char *const *answers) {
   static const char *const gen_answers[] = {"v1", "v2", NULL};
   struct load *l = calloc(1, sizeof *l);
@@ -468,16 +467,15 @@ static void load_expect_clean(struct load *l, const char *what) {
               atomic_load(&l->max_latency_ms));
   cr_expect_gt(atomic_load(&l->ok), 0, "%s: no successful request", what);
   cr_expect(atomic_load(&l->failed) == 0 && atomic_load(&l->bad_status) == 0 &&
-                atomic_load(&l->bad_body) == 0 &&
-                atomic_load(&l->mixed) == 0 &&
+                atomic_load(&l->bad_body) == 0 && atomic_load(&l->mixed) == 0 &&
                 atomic_load(&l->went_back) == 0,
             "%s: of %ld requests %ld failed, %ld not 200, %ld bad bodies, "
             "%ld from a generation with two versions, %ld went back a "
             "generation; first: %s" SRV_LOG_FMT,
             what, atomic_load(&l->requests), atomic_load(&l->failed),
             atomic_load(&l->bad_status), atomic_load(&l->bad_body),
-            atomic_load(&l->mixed), atomic_load(&l->went_back),
-            l->first_error, srv_log_tail(&S));
+            atomic_load(&l->mixed), atomic_load(&l->went_back), l->first_error,
+            srv_log_tail(&S));
 }
 
 /* Waits until the load has seen an answer from version v; returns the
@@ -502,8 +500,8 @@ static void load_expect_generations(struct load *l, unsigned last,
     int v = atomic_load(&l->version_of[g]);
     if (v == 0)
       continue;
-    cr_expect(g <= last, "generation %u answered [%s] but was never started",
-              g, l->answers[v]);
+    cr_expect(g <= last, "generation %u answered [%s] but was never started", g,
+              l->answers[v]);
     if (g <= last)
       cr_expect_eq(v, want(g), "generation %u answered [%s], want [%s]", g,
                    l->answers[v], l->answers[want(g)]);
@@ -530,9 +528,10 @@ static void swap_under_load(void (*replace)(const char *, const char *),
   int64_t written = now_ms();
   long first = load_wait_version(l, 2, COOLDOWN_MS + 3000);
   cr_expect(first >= 0 && first - written <= COOLDOWN_MS + 1000,
-            "%s: the new answer came %ld ms after the write, want <= %d ms"
-            SRV_LOG_FMT, how, first < 0 ? -1 : first - written,
-            COOLDOWN_MS + 1000, srv_log_tail(&S));
+            "%s: the new answer came %ld ms after the write, want <= %d "
+            "ms" SRV_LOG_FMT,
+            how, first < 0 ? -1 : first - written, COOLDOWN_MS + 1000,
+            srv_log_tail(&S));
   cr_log_info("%s: new answer %ld ms after the write", how, first - written);
   /* Keep the clients going while the old generation drains. */
   expect_log("generation 1 is draining", 2000);
@@ -543,8 +542,8 @@ static void swap_under_load(void (*replace)(const char *, const char *),
                 "%s: no keep-alive connection got Connection: close", how);
   load_expect_generations(l, 2, v1_then_v2);
   cr_expect_str_eq(answer(), "v2 g2\n");
-  cr_expect_eq(log_count(&S, "reloading ("), 1, "want exactly one reload"
-               SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "reloading ("), 1,
+               "want exactly one reload" SRV_LOG_FMT, srv_log_tail(&S));
 }
 
 Test(reload, cp_over_plugin_reloads_with_no_failed_request) {
@@ -611,8 +610,8 @@ Test(reload, twenty_reloads_in_a_row_under_load) {
   load_expect_clean(l, "twenty reloads");
   load_expect_generations(l, 21, odd_v1_even_v2);
   cr_expect_str_eq(answer(), "v1 g21\n");
-  cr_expect_eq(log_count(&S, "reloading ("), 20, "want 20 reloads"
-               SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "reloading ("), 20, "want 20 reloads" SRV_LOG_FMT,
+               srv_log_tail(&S));
 
   /* Once the old generations are gone, so are their snapshots: a day of
    * reloads must not fill the disk (or the tmpfs of XDG_RUNTIME_DIR). */
@@ -629,6 +628,19 @@ Test(reload, twenty_reloads_in_a_row_under_load) {
   cr_expect_eq(access(snaps, F_OK), -1, "%s is left after the exit", snaps);
 }
 
+/* After one write of the plugin, however slow or chunked: exactly one
+ * reload, and it never saw a half-written file. */
+static void expect_one_clean_reload(const char *what) {
+  cr_expect_eq(log_count(&S, "reloading ("), 1,
+               "want one reload for one %s" SRV_LOG_FMT, what,
+               srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "cannot load plugin"), 0,
+               "a half-written plugin was loaded" SRV_LOG_FMT,
+               srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "failed"), 0, "a reload failed" SRV_LOG_FMT,
+               srv_log_tail(&S));
+}
+
 Test(reload, burst_of_writes_within_cooldown_reloads_once) {
   start_dev(GEN_V1, (const char *const[]){"--cooldown", "200", NULL});
   /* Five pieces 20 ms apart: 80 ms, well within the 200 ms cooldown. */
@@ -636,13 +648,7 @@ Test(reload, burst_of_writes_within_cooldown_reloads_once) {
   expect_answer("v2 g2\n", 200 + 2000, "after the burst");
   /* Longer than a cooldown: a second reload would have started by now. */
   sleep_ms(400);
-  cr_expect_eq(log_count(&S, "reloading ("), 1,
-               "want one reload for one burst" SRV_LOG_FMT, srv_log_tail(&S));
-  cr_expect_eq(log_count(&S, "cannot load plugin"), 0,
-               "a half-written plugin was loaded" SRV_LOG_FMT,
-               srv_log_tail(&S));
-  cr_expect_eq(log_count(&S, "failed"), 0, "a reload failed" SRV_LOG_FMT,
-               srv_log_tail(&S));
+  expect_one_clean_reload("burst");
 }
 
 /* A writer slower than the cooldown: the debounce fires while the file is
@@ -653,13 +659,7 @@ Test(reload, slow_writer_is_waited_for_not_loaded_half_written) {
   write_in_pieces(GEN_V2, APP, 5, 3 * COOLDOWN_MS / 2);
   expect_answer("v2 g2\n", 3000, "after the slow write");
   sleep_ms(2 * COOLDOWN_MS);
-  cr_expect_eq(log_count(&S, "reloading ("), 1,
-               "want one reload for one write" SRV_LOG_FMT, srv_log_tail(&S));
-  cr_expect_eq(log_count(&S, "cannot load plugin"), 0,
-               "a half-written plugin was loaded" SRV_LOG_FMT,
-               srv_log_tail(&S));
-  cr_expect_eq(log_count(&S, "failed"), 0, "a reload failed" SRV_LOG_FMT,
-               srv_log_tail(&S));
+  expect_one_clean_reload("slow write");
 }
 
 /* The same with a linker's order of writes (see write_like_ld()): for a
@@ -675,13 +675,7 @@ Test(reload, slow_link_is_waited_for_not_loaded_half_written,
   write_like_ld(GEN_V2, APP, 2 * COOLDOWN_MS);
   expect_answer("v2 g2\n", 3000, "after the slow link");
   sleep_ms(2 * COOLDOWN_MS);
-  cr_expect_eq(log_count(&S, "cannot load plugin"), 0,
-               "a half-written plugin was loaded" SRV_LOG_FMT,
-               srv_log_tail(&S));
-  cr_expect_eq(log_count(&S, "failed"), 0, "a reload failed" SRV_LOG_FMT,
-               srv_log_tail(&S));
-  cr_expect_eq(log_count(&S, "reloading ("), 1,
-               "want one reload for one link" SRV_LOG_FMT, srv_log_tail(&S));
+  expect_one_clean_reload("link");
 }
 
 /* ---- a new plugin that cannot start ---- */
@@ -702,8 +696,8 @@ static void bad_plugin_keeps_old_generation(const char *bad,
   cr_expect_eq(log_count(&S, "reload to generation"), 1,
                "want one failed reload" SRV_LOG_FMT, srv_log_tail(&S));
   cr_expect_eq(log_count(&S, "keeps serving"), 1,
-               "the log must say the old generation keeps serving"
-               SRV_LOG_FMT, srv_log_tail(&S));
+               "the log must say the old generation keeps serving" SRV_LOG_FMT,
+               srv_log_tail(&S));
 
   /* The next good file is picked up. */
   cp(GEN_V2, APP);
@@ -748,8 +742,9 @@ static void write_answer(const char *path, const char *text) {
   save_file(path, src);
 }
 
-/* T/src/main.c, built into T/app.so by `cc_cmd` from whatever .c files
- * src/ holds (at any depth), or from the copy in `from` when given. */
+/* Writes T/src/main.c and sets BUILD, the --build command: `prefix`, then
+ * a compile of every .c file under T/src (at any depth) into T/app.so, or
+ * under T/snap when there is a prefix (it makes that copy). */
 static void build_setup(const char *prefix) {
   char path[128];
   snprintf(path, sizeof path, "%s/src", T);
@@ -767,8 +762,8 @@ static void start_build(void) {
   snprintf(src, sizeof src, "%s/src", T);
   /* The first build, by hand, as a developer does before starting. */
   snprintf(first, sizeof first,
-           "%s -shared -fPIC -w -I'%s' -o '%s/app.so' '%s/src/main.c'",
-           TEST_CC, SDK_DIR, T, T);
+           "%s -shared -fPIC -w -I'%s' -o '%s/app.so' '%s/src/main.c'", TEST_CC,
+           SDK_DIR, T, T);
   cr_assert_eq(sh(first), 0, "the first build failed: %s", first);
   start((const char *const[]){"--plugin", APP, "--dev", "--workers", "2",
                               "--watch", src, "--build", BUILD, NULL});
@@ -818,28 +813,58 @@ Test(reload, build_on_source_change_in_new_nested_dir) {
   expect_answer("nested2 g3\n", 5000, "after the fix");
   load_expect_clean(l, "builds");
   load_expect_generations(l, 3, nth_answer);
-  cr_expect_eq(log_count(&S, "build failed"), 1, "want one failed build"
-               SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "build failed"), 1,
+               "want one failed build" SRV_LOG_FMT, srv_log_tail(&S));
+}
+
+/* A --build that copies src/ first, sleeps 1 s, then compiles the copy:
+ * a source saved during that second is not in this build. Sets `path` to
+ * T/src/answer.c. */
+static void start_slow_build(char *path, size_t size) {
+  char prefix[256];
+  snprintf(prefix, sizeof prefix,
+           "rm -rf '%s/snap' && cp -r '%s/src' '%s/snap' && sleep 1 && ", T, T,
+           T);
+  build_setup(prefix);
+  snprintf(path, size, "%s/src/answer.c", T);
+  start_build();
 }
 
 /* A source saved while the build of the previous save runs (the build
  * takes a copy of src/ first, then a second): the edit is not lost. */
 Test(reload, change_during_build_is_not_lost) {
-  char path[160], prefix[256];
-  snprintf(prefix, sizeof prefix,
-           "rm -rf '%s/snap' && cp -r '%s/src' '%s/snap' && sleep 1 && ", T, T,
-           T);
-  build_setup(prefix);
-  snprintf(path, sizeof path, "%s/src/answer.c", T);
-  start_build();
+  char path[160];
+  start_slow_build(path, sizeof path);
 
   write_answer(path, "edit1");
   expect_log("building:", 2000);
   sleep_ms(300); /* the build has copied src/ and sleeps */
   write_answer(path, "edit2");
   expect_answer("edit2 g3\n", 8000, "after an edit during the build");
-  cr_expect_eq(log_count(&S, "build succeeded"), 2, "want two builds"
-               SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "build succeeded"), 2,
+               "want two builds" SRV_LOG_FMT, srv_log_tail(&S));
+}
+
+/* The same when the first build fails: a fix saved while the broken
+ * version builds is built next, at once, and served.
+ * DISABLED until host/reload.c waits for the build's handles to close
+ * before it starts the next build: today build_on_exit() -> reload_done()
+ * -> build_start() re-initializes r->build and r->build_out while they are
+ * closing, and the master aborts in libuv (uv__finish_close: Assertion
+ * `handle->flags & UV_HANDLE_CLOSING' failed). */
+Test(reload, fix_saved_during_failing_build_is_built_next, .disabled = true) {
+  char path[160];
+  start_slow_build(path, sizeof path);
+
+  save_file(path, "const char *answer(void) { return \"broken\" }\n");
+  expect_log("building:", 2000);
+  sleep_ms(300); /* the build has copied the broken src/ and sleeps */
+  write_answer(path, "fixed");
+  expect_log("build failed", 3000);
+  expect_answer("fixed g2\n", 5000, "after a fix saved during a failed build");
+  cr_expect(srv_alive(&S), "the master died" SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "build succeeded"), 1,
+               "want one good build" SRV_LOG_FMT, srv_log_tail(&S));
 }
 
 /* A plugin changed while the previous change's generation is starting
@@ -856,15 +881,38 @@ Test(reload, change_while_generation_starts_is_not_lost) {
                 "after a change during a reload");
   cr_expect_geq(load_wait_version(l, 2, 2000), 0, "the load never saw v2");
   load_expect_clean(l, "a change while a generation starts");
-  cr_expect_eq(log_count(&S, "reloading ("), 2, "want two reloads"
-               SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "reloading ("), 2, "want two reloads" SRV_LOG_FMT,
+               srv_log_tail(&S));
   cr_expect_eq(log_count(&S, "failed"), 0, "a reload failed" SRV_LOG_FMT,
                srv_log_tail(&S));
   int v = atomic_load(&l->version_of[2]);
   cr_expect(v == 0 || v == 3, "generation 2 answered [%s]", l->answers[v]);
-  cr_expect_eq(atomic_load(&l->version_of[3]), 2,
-               "generation 3 answered [%s]",
+  cr_expect_eq(atomic_load(&l->version_of[3]), 2, "generation 3 answered [%s]",
                l->answers[atomic_load(&l->version_of[3])]);
+}
+
+/* SIGHUP always makes a new generation (it may be sent to re-run mc_init,
+ * say after a configuration change), even when it arrives during a build
+ * that changes nothing and a source change follows it.
+ * DISABLED until reload_request() keeps a pending SIGHUP apart from the
+ * pending changes: today again_what == 0 means both "nothing" and
+ * "SIGHUP", the source change overwrites it, and the follow-up reload
+ * finds the plugin unchanged and does nothing. */
+Test(reload, sighup_during_build_is_not_lost, .disabled = true) {
+  char src[96], file[128];
+  snprintf(src, sizeof src, "%s/src", T);
+  cr_assert_eq(mkdir(src, 0755), 0);
+  snprintf(file, sizeof file, "%s/a.c", src);
+  write_file(file, "int a;\n");
+  cp(GEN_V1, APP);
+  start((const char *const[]){"--plugin", APP, "--dev", "--workers", "1",
+                              "--watch", src, "--build", "sleep 1", NULL});
+  write_file(file, "int b;\n");
+  expect_log("building:", 2000);
+  cr_assert_eq(kill(S.pid, SIGHUP), 0);
+  expect_log("SIGHUP during a reload", 1000);
+  write_file(file, "int c;\n");
+  expect_answer("v1 g2\n", 5000, "after SIGHUP during a build");
 }
 
 /* ---- turning reload on and off ---- */

@@ -1,0 +1,73 @@
+/*
+ * test_balance.c - keep-alive connections are shared fairly between
+ * workers (the accept path in host/worker.c: EPOLLEXCLUSIVE registered in
+ * libuv's epoll set by hand, and the shared board). libuv's own accept loop
+ * gives one worker nearly every connection; this pins the difference, and
+ * would catch a libuv upgrade that changes how its loop dispatches events.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define CONNS 64
+
+static struct srv S;
+
+static void stop(void) { srv_stop(&S); }
+
+/* Opens CONNS connections at once (a burst, as wrk or a browser pool does),
+ * sends one request on each, and counts which worker answered each one. */
+static void burst(int workers, double max_share) {
+  static struct http_client c[CONNS];
+  struct http_resp r;
+  pid_t pids[8] = {0};
+  int counts[8] = {0}, npids = 0, most = 0;
+  char nworkers[8];
+  const char *args[] = {"--plugin", TEST_PLUGINS_DIR "/crash.so",
+                        "--workers", nworkers, NULL};
+
+  snprintf(nworkers, sizeof nworkers, "%d", workers);
+  cr_assert_eq(srv_start(&S, args, 5000), 0, "mchost did not start" SRV_LOG_FMT,
+               srv_log_tail(&S));
+  cr_assert_eq(wait_workers(S.pid, workers, 3000, 100), workers);
+  for (int i = 0; i < CONNS; i++)
+    cr_assert_eq(http_open(&c[i], S.port, 2000), 0, "connect %d", i);
+  for (int i = 0; i < CONNS; i++)
+    cr_assert_eq(http_send_str(&c[i], "GET / HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+  for (int i = 0; i < CONNS; i++) {
+    const char *pid;
+    int k;
+    cr_assert_eq(http_read(&c[i], &r, 0, 5000), 0, "response %d", i);
+    cr_assert_eq(r.status, 200);
+    pid = http_header(&r, "X-Pid");
+    cr_assert_not_null(pid, "no X-Pid header");
+    for (k = 0; k < npids && pids[k] != atoi(pid); k++)
+      ;
+    if (k == npids && npids < 8)
+      pids[npids++] = atoi(pid);
+    counts[k]++;
+  }
+  for (int i = 0; i < CONNS; i++)
+    http_close(&c[i]);
+  for (int k = 0; k < npids; k++)
+    if (counts[k] > most)
+      most = counts[k];
+  cr_expect_eq(npids, workers, "%d of %d workers got connections", npids,
+               workers);
+  cr_expect_leq(most, (int)(CONNS * max_share),
+                "one worker took %d of %d keep-alive connections "
+                "(at most %d wanted)",
+                most, CONNS, (int)(CONNS * max_share));
+}
+
+Test(balance, two_workers_split_a_burst_of_keepalive_connections,
+     .fini = stop, .timeout = 20) {
+  burst(2, 0.6);
+}
+
+Test(balance, four_workers_all_take_a_share, .fini = stop, .timeout = 20) {
+  burst(4, 0.4);
+}
