@@ -325,7 +325,9 @@ void config_print_help(void) {
   char env[64], left[48];
 
   printf("Usage: mchost --plugin FILE [options]\n"
-         "       mchost new NAME [DIR]   (write a new plugin project)\n\n"
+         "       mchost new NAME [DIR]   (write a new plugin project)\n"
+         "       mchost status [PID]     (workers, requests, crashes of a "
+         "running mchost)\n\n"
          "Serves HTTP/1.1 with request handlers from a shared object:\n"
          "one master process, N worker processes sharing one socket.\n\n"
          "Options (each can also be set as MCHOST_<NAME>; a flag wins):\n");

@@ -431,6 +431,9 @@ static void dispatch(struct conn *c) {
     c->started_ns = uv_hrtime();
   if (++c->w->served == c->w->max_requests)
     worker_retire(c->w);
+  if (c->w->board != NULL)
+    __atomic_store_n(&c->w->board->slot[c->w->slot].requests, c->w->served,
+                     __ATOMIC_RELAXED);
   response_reset(&c->res, c);
   c->res.head_only = c->parser.method == HTTP_HEAD;
   worker_call_plugin(c->w, c, 0);

@@ -9,6 +9,7 @@
 #include "master.h"
 #include "mchost.h"
 #include "scaffold.h"
+#include "status.h"
 #include "worker.h"
 
 /* The master re-executes this program as
@@ -23,6 +24,8 @@ int main(int argc, char **argv) {
 
   if (argc >= 2 && strcmp(argv[1], "new") == 0)
     return scaffold_main(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "status") == 0)
+    return status_main(argc - 1, argv + 1);
   if (config_load(&cfg, argc, argv, worker ? WORKER_ARGS : 1, err,
                   sizeof err) != 0) {
     fprintf(stderr, "mchost: %s (see 'mchost --help')\n", err);

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -35,6 +36,8 @@
 
 static const int master_signals[MASTER_NSIGNALS] = {
     SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1};
+
+static uint64_t wall_ms(void);
 
 /* ---- the listening socket ---- */
 
@@ -161,6 +164,47 @@ static void master_board_create(struct master *m) {
     return;
   }
   m->board = p;
+  m->board->head.magic = BOARD_MAGIC;
+  m->board->head.master_pid = (int32_t)getpid();
+  m->board->head.started_ms = wall_ms();
+  snprintf(m->board->head.plugin, sizeof m->board->head.plugin, "%s",
+           m->cfg->plugin);
+  master_board_count(m, 0, 0);
+}
+
+static uint64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Who a worker is, for `mchost status` (the counters are the worker's). */
+void master_board_slot(struct master *m, const struct wproc *p,
+                       enum board_state state) {
+  struct board_slot *s;
+  if (m->board == NULL || p->slot >= BOARD_SLOTS)
+    return;
+  s = &m->board->slot[p->slot];
+  if (state == SLOT_STARTING) {
+    memset(s, 0, sizeof *s);
+    s->pid = p->pid;
+    s->id = p->id;
+    s->generation = p->generation;
+    s->started_ms = wall_ms();
+  }
+  s->state = state;
+}
+
+/* The master's own line of `mchost status`. */
+void master_board_count(struct master *m, unsigned crashes, unsigned reloads) {
+  struct board_head *h;
+  if (m->board == NULL)
+    return;
+  h = &m->board->head;
+  h->crashes += crashes;
+  h->reloads += reloads;
+  h->generation = m->generation;
+  h->wanted = m->wanted;
 }
 
 /* ---- failures and backoff ---- */
@@ -233,6 +277,7 @@ void master_stop_worker(struct wproc *p) {
   if (p->exited || p->state == W_STOPPING)
     return;
   p->state = W_STOPPING;
+  master_board_slot(p->m, p, SLOT_DRAINING);
   wproc_send(p, MSG_STOP);
   uv_timer_start(&p->kill_timer, wproc_on_kill_timer,
                  p->m->cfg->kill_timeout_ms + 1000, 0);
@@ -262,6 +307,7 @@ void master_announce(struct master *m) {
 
 static void master_on_ready(struct master *m, struct wproc *p) {
   p->state = W_READY;
+  master_board_slot(m, p, SLOT_SERVING);
   if (p->generation != m->generation) {
     reload_on_worker_ready(m, p);
     return;
@@ -288,8 +334,11 @@ static void wproc_apply(struct wproc *p, const struct msg *msg) {
       /* replaced at once like a faulty worker; only faults count as
        * failures for the backoff */
       p->tainted = 1;
-      if (msg->type == MSG_TAINTED)
+      master_board_slot(m, p, SLOT_DRAINING);
+      if (msg->type == MSG_TAINTED) {
         master_note_failure(m);
+        master_board_count(m, 1, 0);
+      }
       uv_timer_start(&p->kill_timer, wproc_on_kill_timer,
                      m->cfg->kill_timeout_ms + 1000, 0);
     }
@@ -380,6 +429,7 @@ static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
                   ? " (a fault outside guarded code: see its backtrace above)"
                   : "");
     master_note_failure(m);
+    master_board_count(m, 1, 0);
   }
   wproc_close(p);
   reload_forget_generation(m, p->generation);
@@ -470,6 +520,7 @@ int master_spawn(struct master *m, unsigned generation, const char *so) {
   p->state = W_STARTING;
   if (p->slot < BOARD_SLOTS)
     m->slot_used[p->slot] = 1;
+  master_board_slot(m, p, SLOT_STARTING);
   uv_read_start((uv_stream_t *)&p->control, wproc_on_alloc, wproc_on_read);
   p->next = m->procs;
   m->procs = p;
@@ -573,11 +624,13 @@ static void master_on_signal(uv_signal_t *h, int signum) {
     if (m->wanted < 1024)
       m->wanted++;
     log_info("%s: %u workers", why, m->wanted);
+    master_board_count(m, 0, 0);
     break;
   case SIGTTOU:
     if (m->wanted > 1)
       m->wanted--;
     log_info("%s: %u worker%s", why, m->wanted, m->wanted == 1 ? "" : "s");
+    master_board_count(m, 0, 0);
     break;
   case SIGHUP:
     reload_request(m, 0, why);

@@ -121,6 +121,9 @@ void master_stop_worker(struct wproc *p);
 void master_reconcile(struct master *m);
 void master_announce(struct master *m);
 void master_notify_ready(struct master *m);
+void master_board_slot(struct master *m, const struct wproc *p,
+                       enum board_state state);
+void master_board_count(struct master *m, unsigned crashes, unsigned reloads);
 
 /* reload.c */
 int reload_init(struct master *m, char *err, size_t errlen);

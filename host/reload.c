@@ -395,6 +395,7 @@ void reload_on_worker_ready(struct master *m, struct wproc *p) {
     return;
   /* Every new worker accepts now: the old ones may stop accepting. */
   m->generation = r->generation;
+  master_board_count(m, 0, 1);
   m->announced = 1;
   m->booted = 1;
   for (struct wproc *q = m->procs; q != NULL; q = q->next)

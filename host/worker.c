@@ -94,6 +94,8 @@ static void board_post(struct worker *w) {
     return;
   __atomic_store_n(&w->board->slot[w->slot].conns, w->nconns,
                    __ATOMIC_RELAXED);
+  __atomic_store_n(&w->board->slot[w->slot].requests, w->served,
+                   __ATOMIC_RELAXED);
   /* Stepping aside for fairness is not refusing: still counted as a
    * taker, or its siblings would think themselves alone. */
   __atomic_store_n(&w->board->slot[w->slot].accepting,

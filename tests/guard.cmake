@@ -55,3 +55,16 @@ set_target_properties(test_balance PROPERTIES
 add_test(NAME integration.balance COMMAND test_balance)
 set_tests_properties(integration.balance PROPERTIES TIMEOUT 60
                      LABELS integration)
+
+# test_status: `mchost status PID` against a running server (hello, and
+# crash.so for a crash to count).
+add_executable(test_status integration/test_status.c)
+target_link_libraries(test_status PRIVATE mchost_test_harness
+                      PkgConfig::CRITERION)
+target_compile_options(test_status PRIVATE ${MCHOST_WARNINGS})
+add_dependencies(test_status mchost_fixture_crash)
+set_target_properties(test_status PROPERTIES
+  RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
+add_test(NAME integration.status COMMAND test_status)
+set_tests_properties(integration.status PROPERTIES TIMEOUT 60
+                     LABELS integration)
