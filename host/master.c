@@ -497,7 +497,11 @@ int master_spawn(struct master *m, unsigned generation, const char *so) {
   stdio[WORKER_BOARD_FD].flags = m->board_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
   stdio[WORKER_BOARD_FD].data.fd = m->board_fd;
   memset(&opt, 0, sizeof opt);
-  opt.file = m->exe;
+  /* The running binary, not the path it came from: that path may have been
+   * replaced (make install, a rebuild) or be half-written right now, and a
+   * worker must speak the same protocol as its master. After fork(),
+   * /proc/self/exe is still the master's own executable. */
+  opt.file = "/proc/self/exe";
   opt.args = args;
   opt.exit_cb = wproc_on_exit;
   opt.stdio = stdio;

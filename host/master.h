@@ -66,7 +66,10 @@ enum reload_state {
 struct reload {
   enum reload_state state;
   int again;            /* a change came during this reload */
-  int again_what;       /* its enum watch_what bits (0 = signal) */
+  int again_what;       /* its enum watch_what bits */
+  int again_force;      /* a SIGHUP came during this reload */
+  int force;            /* this reload makes a generation even if the plugin
+                           is unchanged (SIGHUP) */
   char again_why[PATH_MAX + 32];
   char why[PATH_MAX + 32]; /* trigger of the current reload, for the log */
   unsigned generation;  /* the generation being started */
@@ -81,6 +84,13 @@ struct reload {
   char build_log[16384]; /* the build's output, its tail when longer */
   size_t build_len;
   int build_running;
+  /* A build is over when it has exited AND its output reached EOF (or a
+   * grace time passed); its two handles are then closed, and what follows
+   * (a new generation, or the next build) waits for both close callbacks:
+   * build_start() reuses the handles. */
+  int build_exited, build_eof, build_closing, build_spawn_failed;
+  int64_t build_status;
+  int build_sig;
 };
 
 struct master {

@@ -103,7 +103,13 @@ void plugin_close(struct plugin *p) {
  * header table last: if that table, or a loadable segment, ends beyond the
  * file's size, the file is not finished yet. */
 static int elf_incomplete(const unsigned char *head, size_t n, off_t size) {
+  static const unsigned char hole[SELFMAG];
   const Elf64_Ehdr *eh = (const Elf64_Ehdr *)head;
+  /* GNU ld (bfd) opens its output with O_TRUNC, writes the sections, and
+   * writes the ELF header at offset 0 last: until then the file starts
+   * with a hole, which reads as zeros. */
+  if (n >= SELFMAG && memcmp(head, hole, SELFMAG) == 0)
+    return 1;
   /* Empty, or the start of an ELF header: the writer has only begun. */
   if (n < sizeof *eh)
     return memcmp(head, ELFMAG, n < SELFMAG ? n : SELFMAG) == 0;

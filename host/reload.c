@@ -152,11 +152,12 @@ static void reload_done(struct master *m) {
   r->state = RELOAD_IDLE;
   uv_timer_stop(&r->timer);
   if (r->again && !m->stopping) {
-    int what = r->again_what;
+    int what = r->again_what, force = r->again_force;
     r->again = 0;
     r->again_what = 0;
+    r->again_force = 0;
     snprintf(r->why, sizeof r->why, "%s", r->again_why);
-    reload_begin(m, what, what == 0);
+    reload_begin(m, what, force);
   }
 }
 
@@ -178,7 +179,7 @@ static void reload_on_timer(uv_timer_t *t) {
   struct reload *r = &m->reload;
 
   if (r->state == RELOAD_WAITING)
-    reload_begin(m, WATCH_PLUGIN, 0);
+    reload_begin(m, WATCH_PLUGIN, r->force);
   else if (r->state == RELOAD_STARTING)
     reload_fail(m, "its workers were not ready within 30 s");
 }
@@ -247,39 +248,78 @@ static void build_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
                      (unsigned)(sizeof r->build_log - r->build_len - 1));
 }
 
-static void build_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
-  struct master *m = s->data;
-  (void)buf;
-  if (n > 0)
-    m->reload.build_len += (size_t)n;
-  else if (n < 0)
-    uv_read_stop(s);
-}
-
-static void build_on_close(uv_handle_t *h) { (void)h; }
-
-static void build_on_exit(uv_process_t *proc, int64_t status, int sig) {
-  struct master *m = proc->data;
+static void build_finish(struct master *m) {
   struct reload *r = &m->reload;
   uint64_t ms = uv_now(&m->loop) - r->started_ms;
 
-  r->build_running = 0;
-  uv_close((uv_handle_t *)proc, build_on_close);
-  /* The pipe may still hold output: read what is there before closing. */
-  uv_close((uv_handle_t *)&r->build_out, build_on_close);
   r->build_log[r->build_len] = '\0';
   if (m->stopping)
     return;
-  if (status == 0 && sig == 0) {
+  if (r->build_spawn_failed) {
+    reload_done(m);
+    return;
+  }
+  if (r->build_status == 0 && r->build_sig == 0) {
     log_info("build succeeded in %llu ms", (unsigned long long)ms);
-    reload_start_generation(m, 0);
+    reload_start_generation(m, r->force);
     return;
   }
   log_error("build failed (%s %d) after %llu ms; generation %u keeps "
             "serving. Its output:\n%s",
-            sig ? "signal" : "exit code", sig ? sig : (int)status,
+            r->build_sig ? "signal" : "exit code",
+            r->build_sig ? r->build_sig : (int)r->build_status,
             (unsigned long long)ms, m->generation, r->build_log);
   reload_done(m);
+}
+
+static void build_on_close(uv_handle_t *h) {
+  struct master *m = h->data;
+  if (--m->reload.build_closing == 0)
+    build_finish(m);
+}
+
+static void build_close(struct master *m) {
+  struct reload *r = &m->reload;
+  if (r->build_closing > 0)
+    return;
+  uv_timer_stop(&r->timer);
+  r->build_closing = 2;
+  uv_close((uv_handle_t *)&r->build, build_on_close);
+  uv_close((uv_handle_t *)&r->build_out, build_on_close);
+}
+
+static void build_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  struct master *m = s->data;
+  struct reload *r = &m->reload;
+  (void)buf;
+  if (n > 0) {
+    r->build_len += (size_t)n;
+    return;
+  }
+  if (n < 0) {
+    uv_read_stop(s);
+    r->build_eof = 1;
+    if (r->build_exited)
+      build_close(m);
+  }
+}
+
+/* A build that left a process behind holding the pipe (a compiler
+ * server) never gives EOF: do not wait for it. */
+static void build_on_grace(uv_timer_t *t) { build_close(t->data); }
+
+static void build_on_exit(uv_process_t *proc, int64_t status, int sig) {
+  struct master *m = proc->data;
+  struct reload *r = &m->reload;
+
+  r->build_running = 0;
+  r->build_exited = 1;
+  r->build_status = status;
+  r->build_sig = sig;
+  if (r->build_eof)
+    build_close(m);
+  else
+    uv_timer_start(&r->timer, build_on_grace, 500, 0);
 }
 
 static void build_start(struct master *m) {
@@ -292,6 +332,7 @@ static void build_start(struct master *m) {
   int err;
 
   r->build_len = 0;
+  r->build_exited = r->build_eof = r->build_spawn_failed = 0;
   /* One pipe for both stdout and stderr, so that the output keeps the
    * order in which the compiler wrote it. */
   if ((err = uv_pipe(fds, 0, 0)) != 0) {
@@ -323,9 +364,11 @@ static void build_start(struct master *m) {
   err = uv_spawn(&m->loop, &r->build, &opt);
   close(fds[1]);
   if (err != 0) {
-    uv_close((uv_handle_t *)&r->build_out, build_on_close);
     log_error("cannot run --build '%s': %s", m->cfg->build, uv_strerror(err));
-    reload_done(m);
+    /* Both handles are initialized even so: close them before any reuse. */
+    r->build_spawn_failed = 1;
+    r->state = RELOAD_BUILDING;
+    build_close(m);
     return;
   }
   r->build_running = 1;
@@ -340,11 +383,12 @@ static void reload_begin(struct master *m, int what, int force) {
 
   if (r->state != RELOAD_WAITING)
     r->started_ms = uv_now(&m->loop);
+  r->force = force;
   if ((what & WATCH_SOURCE) && m->cfg->build != NULL) {
     build_start(m);
     return;
   }
-  if (what == WATCH_SOURCE) {
+  if (what == WATCH_SOURCE && !force) {
     /* Without --build a source change has nothing to reload: the user's
      * own build will touch the plugin, which is watched. */
     log_debug("%s; no --build given, waiting for the plugin to change",
@@ -362,7 +406,8 @@ void reload_request(struct master *m, int what, const char *why) {
     return;
   if (r->state != RELOAD_IDLE) {
     r->again = 1;
-    r->again_what = r->again_what == 0 && r->again ? what : r->again_what | what;
+    r->again_what |= what;
+    r->again_force |= what == 0;
     snprintf(r->again_why, sizeof r->again_why, "%s", why);
     log_debug("%s during a reload: another reload follows it", why);
     return;

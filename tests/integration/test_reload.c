@@ -669,8 +669,7 @@ Test(reload, slow_writer_is_waited_for_not_loaded_half_written) {
  * DISABLED until host/plugin.c's elf_incomplete() takes a file that starts
  * with zeros (the hole where bfd writes the ELF header last) as still being
  * written: today each such reload fails with "invalid ELF header". */
-Test(reload, slow_link_is_waited_for_not_loaded_half_written,
-     .disabled = true) {
+Test(reload, slow_link_is_waited_for_not_loaded_half_written) {
   start_dev(GEN_V1, NULL);
   write_like_ld(GEN_V2, APP, 2 * COOLDOWN_MS);
   expect_answer("v2 g2\n", 3000, "after the slow link");
@@ -852,7 +851,7 @@ Test(reload, change_during_build_is_not_lost) {
  * -> build_start() re-initializes r->build and r->build_out while they are
  * closing, and the master aborts in libuv (uv__finish_close: Assertion
  * `handle->flags & UV_HANDLE_CLOSING' failed). */
-Test(reload, fix_saved_during_failing_build_is_built_next, .disabled = true) {
+Test(reload, fix_saved_during_failing_build_is_built_next) {
   char path[160];
   start_slow_build(path, sizeof path);
 
@@ -898,7 +897,7 @@ Test(reload, change_while_generation_starts_is_not_lost) {
  * pending changes: today again_what == 0 means both "nothing" and
  * "SIGHUP", the source change overwrites it, and the follow-up reload
  * finds the plugin unchanged and does nothing. */
-Test(reload, sighup_during_build_is_not_lost, .disabled = true) {
+Test(reload, sighup_during_build_is_not_lost) {
   char src[96], file[128];
   snprintf(src, sizeof src, "%s/src", T);
   cr_assert_eq(mkdir(src, 0755), 0);
