@@ -49,6 +49,7 @@ static void conn_on_close(uv_handle_t *h);
 static struct conn *parser_conn(llhttp_t *p) { return p->data; }
 
 static void set_timer(struct conn *c, enum conn_timer kind, uint64_t ms);
+static int reject(struct conn *c, int status);
 
 /* ---- parser callbacks: copy the head into hbuf ---- */
 
@@ -69,6 +70,7 @@ static int on_message_begin(llhttp_t *p) {
   c->req.body_len = 0;
   c->req.method = c->req.target = NULL; /* an error log line says "-" */
   c->req.version = 11;
+  c->hosts = 0;
   c->expect = -1;
   c->got_bytes = 1;
   c->in_url = 0;
@@ -134,20 +136,38 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
 
 static int on_header_field_complete(llhttp_t *p) {
   struct conn *c = parser_conn(p);
+  const char *name = c->hbuf + c->field_start;
+  size_t len = c->hlen - c->field_start;
+
+  /* RFC 9112 5.1: whitespace between a field name and its colon must be
+   * rejected, for proxies disagree on what the name is. */
+  if (len == 0 || name[len - 1] == ' ' || name[len - 1] == '\t')
+    return reject(c, 400);
   /* Spotted here, by length first, so that no request pays for a search */
-  if (c->hlen - c->field_start == 6 &&
-      strncasecmp(c->hbuf + c->field_start, "expect", 6) == 0)
+  if (len == 6 && strncasecmp(name, "expect", 6) == 0)
     c->expect = (int)c->req.nheaders;
+  else if (len == 4 && strncasecmp(name, "host", 4) == 0)
+    c->hosts++;
   if (hbuf_put(c, "", 1, 431) != 0)
     return -1;
   c->req.headers[c->req.nheaders].name = c->hbuf + c->field_start;
+  c->value_pieces = 0;
   c->req.headers[c->req.nheaders].value = c->hbuf + c->hlen;
   c->field_start = SIZE_MAX;
   return 0;
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len) {
-  return hbuf_put(parser_conn(p), at, len, 431);
+  struct conn *c = parser_conn(p);
+  /* An obs-fold (a value continued on a line that starts with a space) is
+   * accepted by llhttp, which skips the line break and hands the rest over
+   * as one more piece of the value. A value also comes in pieces when it
+   * spans two reads, but then the earlier piece ended with the input. RFC
+   * 9112 5.2 lets a server reject obs-fold: proxies unfold it differently. */
+  if (c->value_pieces++ > 0 && !c->value_at_end)
+    return reject(c, 400);
+  c->value_at_end = at + len == c->exec_end;
+  return hbuf_put(c, at, len, 431);
 }
 
 static int on_header_value_complete(llhttp_t *p) {
@@ -177,6 +197,9 @@ static int on_headers_complete(llhttp_t *p) {
 
   if (p->http_major != 1)
     return reject(c, 505);
+  /* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host. */
+  if (c->hosts > 1 || (c->hosts == 0 && p->http_minor == 1))
+    return reject(c, 400);
   /* Request smuggling: a message with both framings has no single length
    * that every hop agrees on (RFC 9112, 6.3). */
   if ((p->flags & F_TRANSFER_ENCODING) && (p->flags & F_CONTENT_LENGTH))
@@ -446,7 +469,10 @@ static void conn_process(struct conn *c) {
   while (!c->closing && !c->close_after && !c->writing &&
          c->res.state == RES_IDLE && c->rpos < c->rlen) {
     const char *start = c->rbuf + c->rpos;
-    llhttp_errno_t err = llhttp_execute(&c->parser, start, c->rlen - c->rpos);
+    llhttp_errno_t err;
+
+    c->exec_end = c->rbuf + c->rlen;
+    err = llhttp_execute(&c->parser, start, c->rlen - c->rpos);
 
     if (err == HPE_OK) {
       c->rpos = c->rlen;

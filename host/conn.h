@@ -101,6 +101,10 @@ struct conn {
   unsigned orphaned : 1; /* a plugin may still hold its response: never reused */
   int error_status; /* set by a parser callback that rejects the request */
   int expect;       /* index of the Expect header, or -1 */
+  int hosts;        /* Host header fields seen */
+  unsigned value_pieces; /* of the header value being parsed */
+  int value_at_end;      /* its last piece ended with the input */
+  const char *exec_end;  /* end of the input llhttp is parsing */
   uint64_t requests;
   uint64_t started_ns; /* the current request's dispatch, for the log */
   uint64_t committed;  /* output bytes handed to the kernel or to uv_write */

@@ -70,3 +70,17 @@ set_target_properties(test_status PROPERTIES
 add_test(NAME integration.status COMMAND test_status)
 set_tests_properties(integration.status PROPERTIES TIMEOUT 60
                      LABELS integration)
+
+# test_hostile: smuggling attempts, slow clients, clients that never read
+# (against echo.so).
+add_executable(test_hostile integration/test_hostile.c)
+target_link_libraries(test_hostile PRIVATE mchost_test_harness
+                      PkgConfig::CRITERION)
+target_compile_options(test_hostile PRIVATE ${MCHOST_WARNINGS})
+set_target_properties(test_hostile PROPERTIES
+  RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
+# Alone: "a normal client is answered within 100 ms" is about the server,
+# not about how busy other tests keep the CPUs.
+add_test(NAME integration.hostile COMMAND test_hostile --jobs 1)
+set_tests_properties(integration.hostile PROPERTIES TIMEOUT 90 RUN_SERIAL TRUE
+                     LABELS integration)
