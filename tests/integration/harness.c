@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -546,6 +547,22 @@ int wait_workers(pid_t master, int n, int timeout_ms, int stable_ms) {
 int cpu_count(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? (int)n : 1;
+}
+
+/* ---- files ---- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  remove(path); /* FTW_DEPTH: a directory comes after what it holds */
+  return 0;
+}
+
+void rm_tree(const char *path) {
+  if (path != NULL && path[0] != '\0')
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- run to completion ---- */

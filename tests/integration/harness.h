@@ -137,6 +137,12 @@ int pid_alive(pid_t pid);
 /* Number of online CPUs (mchost's default worker count). */
 int cpu_count(void);
 
+/* ---- files ---- */
+
+/* rm -rf path, without following symlinks; what cannot be removed is left.
+ * A no-op for NULL or "". */
+void rm_tree(const char *path);
+
 /* ---- run to completion (CLI tests) ---- */
 
 struct run_result {

@@ -4,14 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,22 +20,6 @@ int scratch_make(char *dir, size_t size, const char *tag) {
   if (snprintf(dir, size, "/tmp/mchost-%s-XXXXXX", tag) >= (int)size)
     return -ENAMETOOLONG;
   return mkdtemp(dir) != NULL ? 0 : -errno;
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag,
-                      struct FTW *ftw) {
-  (void)st;
-  (void)ftw;
-  if (flag == FTW_DP)
-    rmdir(path);
-  else
-    unlink(path);
-  return 0;
-}
-
-void scratch_remove(const char *dir) {
-  if (dir != NULL && dir[0] != '\0')
-    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int file_write(const char *path, const char *text) {

@@ -12,11 +12,8 @@
 #include <stddef.h>
 
 /* Creates a fresh directory /tmp/mchost-<tag>-XXXXXX into dir (>= 64
- * bytes). Returns 0 or -errno. */
+ * bytes). Returns 0 or -errno. rm_tree() (harness.h) removes it. */
 int scratch_make(char *dir, size_t size, const char *tag);
-
-/* rm -rf dir, without following symlinks. No-op for NULL or "". */
-void scratch_remove(const char *dir);
 
 /* Creates or replaces `path` with `text`. Returns 0 or -errno. */
 int file_write(const char *path, const char *text);

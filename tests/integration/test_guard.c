@@ -41,17 +41,19 @@ static void guard_fini(void) {
 TestSuite(guard, .init = guard_init, .fini = guard_fini, .timeout = 20);
 
 /* One worker, so that the crash, the retirement and the replacement are
- * the only things that happen to it. */
-static void start_crash(const char *request_timeout) {
-  const char *args[] = {"--plugin", CRASH, "--workers", "1", "--log-level",
-                        "debug",    NULL,  NULL,        NULL};
-  if (request_timeout) {
-    args[6] = "--request-timeout";
-    args[7] = request_timeout;
-  }
+ * the only things that happen to it; `option` `value` are added unless
+ * option is NULL. */
+static void start_crash_with(const char *option, const char *value) {
+  const char *args[] = {"--plugin", CRASH,  "--workers", "1", "--log-level",
+                        "debug",    option, value,       NULL};
   int err = srv_start(&S, args, 5000);
   cr_assert_eq(err, 0, "mchost did not start serving: %s" SRV_LOG_FMT,
                strerror(-err), srv_log_tail(&S));
+}
+
+static void start_crash(const char *request_timeout) {
+  start_crash_with(request_timeout ? "--request-timeout" : NULL,
+                   request_timeout);
 }
 
 static pid_t the_worker(void) {
@@ -87,6 +89,21 @@ static pid_t wait_other_worker(pid_t old, int timeout_ms) {
       return 0;
     sleep_ms(5);
   }
+}
+
+/* Sends GET /slow?ms=<ms> on C and waits until the worker holds it. */
+static void hold_slow_request(int ms) {
+  char request[128], mark[64];
+  snprintf(request, sizeof request,
+           "GET /slow?ms=%d HTTP/1.1\r\nHost: t\r\n\r\n", ms);
+  snprintf(mark, sizeof mark, "crash: holding %d ms", ms);
+  int err = http_open(&C, S.port, 2000);
+  cr_assert_eq(err, 0, "connect: %s", strerror(-err));
+  err = http_send_str(&C, request);
+  cr_assert_eq(err, 0, "send: %s", strerror(-err));
+  cr_assert(wait_log(&S, mark, 3000),
+            "the slow request never reached the worker" SRV_LOG_FMT,
+            srv_log_tail(&S));
 }
 
 static void expect_get(const char *target, int status, const char *body) {
@@ -208,17 +225,12 @@ Test(guard, heap_corruption_in_threaded_worker_does_not_stall_serving) {
 #ifdef __SANITIZE_ADDRESS__
   cr_skip_test("ASan's allocator reports a double free itself");
 #endif
-  const char *args[] = {"--plugin",    CRASH,   "--workers",      "1",
-                        "--log-level", "debug", "--kill-timeout", "1",
-                        NULL};
-  int err = srv_start(&S, args, 5000);
-  cr_assert_eq(err, 0, "mchost did not start serving: %s" SRV_LOG_FMT,
-               strerror(-err), srv_log_tail(&S));
+  start_crash_with("--kill-timeout", "1");
   pid_t old = the_worker();
   /* K holds the conn that served the readiness probe (its buffers are
    * allocated): the faulting request gets a new conn, whose output buffer
    * is first allocated after the fault. */
-  err = http_open(&K, S.port, 2000);
+  int err = http_open(&K, S.port, 2000);
   cr_assert_eq(err, 0, "connect: %s", strerror(-err));
   cr_assert_eq(http_send_str(&K, "GET / HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
   cr_assert_eq(http_read(&K, &R, 0, 3000), 0);
@@ -289,13 +301,7 @@ Test(guard, in_flight_request_on_crashed_worker_still_gets_200) {
   start_crash(NULL);
   pid_t old = the_worker();
 
-  int err = http_open(&C, S.port, 2000);
-  cr_assert_eq(err, 0, "connect: %s", strerror(-err));
-  err = http_send_str(&C, "GET /slow?ms=1500 HTTP/1.1\r\nHost: t\r\n\r\n");
-  cr_assert_eq(err, 0, "send: %s", strerror(-err));
-  cr_assert(wait_log(&S, "crash: holding 1500 ms", 3000),
-            "the slow request never reached the worker" SRV_LOG_FMT,
-            srv_log_tail(&S));
+  hold_slow_request(1500);
   int64_t t0 = now_ms();
 
   expect_get("/segv", 500, NULL);
@@ -317,7 +323,7 @@ Test(guard, in_flight_request_on_crashed_worker_still_gets_200) {
             "GET / after the crash was answered by the crashed worker %s",
             by ? by : "(no X-Pid)");
 
-  err = http_read(&C, &R, 0, 5000);
+  int err = http_read(&C, &R, 0, 5000);
   cr_expect_eq(err, 0, "in-flight request: %s" SRV_LOG_FMT, http_strerror(err),
                srv_log_tail(&S));
   cr_expect_eq(R.status, 200, "in-flight request: status %d\n%s%s" SRV_LOG_FMT,
@@ -338,20 +344,9 @@ Test(guard, in_flight_request_on_crashed_worker_still_gets_200) {
 /* The retiring worker's grace is --kill-timeout: a request it holds for
  * longer is cut, and the worker is gone soon after. */
 Test(guard, crashed_worker_is_bounded_by_kill_timeout) {
-  const char *args[] = {"--plugin",    CRASH,   "--workers",      "1",
-                        "--log-level", "debug", "--kill-timeout", "1",
-                        NULL};
-  int err = srv_start(&S, args, 5000);
-  cr_assert_eq(err, 0, "mchost did not start serving: %s" SRV_LOG_FMT,
-               strerror(-err), srv_log_tail(&S));
+  start_crash_with("--kill-timeout", "1");
   pid_t old = the_worker();
-  err = http_open(&C, S.port, 2000);
-  cr_assert_eq(err, 0, "connect: %s", strerror(-err));
-  cr_assert_eq(
-      http_send_str(&C, "GET /slow?ms=10000 HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
-  cr_assert(wait_log(&S, "crash: holding 10000 ms", 3000),
-            "the slow request never reached the worker" SRV_LOG_FMT,
-            srv_log_tail(&S));
+  hold_slow_request(10000);
   int64_t t0 = now_ms();
   expect_get("/segv", 500, NULL);
   cr_expect(wait_pid_gone(old, 4000),
@@ -363,7 +358,7 @@ Test(guard, crashed_worker_is_bounded_by_kill_timeout) {
             "the crashed worker left after %lld ms, before its "
             "--kill-timeout of 1 s",
             (long long)took);
-  err = http_read(&C, &R, 0, 2000);
+  int err = http_read(&C, &R, 0, 2000);
   cr_expect(err != 0 || R.status != 200,
             "a request held for 10 s got %d [%s] from a worker whose "
             "--kill-timeout is 1 s",

@@ -97,7 +97,7 @@ static void install_fini(void) {
   srv_stop(&S);
   run_result_free(&R);
   sh_result_free(&SH);
-  scratch_remove(work);
+  rm_tree(work);
 }
 
 TestSuite(install, .init = install_init, .fini = install_fini, .timeout = 90);

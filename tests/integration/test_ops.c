@@ -13,7 +13,6 @@
 #include <criterion/criterion.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -43,20 +42,10 @@ static void ops_init(void) {
   C.fd = -1;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  remove(path);
-  return 0;
-}
-
 static void ops_fini(void) {
   http_close(&C);
   srv_stop(&S);
-  if (T[0] != '\0')
-    nftw(T, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+  rm_tree(T);
   T[0] = '\0';
 }
 
@@ -114,6 +103,12 @@ static void start_env(const char *const *args, const char *const *env) {
     err = srv_wait_ready(&S, 5000);
   cr_assert_geq(err, 0, "mchost did not start serving: %s" SRV_LOG_FMT,
                 strerror(-err), srv_log_tail(&S));
+}
+
+/* One worker serving `plugin`, its access log in <T>/a.log (path in log). */
+static void start_access_log(const char *plugin, char *log, size_t size) {
+  start((const char *const[]){"--plugin", plugin, "--workers", "1",
+                              "--access-log", tpath(log, size, "a.log"), NULL});
 }
 
 /* SIGTERM, and the master exits 0: every worker has flushed its log. */
@@ -343,8 +338,7 @@ Test(access_log, one_clf_line_per_request_with_status_and_body_bytes) {
   char log[128];
   struct want want[6];
   int k = 0;
-  start((const char *const[]){"--plugin", APP, "--workers", "1", "--access-log",
-                              tpath(log, sizeof log, "a.log"), NULL});
+  start_access_log(APP, log, sizeof log);
   /* keep-alive: three requests on one connection */
   get_ok("/");
   want[k++] = (struct want){"GET / HTTP/1.1", 200, (long long)R.body_len};
@@ -381,9 +375,7 @@ Test(access_log, one_clf_line_per_request_with_status_and_body_bytes) {
 
 Test(access_log, bad_request_is_logged_with_its_request_line) {
   char log[128];
-  start((const char *const[]){"--plugin", HELLO, "--workers", "1",
-                              "--access-log", tpath(log, sizeof log, "a.log"),
-                              NULL});
+  start_access_log(HELLO, log, sizeof log);
   cr_assert_eq(request("GET /bad HTTP/1.0\r\nbad header\r\n\r\n", 0), 0);
   cr_expect_eq(R.status, 400, "%s", R.head);
   stop_gracefully();
@@ -396,9 +388,7 @@ Test(access_log, bad_request_is_logged_with_its_request_line) {
 
 Test(access_log, clf_line_stays_parseable_with_a_quote_in_the_target) {
   char log[128];
-  start((const char *const[]){"--plugin", HELLO, "--workers", "1",
-                              "--access-log", tpath(log, sizeof log, "a.log"),
-                              NULL});
+  start_access_log(HELLO, log, sizeof log);
   cr_assert_eq(request("GET /q\"b\\c HTTP/1.1\r\nHost: t\r\n\r\n", 0), 0);
   cr_expect_eq(R.status, 200, "%s", R.head);
   stop_gracefully();
@@ -412,9 +402,7 @@ Test(access_log, clf_line_stays_parseable_with_a_quote_in_the_target) {
 
 Test(access_log, lines_reach_the_file_within_two_seconds_while_serving) {
   char log[128];
-  start((const char *const[]){"--plugin", HELLO, "--workers", "1",
-                              "--access-log", tpath(log, sizeof log, "a.log"),
-                              NULL});
+  start_access_log(HELLO, log, sizeof log);
   get_ok("/while-serving");
   int64_t deadline = now_ms() + 2500;
   char *text = NULL;

@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,20 +51,10 @@ static void alloc_init(void) {
   C.fd = -1;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  remove(path);
-  return 0;
-}
-
 static void alloc_fini(void) {
   http_close(&C);
   srv_stop(&S);
-  if (T[0] != '\0')
-    nftw(T, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+  rm_tree(T);
   T[0] = '\0';
 }
 

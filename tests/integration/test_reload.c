@@ -20,7 +20,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <glob.h>
 #include <pthread.h>
 #include <signal.h>
@@ -62,15 +61,6 @@ static char APP[128];    /* T/app.so: the --plugin */
 static char BUILD[1024]; /* the --build command of the build tests */
 
 /* ---- files and commands ---- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  remove(path);
-  return 0;
-}
 
 /* Runs argv[0] (searched in PATH) to completion; returns its exit code, or
  * -1 if it could not run or was killed. */
@@ -191,8 +181,8 @@ static void load_stop_all(void);
 static void reload_fini(void) {
   load_stop_all();
   srv_stop(&S);
-  if (T[0] != '\0' && !getenv("MCHOST_TEST_KEEP_LOGS"))
-    nftw(T, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (!getenv("MCHOST_TEST_KEEP_LOGS"))
+    rm_tree(T);
 }
 
 TestSuite(reload, .init = reload_init, .fini = reload_fini, .timeout = 40);

@@ -34,7 +34,7 @@ static void scaffold_init(void) {
 
 static void scaffold_fini(void) {
   run_result_free(&R);
-  scratch_remove(work);
+  rm_tree(work);
 }
 
 TestSuite(scaffold, .init = scaffold_init, .fini = scaffold_fini,
