@@ -448,6 +448,20 @@ static unsigned master_free_id(struct master *m, unsigned generation) {
   }
 }
 
+/* The binary that workers run: the master's own. Its path may have been
+ * replaced since (make install, a rebuild), even be half-written now, and
+ * a worker must speak its master's protocol: then /proc/self/exe, which
+ * after fork() still names the running binary. While the path is the same
+ * file it is used as such, which tools that follow exec (valgrind
+ * --trace-children) need. */
+static const char *master_exe(const struct master *m) {
+  struct stat st;
+  if (stat(m->exe, &st) == 0 && st.st_ino == m->exe_st.st_ino &&
+      st.st_dev == m->exe_st.st_dev && st.st_mtime == m->exe_st.st_mtime)
+    return m->exe;
+  return "/proc/self/exe";
+}
+
 int master_spawn(struct master *m, unsigned generation, const char *so) {
   struct wproc *p = calloc(1, sizeof *p);
   uv_process_options_t opt;
@@ -497,11 +511,7 @@ int master_spawn(struct master *m, unsigned generation, const char *so) {
   stdio[WORKER_BOARD_FD].flags = m->board_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
   stdio[WORKER_BOARD_FD].data.fd = m->board_fd;
   memset(&opt, 0, sizeof opt);
-  /* The running binary, not the path it came from: that path may have been
-   * replaced (make install, a rebuild) or be half-written right now, and a
-   * worker must speak the same protocol as its master. After fork(),
-   * /proc/self/exe is still the master's own executable. */
-  opt.file = "/proc/self/exe";
+  opt.file = master_exe(m);
   opt.args = args;
   opt.exit_cb = wproc_on_exit;
   opt.stdio = stdio;
@@ -688,6 +698,7 @@ int master_main(const struct config *cfg, int argc, char **argv) {
     return EXIT_RUNTIME;
   }
   m.exe[n] = '\0';
+  stat(m.exe, &m.exe_st);
   signal(SIGPIPE, SIG_IGN);
   /* Under systemd socket activation the socket comes ready-made, and
    * --host / --port are the .socket unit's business. */

@@ -99,6 +99,7 @@ struct master {
   int argc;
   char **argv;
   char exe[PATH_MAX];
+  struct stat exe_st; /* as it was at start (master_exe()) */
   int listen_fd;
   struct wproc *procs; /* running (not yet exited) workers */
   unsigned wanted;
