@@ -40,3 +40,7 @@ mchost_add_test(integration.status TIMEOUT 60 DEPENDS mchost_fixture_crash)
 # (against echo.so). Alone: "a normal client is answered within 100 ms" is
 # about the server, not about how busy other tests keep the CPUs.
 mchost_add_test(integration.hostile TIMEOUT 90 ARGS --jobs 1 RUN_SERIAL)
+
+# test_robust: workers that write garbage to the master, or die oddly.
+mchost_add_fixture(rogue)
+mchost_add_test(integration.robust TIMEOUT 60 DEPENDS mchost_fixture_rogue)
