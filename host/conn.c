@@ -229,6 +229,15 @@ static int on_headers_complete(llhttp_t *p) {
       c->continue_sent = 1;
     }
   }
+  /* A body of known length gets its whole buffer at once, not by doubling
+   * (and copying) as it arrives. */
+  if ((p->flags & F_CONTENT_LENGTH) && p->content_length + 1 > req->body_cap) {
+    char *nb = realloc(req->body, p->content_length + 1);
+    if (nb == NULL)
+      return reject(c, 500);
+    req->body = nb;
+    req->body_cap = p->content_length + 1;
+  }
   if (has_body)
     set_timer(c, TIMER_BODY, c->w->cfg->header_timeout_ms);
   else

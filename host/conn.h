@@ -16,8 +16,10 @@ struct conn;
 #define CONN_MAX_HEADERS 100
 /* Response header fields set by the plugin (mc_response_header()). */
 #define CONN_RES_HEADERS_SIZE 4096
-/* Unparsed input kept per connection; pipelined requests wait in here. */
-#define CONN_READ_SIZE 16384
+/* Unparsed input kept per connection; pipelined requests wait in here.
+ * Large, so that a big body takes few reads: only the pages a connection
+ * really fills become resident memory. */
+#define CONN_READ_SIZE 65536
 
 struct mc_request {
   struct conn *c;
