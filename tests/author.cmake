@@ -40,3 +40,6 @@ mchost_add_test(integration.install TIMEOUT 180
               MCHOST_CMAKE="${CMAKE_COMMAND}")
 set_property(DIRECTORY APPEND PROPERTY ADDITIONAL_CLEAN_FILES
              "${MCHOST_TEST_PREFIX}" "${MCHOST_TEST_PREFIX}.lock")
+
+# test_systemd: READY/RELOADING/STOPPING on a NOTIFY_SOCKET of the test's.
+mchost_add_test(integration.systemd TIMEOUT 60)
