@@ -7,6 +7,8 @@
 #   make test            build and run the test suite
 #   make test-sanitize   the same, Debug with ASan+UBSan, in build-asan/
 #   make bench           mchost vs nginx and Node (tests/bench/README.md)
+#   make fuzz            libFuzzer targets, FUZZ_SECONDS (60) each (tests/fuzz/)
+#   make soak            load + crashes + reloads for SOAK_SECONDS (300)
 #   make clean           remove both build directories
 #
 # WERROR=1 turns warnings into errors; CMAKE_FLAGS adds cmake -D options.
@@ -30,7 +32,7 @@ DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libcriterion-dev \
 # CMake cache for the next plain `make build`.
 WERROR_FLAG := -DMCHOST_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 
-.PHONY: all deps build run test test-sanitize clean bench
+.PHONY: all deps build run test test-sanitize clean bench fuzz soak
 
 all: build
 
@@ -80,3 +82,28 @@ bench:
 	  $(WERROR_FLAG) $(CMAKE_FLAGS)
 	cmake --build $(BENCH_DIR) -j $(JOBS)
 	MCHOST_BUILD=$(BENCH_DIR) tests/bench/run
+
+# Soak (tests/soak/soak.py): client load against the crash fixture while
+# the plugin crashes and reloads; fails on any failed or lost request.
+SOAK_SECONDS ?= 300
+soak: build
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) python3"
+	python3 tests/soak/soak.py --mchost $(BUILD_DIR)/mchost \
+	  --plugin $(BUILD_DIR)/tests/plugins/crash.so --seconds $(SOAK_SECONDS)
+
+# Fuzzing (tests/fuzz/README.md): clang's libFuzzer with ASan+UBSan in a
+# build of its own, then each target for FUZZ_SECONDS from a copy of the
+# seed corpus. A finding fails, and its input lands in tests/fuzz/regression/.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := conn config
+FUZZ_DEPS := clang libclang-rt-14-dev
+
+fuzz:
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(FUZZ_DEPS)"
+	CC=clang cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DMCHOST_FUZZ=ON -DMCHOST_SANITIZE=address,undefined \
+	  $(WERROR_FLAG) $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_DIR) -j $(JOBS) \
+	  $(foreach t,$(FUZZ_TARGETS),--target fuzz_$(t) fuzz_replay_$(t))
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_DIR) $(FUZZ_TARGETS)

@@ -35,6 +35,10 @@ if(LLHTTP_FOUND AND NOT TARGET llhttp::llhttp)
     "${LLHTTP_SOURCE_DIR}/http.c"
     "${LLHTTP_SOURCE_DIR}/llhttp.c")
   target_include_directories(mchost_llhttp SYSTEM PUBLIC "${LLHTTP_INCLUDE_DIR}")
+  # llhttp.c holds two parsers; the strict one rejects control bytes in a
+  # target, whitespace in field names and a bare CR after the head, which
+  # the default (loose) one lets through.
+  target_compile_definitions(mchost_llhttp PUBLIC LLHTTP_STRICT_MODE=1)
   set_target_properties(mchost_llhttp PROPERTIES
     POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
   # Generated code: its own warnings are not ours to fix.

@@ -204,6 +204,7 @@ static int set_value(struct config *cfg, const struct option_def *o,
   return -EINVAL;
 }
 
+static int fail(char *err, size_t errlen, const char *fmt, ...) MC_PRINTF(3, 4);
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -351,3 +352,76 @@ void config_print_help(void) {
          "Exit codes: 0 clean stop, 1 runtime error, 2 bad usage, "
          "3 plugin cannot be used.\n");
 }
+
+#ifdef MCHOST_FUZZING
+/*
+ * Fuzzing (tests/fuzz/config_fuzz.c only calls config_fuzz_load()): the
+ * input is an argv, its arguments separated by NUL bytes. config_load()
+ * must take any of them without a crash or a leak, and give either a
+ * config within the documented ranges or one message.
+ */
+#define CONFIG_FUZZ_ARGS 64
+
+extern char **environ;
+
+int config_fuzz_load(const uint8_t *data, size_t len);
+
+/* The environment is the user's, not the input: MCHOST_* variables would
+ * make every input mean something else (and lists in them are strdup()ed
+ * for the life of the process). */
+static void config_fuzz_clean_env(void) {
+  char name[128];
+  for (size_t i = 0; environ[i] != NULL;) {
+    size_t n = strcspn(environ[i], "=");
+    if (strncmp(environ[i], "MCHOST_", 7) == 0 && n < sizeof name) {
+      memcpy(name, environ[i], n);
+      name[n] = '\0';
+      unsetenv(name);
+      i = 0; /* unsetenv() moved the entries */
+    } else {
+      i++;
+    }
+  }
+}
+
+static void config_fuzz_fail(const char *what) {
+  fprintf(stderr, "config.c: broken promise: %s\n", what);
+  abort();
+}
+
+int config_fuzz_load(const uint8_t *data, size_t len) {
+  static int env_clean;
+  char *copy = malloc(len + 1), *argv[CONFIG_FUZZ_ARGS + 1], err[512];
+  struct config cfg;
+  int argc = 1, rc;
+
+  if (copy == NULL)
+    return 0;
+  if (!env_clean) {
+    config_fuzz_clean_env();
+    env_clean = 1;
+  }
+  memcpy(copy, data, len);
+  copy[len] = '\0';
+  argv[0] = (char *)"mchost";
+  for (size_t i = 0; i < len && argc < CONFIG_FUZZ_ARGS; i++) {
+    argv[argc++] = copy + i;
+    i += strlen(copy + i);
+  }
+  argv[argc] = NULL;
+  err[0] = '\0';
+  rc = config_load(&cfg, argc, argv, 1, err, sizeof err);
+  if (rc != 0) {
+    if (rc != -EINVAL || err[0] == '\0')
+      config_fuzz_fail("an error without its one message");
+  } else if (cfg.port > 65535 || cfg.workers < 1 || cfg.workers > 1024 ||
+             cfg.max_connections < 1 || cfg.max_connections > 1024 ||
+             cfg.log_level > MC_LOG_DEBUG || cfg.log_format > 1 ||
+             cfg.watch.n > CONFIG_LIST_MAX || cfg.max_requests > UINT32_MAX ||
+             cfg.host == NULL || cfg.ext == NULL) {
+    config_fuzz_fail("a value outside its documented range");
+  }
+  free(copy);
+  return 0;
+}
+#endif

@@ -104,6 +104,7 @@ struct conn {
   int error_status; /* set by a parser callback that rejects the request */
   int expect;       /* index of the Expect header, or -1 */
   int hosts;        /* Host header fields seen */
+  int te_field;     /* a Transfer-Encoding field was seen */
   unsigned value_pieces; /* of the header value being parsed */
   int value_at_end;      /* its last piece ended with the input */
   const char *exec_end;  /* end of the input llhttp is parsing */

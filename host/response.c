@@ -279,7 +279,8 @@ MC_EXTERN int mc_response_end(mc_response *res) {
 
   if (res->state != RES_STREAMING)
     return -EALREADY;
-  if (res->chunked && !res->c->closing) {
+  /* A HEAD response has no body, not even the last chunk. */
+  if (res->chunked && !res->head_only && !res->c->closing) {
     uv_buf_t b = uv_buf_init((char *)"0\r\n\r\n", 5);
     rc = conn_output(res->c, &b, 1);
   }
