@@ -1266,18 +1266,6 @@ static void fuzz_setup(void) {
   fz.rs.on_message_complete = fuzz_on_res_complete;
 }
 
-/* worker.c's conn_get(): a pooled conn first, so that the fuzzer also
- * meets what a previous connection left in one. */
-static struct conn *fuzz_conn_get(struct worker *w) {
-  struct conn *c = w->pool;
-  if (c != NULL) {
-    w->pool = c->next;
-    w->npool--;
-  } else {
-    c = calloc(1, sizeof *c);
-    FUZZ_CHECK(c != NULL &&
-               conn_alloc_buffers(c, w->cfg->max_header_size) == 0);
-  }
   c->prev = NULL;
   c->next = w->active;
   if (w->active != NULL)
@@ -1342,7 +1330,7 @@ static int fuzz_connect(int small_window) {
    * only part of a large response. */
   if (small_window)
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &rcvbuf, sizeof rcvbuf);
-  FUZZ_CHECK(conn_start(fuzz_conn_get(&fz.w), &fz.w, fd) == 0);
+  FUZZ_CHECK(conn_start(worker_conn_get(&fz.w), &fz.w, fd) == 0);
   return client;
 }
 

@@ -150,7 +150,7 @@ static void accept_pause(struct worker *w, uint64_t ms) {
     uv_timer_start(&w->accept_retry, worker_on_accept_retry, ms, 0);
 }
 
-static struct conn *conn_get(struct worker *w) {
+struct conn *worker_conn_get(struct worker *w) {
   struct conn *c = w->pool;
   if (c != NULL) {
     w->pool = c->next;
@@ -269,7 +269,7 @@ static void worker_on_accept(uv_poll_t *h, int status, int events) {
       }
       return;
     }
-    if ((c = conn_get(w)) == NULL) {
+    if ((c = worker_conn_get(w)) == NULL) {
       log_warn("out of memory for a new connection; closing it");
       close(fd);
       return;

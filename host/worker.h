@@ -68,6 +68,10 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
 /* The Date header line for now, cached per second. */
 const char *worker_date(struct worker *w);
 
+/* A conn for a new connection: from the pool, else a new one with its
+ * buffers; linked into the worker's open conns. NULL when out of memory. */
+struct conn *worker_conn_get(struct worker *w);
+
 /* conn.c gives a conn back once it is closed and no plugin holds it. */
 void worker_conn_release(struct worker *w, struct conn *c);
 
