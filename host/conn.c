@@ -1266,15 +1266,6 @@ static void fuzz_setup(void) {
   fz.rs.on_message_complete = fuzz_on_res_complete;
 }
 
-  c->prev = NULL;
-  c->next = w->active;
-  if (w->active != NULL)
-    w->active->prev = c;
-  w->active = c;
-  w->nconns++;
-  return c;
-}
-
 /* A connect() that a signal interrupted (the fuzzer's timer) may still have
  * queued its connection: only the one from `from` is this input's. */
 static int fuzz_accept(const struct sockaddr_in *from) {
