@@ -108,7 +108,7 @@ ParameterizedTest(struct attack *a, hostile, smuggling_is_rejected,
  * normal client is answered at once. */
 Test(hostile, slow_clients_do_not_hold_the_server, .fini = stop,
      .timeout = 30) {
-  enum { SLOW = 400 };
+  enum { SLOW = 1000 };
   static struct http_client slow[SLOW];
   const char *more[] = {"--header-timeout", "2", NULL};
   const char *head = "GET / HTTP/1.1\r\nHost: x\r\n";
