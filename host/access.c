@@ -131,9 +131,10 @@ void access_record(struct access_log *a, const struct conn *c) {
   } else {
     char esc[1200];
     clf_escape(esc, sizeof esc, target);
-    n = (size_t)snprintf(line, sizeof line, "%s - - [%s] \"%s %s %s\" %d %llu\n",
-                         req->remote_addr, clf_date(a), method, esc, version,
-                         c->res.status, (unsigned long long)c->res.bytes);
+    n = (size_t)snprintf(line, sizeof line,
+                         "%s - - [%s] \"%s %s %s\" %d %llu\n", req->remote_addr,
+                         clf_date(a), method, esc, version, c->res.status,
+                         (unsigned long long)c->res.bytes);
   }
   if (n >= sizeof line)
     n = sizeof line - 1, line[n - 1] = '\n';

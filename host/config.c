@@ -12,7 +12,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-
 struct option_def {
   const char *name;
   enum config_kind kind;
@@ -229,8 +228,7 @@ static void env_name(const char *opt, char *out, size_t outlen) {
   out[n] = '\0';
 }
 
-static int load_defaults_and_env(struct config *cfg, char *err,
-                                 size_t errlen) {
+static int load_defaults_and_env(struct config *cfg, char *err, size_t errlen) {
   char name[64];
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -275,8 +273,8 @@ static void config_derive(struct config *cfg) {
     cfg->log_level = MC_LOG_DEBUG;
 }
 
-int config_load(struct config *cfg, int argc, char **argv, int first,
-                char *err, size_t errlen) {
+int config_load(struct config *cfg, int argc, char **argv, int first, char *err,
+                size_t errlen) {
   int rc = load_defaults_and_env(cfg, err, errlen);
   if (rc != 0)
     return rc;
@@ -296,8 +294,8 @@ int config_load(struct config *cfg, int argc, char **argv, int first,
       continue;
     }
     if (strncmp(arg, "--", 2) != 0)
-      return fail(err, errlen, "unexpected argument '%s' (options start with --)",
-                  arg);
+      return fail(err, errlen,
+                  "unexpected argument '%s' (options start with --)", arg);
     eq = strchr(arg + 2, '=');
     len = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
     o = find_option(arg + 2, len);

@@ -76,7 +76,7 @@ struct config_list {
   X("cooldown", OPT_MS, cooldown_ms, "MS", "100",                              \
     "quiet time after the last change before a reload")                        \
   X("build", OPT_STRING, build, "CMD", NULL,                                   \
-    "rebuilds the plugin after a source change (run by /bin/sh)")             \
+    "rebuilds the plugin after a source change (run by /bin/sh)")              \
   X("log-format", OPT_FORMAT, log_format, "F", "text",                         \
     "text or json, for both logs")                                             \
   X("access-log", OPT_STRING, access_log, "FILE", NULL,                        \
@@ -125,8 +125,7 @@ struct config {
 };
 
 /* Parsers: 0, -EINVAL (not that kind of value) or -ERANGE. Print nothing. */
-int config_parse_uint(const char *s, uint64_t min, uint64_t max,
-                      uint64_t *out);
+int config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int config_parse_size(const char *s, uint64_t *out);
 int config_parse_duration(const char *s, uint64_t *out_ms);
 int config_parse_log_level(const char *s, uint64_t *out);
@@ -135,8 +134,8 @@ int config_parse_bool(const char *s, uint64_t *out);
 /* Fills cfg from defaults, then MCHOST_* variables, then argv[first..argc).
  * On a bad option writes one message (without "mchost: ") to err and returns
  * -EINVAL; the caller prints it and exits with EXIT_USAGE. */
-int config_load(struct config *cfg, int argc, char **argv, int first,
-                char *err, size_t errlen);
+int config_load(struct config *cfg, int argc, char **argv, int first, char *err,
+                size_t errlen);
 
 /* Writes --help to stdout. */
 void config_print_help(void);

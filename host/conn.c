@@ -31,7 +31,7 @@
 #include "worker.h"
 
 #define container_of(ptr, type, member)                                        \
-  ((type *)((char *)(ptr) - offsetof(type, member)))
+  ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* How long a closing connection drains what the client still sends, so
  * that an error response is not destroyed by a reset (nginx's lingering
@@ -460,12 +460,10 @@ static void conn_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 }
 
 static void conn_update_reading(struct conn *c) {
-  int want = !c->closing &&
-             (c->timer_kind == TIMER_LINGER || c->rlen < CONN_READ_SIZE ||
-              c->rpos > 0);
+  int want = !c->closing && (c->timer_kind == TIMER_LINGER ||
+                             c->rlen < CONN_READ_SIZE || c->rpos > 0);
   if (want && !c->reading) {
-    if (uv_read_start((uv_stream_t *)&c->tcp, conn_on_alloc, conn_on_read) ==
-        0)
+    if (uv_read_start((uv_stream_t *)&c->tcp, conn_on_alloc, conn_on_read) == 0)
       c->reading = 1;
   } else if (!want && c->reading) {
     uv_read_stop((uv_stream_t *)&c->tcp);
@@ -551,8 +549,8 @@ static void conn_process(struct conn *c) {
       dispatch(c);
     } else {
       int status = status_for_parse_error(c, err);
-      log_debug("rejecting a request from %s with %d: %s",
-                c->req.remote_addr, status,
+      log_debug("rejecting a request from %s with %d: %s", c->req.remote_addr,
+                status,
                 c->error_status ? http_reason(status)
                                 : llhttp_get_error_reason(&c->parser));
       c->rpos = c->rlen;

@@ -54,12 +54,12 @@ struct mc_response {
   enum res_state state;
   int status;
   int head_sent;
-  int chunked;   /* streaming with chunked framing */
+  int chunked;    /* streaming with chunked framing */
   uint64_t start; /* where its head begins in the conn's output stream */
-  int head_only; /* HEAD request: framing but no body */
+  int head_only;  /* HEAD request: framing but no body */
   uint64_t bytes; /* body bytes sent, for the access log */
-  int aborted;   /* client went away before the response was finished */
-  size_t hlen;   /* bytes used in headers */
+  int aborted;    /* client went away before the response was finished */
+  size_t hlen;    /* bytes used in headers */
   char headers[CONN_RES_HEADERS_SIZE];
   void (*later_cb)(mc_response *res, void *data);
   void *later_data;
@@ -100,7 +100,8 @@ struct conn {
   unsigned in_url : 1;
   unsigned in_value : 1;
   unsigned continue_sent : 1;
-  unsigned orphaned : 1; /* a plugin may still hold its response: never reused */
+  unsigned
+      orphaned : 1; /* a plugin may still hold its response: never reused */
   int error_status; /* set by a parser callback that rejects the request */
   int expect;       /* index of the Expect header, or -1 */
   int hosts;        /* Host header fields seen */

@@ -215,8 +215,7 @@ void guard_log_fault(int result, const char *context) {
     uintptr_t off = 0;
     int found = dladdr(r->frames[i], &info) != 0;
 
-    if (found && have_self && info.dli_fbase == self.dli_fbase &&
-        seen_plugin)
+    if (found && have_self && info.dli_fbase == self.dli_fbase && seen_plugin)
       break;
     if (found && guard.snapshot != NULL && info.dli_fname != NULL &&
         strcmp(info.dli_fname, guard.snapshot) == 0)
@@ -226,15 +225,15 @@ void guard_log_fault(int result, const char *context) {
       if (guard.snapshot != NULL && strcmp(info.dli_fname, guard.snapshot) == 0)
         module = guard.plugin;
       else
-        module = (slash = strrchr(info.dli_fname, '/')) ? slash + 1
-                                                         : info.dli_fname;
+        module =
+            (slash = strrchr(info.dli_fname, '/')) ? slash + 1 : info.dli_fname;
       off = (uintptr_t)r->frames[i] - (uintptr_t)info.dli_fbase;
     }
     if (found && info.dli_sname != NULL)
-      log_error("  #%-2d %s+0x%lx (%s+0x%lx)", i - 2, module,
-                (unsigned long)off, info.dli_sname,
-                (unsigned long)((uintptr_t)r->frames[i] -
-                                (uintptr_t)info.dli_saddr));
+      log_error(
+          "  #%-2d %s+0x%lx (%s+0x%lx)", i - 2, module, (unsigned long)off,
+          info.dli_sname,
+          (unsigned long)((uintptr_t)r->frames[i] - (uintptr_t)info.dli_saddr));
     else
       log_error("  #%-2d %s+0x%lx", i - 2, module, (unsigned long)off);
   }

@@ -2,7 +2,7 @@
 #ifndef MCHOST_HTTP_STATUS_H
 #define MCHOST_HTTP_STATUS_H
 
-#define MC_STATUS_MAP(X)                                                     \
+#define MC_STATUS_MAP(X)                                                       \
   X(100, "Continue")                                                           \
   X(101, "Switching Protocols")                                                \
   X(200, "OK")                                                                 \
@@ -37,7 +37,7 @@
   X(426, "Upgrade Required")                                                   \
   X(428, "Precondition Required")                                              \
   X(429, "Too Many Requests")                                                  \
-  X(431, "Request Header Fields Too Large")                                     \
+  X(431, "Request Header Fields Too Large")                                    \
   X(500, "Internal Server Error")                                              \
   X(501, "Not Implemented")                                                    \
   X(502, "Bad Gateway")                                                        \

@@ -15,9 +15,9 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,8 +74,9 @@ static int master_listen(struct master *m, char *where, size_t wherelen) {
   snprintf(port, sizeof port, "%u", (unsigned)cfg->port);
   snprintf(where, wherelen, "%s:%s", cfg->host, port);
   if ((rc = getaddrinfo(cfg->host, port, &hints, &ai)) != 0) {
-    fprintf(stderr, "mchost: --host '%s': %s (give an address such as "
-                    "0.0.0.0, 127.0.0.1 or ::)\n",
+    fprintf(stderr,
+            "mchost: --host '%s': %s (give an address such as "
+            "0.0.0.0, 127.0.0.1 or ::)\n",
             cfg->host, gai_strerror(rc));
     return -1;
   }
@@ -91,10 +92,10 @@ static int master_listen(struct master *m, char *where, size_t wherelen) {
   if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
     int e = errno;
     const char *hint =
-        e == EADDRINUSE    ? " (another server has it: stop it or pick another "
-                             "--port)"
-        : e == EACCES      ? " (ports below 1024 need root or "
-                             "CAP_NET_BIND_SERVICE: pick a --port above 1023)"
+        e == EADDRINUSE ? " (another server has it: stop it or pick another "
+                          "--port)"
+        : e == EACCES   ? " (ports below 1024 need root or "
+                          "CAP_NET_BIND_SERVICE: pick a --port above 1023)"
         : e == EADDRNOTAVAIL ? " (is --host an address of this machine?)"
                              : "";
     fprintf(stderr, "mchost: cannot listen on %s: %s%s\n", where,
@@ -154,8 +155,8 @@ static void master_board_create(struct master *m) {
   void *p;
   m->board_fd = memfd_create("mchost-board", MFD_CLOEXEC);
   if (m->board_fd < 0 || ftruncate(m->board_fd, sizeof(struct board)) != 0 ||
-      (p = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
-                MAP_SHARED, m->board_fd, 0)) == MAP_FAILED) {
+      (p = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE, MAP_SHARED,
+                m->board_fd, 0)) == MAP_FAILED) {
     log_warn("no shared board (%s): workers will not balance connections",
              strerror(errno));
     if (m->board_fd >= 0)
@@ -219,7 +220,8 @@ static void master_note_failure(struct master *m) {
       recent++;
   if (recent >= FAIL_FREE) {
     unsigned shift = recent - FAIL_FREE;
-    uint64_t delay = shift >= 16 ? FAIL_MAX_MS : (uint64_t)FAIL_BASE_MS << shift;
+    uint64_t delay =
+        shift >= 16 ? FAIL_MAX_MS : (uint64_t)FAIL_BASE_MS << shift;
     if (delay > FAIL_MAX_MS)
       delay = FAIL_MAX_MS;
     m->next_spawn_ms = now + delay;
@@ -604,8 +606,8 @@ void master_reconcile(struct master *m) {
 static void master_begin_stop(struct master *m, const char *why) {
   m->stopping = 1;
   notify_send("STOPPING=1\nSTATUS=stopping (%s)", why);
-  log_info("%s: stopping gracefully (in-flight requests get up to %.1f s)",
-           why, (double)m->cfg->kill_timeout_ms / 1000.0);
+  log_info("%s: stopping gracefully (in-flight requests get up to %.1f s)", why,
+           (double)m->cfg->kill_timeout_ms / 1000.0);
   uv_timer_stop(&m->respawn_timer);
   reload_stop(m);
   /* The workers close their copies as they stop: with ours closed too,
@@ -720,8 +722,10 @@ int master_main(const struct config *cfg, int argc, char **argv) {
     /* the workers write it; a wrong path is said once, before starting */
     struct access_log probe;
     if (access_open(&probe, NULL, cfg->access_log, 0, err, sizeof err) != 0) {
-      fprintf(stderr, "mchost: %s (check the directory exists and is "
-                      "writable)\n", err);
+      fprintf(stderr,
+              "mchost: %s (check the directory exists and is "
+              "writable)\n",
+              err);
       return EXIT_RUNTIME;
     }
     access_close(&probe);

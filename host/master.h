@@ -65,20 +65,20 @@ enum reload_state {
 
 struct reload {
   enum reload_state state;
-  int again;            /* a change came during this reload */
-  int again_what;       /* its enum watch_what bits */
-  int again_force;      /* a SIGHUP came during this reload */
-  int force;            /* this reload makes a generation even if the plugin
-                           is unchanged (SIGHUP) */
+  int again;       /* a change came during this reload */
+  int again_what;  /* its enum watch_what bits */
+  int again_force; /* a SIGHUP came during this reload */
+  int force;       /* this reload makes a generation even if the plugin
+                      is unchanged (SIGHUP) */
   char again_why[PATH_MAX + 32];
   char why[PATH_MAX + 32]; /* trigger of the current reload, for the log */
-  unsigned generation;  /* the generation being started */
-  unsigned wanted;      /* its size */
-  unsigned tries;       /* RELOAD_WAITING rounds */
+  unsigned generation;     /* the generation being started */
+  unsigned wanted;         /* its size */
+  unsigned tries;          /* RELOAD_WAITING rounds */
   uint64_t started_ms;
   char snapshot[PATH_MAX + 32];
-  struct stat st;       /* the plugin file it was copied from */
-  uv_timer_t timer;     /* ready timeout, or the retry of RELOAD_WAITING */
+  struct stat st;   /* the plugin file it was copied from */
+  uv_timer_t timer; /* ready timeout, or the retry of RELOAD_WAITING */
   uv_process_t build;
   uv_pipe_t build_out;
   char build_log[16384]; /* the build's output, its tail when longer */
@@ -140,8 +140,7 @@ void master_board_count(struct master *m, unsigned crashes, unsigned reloads);
 int reload_init(struct master *m, char *err, size_t errlen);
 void reload_request(struct master *m, int what, const char *why);
 void reload_on_worker_ready(struct master *m, struct wproc *p);
-void reload_on_worker_exit(struct master *m, struct wproc *p,
-                           const char *how);
+void reload_on_worker_exit(struct master *m, struct wproc *p, const char *how);
 void reload_forget_generation(struct master *m, unsigned generation);
 void reload_stop(struct master *m);
 void reload_cleanup(struct master *m);

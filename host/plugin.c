@@ -4,8 +4,8 @@
 
 #include <dlfcn.h>
 #include <elf.h>
-#include <fcntl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -138,8 +138,7 @@ int plugin_snapshot(const char *src, const char *dst, struct stat *st,
                 strerror(errno));
   if (fstat(in, st) != 0 || !S_ISREG(st->st_mode)) {
     close(in);
-    return fail(err, errlen, -EINVAL, "plugin '%s' is not a regular file",
-                src);
+    return fail(err, errlen, -EINVAL, "plugin '%s' is not a regular file", src);
   }
   snprintf(tmp, sizeof tmp, "%s.tmp", dst);
   if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
@@ -156,8 +155,8 @@ int plugin_snapshot(const char *src, const char *dst, struct stat *st,
     if (n <= 0)
       break;
     if (nhead < sizeof head) {
-      size_t k = (size_t)n < sizeof head - nhead ? (size_t)n
-                                                  : sizeof head - nhead;
+      size_t k =
+          (size_t)n < sizeof head - nhead ? (size_t)n : sizeof head - nhead;
       memcpy(head + nhead, buf, k);
       nhead += k;
     }
@@ -180,7 +179,8 @@ int plugin_snapshot(const char *src, const char *dst, struct stat *st,
   else if (fstat(in, st) == 0 && elf_incomplete(head, nhead, st->st_size))
     rc = fail(err, errlen, -EAGAIN,
               "plugin '%s' is incomplete: empty, or its ELF headers point "
-              "past its end (is it still being written?)", src);
+              "past its end (is it still being written?)",
+              src);
   close(in);
   if (close(out) != 0 && rc == 0)
     rc = fail(err, errlen, -errno, "cannot write snapshot '%s': %s", tmp,

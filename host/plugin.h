@@ -9,9 +9,9 @@
 
 struct plugin {
   void *handle;
-  int (*init)(const mc_worker *w);                  /* may be NULL */
-  void (*run)(mc_request *req, mc_response *res);   /* never NULL once open */
-  void (*shutdown)(void);                           /* may be NULL */
+  int (*init)(const mc_worker *w);                /* may be NULL */
+  void (*run)(mc_request *req, mc_response *res); /* never NULL once open */
+  void (*shutdown)(void);                         /* may be NULL */
 };
 
 /*

@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "notify.h"
 #include "master.h"
+#include "notify.h"
 #include "plugin.h"
 
 static void reload_begin(struct master *m, int what, int force);
@@ -94,16 +94,16 @@ static int make_snapdir(struct master *m, char *err, size_t errlen) {
     return 0;
   }
   m->snapdir[0] = '\0';
-  snprintf(err, errlen, "cannot create a private directory for plugin "
-                        "snapshots in $XDG_RUNTIME_DIR, $TMPDIR or /tmp: %s",
+  snprintf(err, errlen,
+           "cannot create a private directory for plugin "
+           "snapshots in $XDG_RUNTIME_DIR, $TMPDIR or /tmp: %s",
            strerror(errno));
   return -errno;
 }
 
 static int same_file(const struct stat *a, const struct stat *b) {
   return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
-         a->st_size == b->st_size &&
-         a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+         a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
          a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
@@ -195,7 +195,8 @@ static void reload_start_generation(struct master *m, int force) {
   struct stat st;
   int rc;
 
-  if (!force && stat(m->cfg->plugin, &st) == 0 && same_file(&st, &m->plugin_st)) {
+  if (!force && stat(m->cfg->plugin, &st) == 0 &&
+      same_file(&st, &m->plugin_st)) {
     log_debug("%s: the plugin is unchanged, nothing to reload", r->why);
     reload_done(m);
     return;
@@ -326,8 +327,7 @@ static void build_start(struct master *m) {
   struct reload *r = &m->reload;
   uv_process_options_t opt;
   uv_stdio_container_t stdio[3];
-  char *args[] = {(char *)"/bin/sh", (char *)"-c", (char *)m->cfg->build,
-                  NULL};
+  char *args[] = {(char *)"/bin/sh", (char *)"-c", (char *)m->cfg->build, NULL};
   uv_file fds[2];
   int err;
 
@@ -391,8 +391,7 @@ static void reload_begin(struct master *m, int what, int force) {
   if (what == WATCH_SOURCE && !force) {
     /* Without --build a source change has nothing to reload: the user's
      * own build will touch the plugin, which is watched. */
-    log_debug("%s; no --build given, waiting for the plugin to change",
-              r->why);
+    log_debug("%s; no --build given, waiting for the plugin to change", r->why);
     reload_done(m);
     return;
   }
@@ -456,15 +455,15 @@ void reload_on_worker_ready(struct master *m, struct wproc *p) {
   master_reconcile(m);
 }
 
-void reload_on_worker_exit(struct master *m, struct wproc *p,
-                           const char *how) {
+void reload_on_worker_exit(struct master *m, struct wproc *p, const char *how) {
   struct reload *r = &m->reload;
   char detail[128];
 
   if (r->state != RELOAD_STARTING || p->generation != r->generation)
     return;
-  snprintf(detail, sizeof detail, "worker %u of it exited before it was ready "
-                                  "(%s; see above)",
+  snprintf(detail, sizeof detail,
+           "worker %u of it exited before it was ready "
+           "(%s; see above)",
            p->id, how);
   reload_fail(m, detail);
 }
@@ -476,9 +475,8 @@ void reload_on_worker_exit(struct master *m, struct wproc *p,
 void reload_forget_generation(struct master *m, unsigned generation) {
   char path[PATH_MAX + 32];
 
-  if (generation == m->generation ||
-      (m->reload.state == RELOAD_STARTING &&
-       generation == m->reload.generation))
+  if (generation == m->generation || (m->reload.state == RELOAD_STARTING &&
+                                      generation == m->reload.generation))
     return;
   for (struct wproc *p = m->procs; p != NULL; p = p->next)
     if (p->generation == generation)

@@ -20,9 +20,7 @@ MC_EXTERN const char *mc_request_query(const mc_request *req) {
   return req->query;
 }
 
-MC_EXTERN int mc_request_version(const mc_request *req) {
-  return req->version;
-}
+MC_EXTERN int mc_request_version(const mc_request *req) { return req->version; }
 
 MC_EXTERN const char *mc_request_header(const mc_request *req,
                                         const char *name) {

@@ -122,8 +122,10 @@ int status_main(int argc, char **argv) {
     }
   }
   if ((fd = open_board(pid)) < 0) {
-    fprintf(stderr, "mchost status: %ld is not a running mchost master "
-                    "(or not yours to look at)\n", pid);
+    fprintf(stderr,
+            "mchost status: %ld is not a running mchost master "
+            "(or not yours to look at)\n",
+            pid);
     return EXIT_RUNTIME;
   }
   b = mmap(NULL, sizeof *b, PROT_READ, MAP_SHARED, fd, 0);
@@ -142,8 +144,8 @@ int status_main(int argc, char **argv) {
          b->head.generation, b->head.wanted, b->head.wanted == 1 ? "" : "s",
          b->head.crashes, b->head.crashes == 1 ? "" : "es", b->head.reloads,
          b->head.reloads == 1 ? "" : "s");
-  printf("%-7s %-8s %-4s %-9s %-8s %6s %10s\n", "worker", "pid", "gen",
-         "state", "uptime", "conns", "requests");
+  printf("%-7s %-8s %-4s %-9s %-8s %6s %10s\n", "worker", "pid", "gen", "state",
+         "uptime", "conns", "requests");
   for (unsigned i = 0; i < BOARD_SLOTS; i++) {
     const struct board_slot *s = &b->slot[i];
     if (s->state == SLOT_FREE || s->pid <= 0)

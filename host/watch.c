@@ -78,9 +78,7 @@ static struct watch_dir *watch_find(struct watch *w, const char *path,
   return NULL;
 }
 
-static void watch_dir_on_close(uv_handle_t *h) {
-  free(h->data);
-}
+static void watch_dir_on_close(uv_handle_t *h) { free(h->data); }
 
 static void watch_drop(struct watch *w, struct watch_dir *gone) {
   for (struct watch_dir **pp = &w->dirs; *pp != NULL; pp = &(*pp)->next) {

@@ -26,8 +26,8 @@ struct watch {
   const char *exts; /* "c,h" */
   uint64_t cooldown_ms;
   uv_timer_t debounce;
-  int pending;          /* enum watch_what bits seen in this burst */
-  char last[PATH_MAX];  /* the burst's last changed file, for the log */
+  int pending;         /* enum watch_what bits seen in this burst */
+  char last[PATH_MAX]; /* the burst's last changed file, for the log */
   watch_cb cb;
   void *arg;
 };

@@ -92,8 +92,7 @@ static void worker_on_accept(uv_poll_t *h, int status, int events);
 static void board_post(struct worker *w) {
   if (w->board == NULL)
     return;
-  __atomic_store_n(&w->board->slot[w->slot].conns, w->nconns,
-                   __ATOMIC_RELAXED);
+  __atomic_store_n(&w->board->slot[w->slot].conns, w->nconns, __ATOMIC_RELAXED);
   __atomic_store_n(&w->board->slot[w->slot].requests, w->served,
                    __ATOMIC_RELAXED);
   /* Stepping aside for fairness is not refusing: still counted as a
@@ -128,16 +127,14 @@ static int accept_fair(struct worker *w) {
 static void accept_resume(struct worker *w) {
   if (w->accepting || w->stopping)
     return;
-  if (w->accept_evfd >= 0 ? accept_arm(w) == 0
-                          : uv_poll_start(&w->accept_poll, UV_READABLE,
-                                          worker_on_accept) == 0)
+  if (w->accept_evfd >= 0
+          ? accept_arm(w) == 0
+          : uv_poll_start(&w->accept_poll, UV_READABLE, worker_on_accept) == 0)
     w->accepting = 1;
   board_post(w);
 }
 
-static void worker_on_accept_retry(uv_timer_t *t) {
-  accept_resume(t->data);
-}
+static void worker_on_accept_retry(uv_timer_t *t) { accept_resume(t->data); }
 
 /* Stops accepting for `ms` (0: until a connection is released). */
 static void accept_pause(struct worker *w, uint64_t ms) {
@@ -362,8 +359,8 @@ static void worker_stop(struct worker *w, const char *why) {
     next = c->next;
     conn_drain(c);
   }
-  uv_timer_start(&w->kill_timer, worker_on_kill_timer,
-                 w->cfg->kill_timeout_ms, 0);
+  uv_timer_start(&w->kill_timer, worker_on_kill_timer, w->cfg->kill_timeout_ms,
+                 0);
   if (w->nconns == 0)
     worker_finish(w);
 }
@@ -598,11 +595,11 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
   }
   /* Jitter, so that workers started together do not retire together. */
   if (cfg->max_requests > 0)
-    w.max_requests = cfg->max_requests +
-                     (cfg->max_requests_jitter
-                          ? (uint64_t)(getpid() ^ uv_hrtime()) %
-                                (cfg->max_requests_jitter + 1)
-                          : 0);
+    w.max_requests =
+        cfg->max_requests + (cfg->max_requests_jitter
+                                 ? (uint64_t)(getpid() ^ uv_hrtime()) %
+                                       (cfg->max_requests_jitter + 1)
+                                 : 0);
 
   uv_pipe_init(&w.loop, &w.control, 0);
   w.control.data = &w;

@@ -42,8 +42,8 @@ struct worker {
   uv_signal_t sigterm;
   uv_timer_t kill_timer;
 
-  struct conn *active; /* open conns (and parked ones awaiting a plugin) */
-  struct conn *pool;   /* released conns, buffers kept */
+  struct conn *active;  /* open conns (and parked ones awaiting a plugin) */
+  struct conn *pool;    /* released conns, buffers kept */
   struct conn *orphans; /* abandoned responses a plugin may still touch */
   unsigned nconns;
   unsigned npool;

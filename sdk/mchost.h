@@ -57,13 +57,13 @@ struct uv_loop_s;
  * master-cluster's `cluster` object. Owned by mchost, valid (and constant)
  * for the whole life of the worker. */
 typedef struct mc_worker {
-  unsigned id;             /* 1..workers; a replacement reuses the id */
-  unsigned generation;     /* 1 at start, +1 on every reload */
-  int pid;                 /* this worker's process id */
-  unsigned workers;        /* how many workers the master runs */
-  struct uv_loop_s *loop;  /* the worker's libuv loop, for deferred work;
-                              callbacks registered on it directly are not
-                              under the crash guard (mc_response_later's are) */
+  unsigned id;            /* 1..workers; a replacement reuses the id */
+  unsigned generation;    /* 1 at start, +1 on every reload */
+  int pid;                /* this worker's process id */
+  unsigned workers;       /* how many workers the master runs */
+  struct uv_loop_s *loop; /* the worker's libuv loop, for deferred work;
+                             callbacks registered on it directly are not
+                             under the crash guard (mc_response_later's are) */
 } mc_worker;
 
 /* One HTTP request. Owned by mchost; valid from mc_run() until its response
@@ -185,8 +185,7 @@ MC_EXTERN int mc_response_begin(mc_response *res, int status);
 /* Sends one piece of a streamed response (copied before returning; len 0 is
  * a no-op). -EALREADY: not streaming; -EPIPE: the client is gone (keep going
  * or stop, but still call mc_response_end()). */
-MC_EXTERN int mc_response_write(mc_response *res, const void *data,
-                                size_t len);
+MC_EXTERN int mc_response_write(mc_response *res, const void *data, size_t len);
 
 /* Finishes a streamed response. -EALREADY: not streaming. */
 MC_EXTERN int mc_response_end(mc_response *res);

@@ -26,8 +26,8 @@ static void burst(int workers, double max_share) {
   pid_t pids[8] = {0};
   int counts[8] = {0}, npids = 0, most = 0;
   char nworkers[8];
-  const char *args[] = {"--plugin", TEST_PLUGINS_DIR "/crash.so",
-                        "--workers", nworkers, NULL};
+  const char *args[] = {"--plugin", TEST_PLUGINS_DIR "/crash.so", "--workers",
+                        nworkers, NULL};
 
   snprintf(nworkers, sizeof nworkers, "%d", workers);
   cr_assert_eq(srv_start(&S, args, 5000), 0, "mchost did not start" SRV_LOG_FMT,
@@ -63,8 +63,8 @@ static void burst(int workers, double max_share) {
                 most, CONNS, (int)(CONNS * max_share));
 }
 
-Test(balance, two_workers_split_a_burst_of_keepalive_connections,
-     .fini = stop, .timeout = 20) {
+Test(balance, two_workers_split_a_burst_of_keepalive_connections, .fini = stop,
+     .timeout = 20) {
   burst(2, 0.6);
 }
 

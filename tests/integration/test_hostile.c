@@ -19,8 +19,7 @@ static struct srv S;
 static void stop(void) { srv_stop(&S); }
 
 static void start(const char *const *more) {
-  const char *args[32] = {"--plugin", PLUGINS_DIR "/echo.so", "--workers",
-                          "1"};
+  const char *args[32] = {"--plugin", PLUGINS_DIR "/echo.so", "--workers", "1"};
   size_t n = 4;
   for (; more && *more && n < 31; more++)
     args[n++] = *more;
@@ -150,8 +149,7 @@ Test(hostile, slow_clients_do_not_hold_the_server, .fini = stop,
 
 /* A client that sends requests and never reads: the server stops reading
  * from it once its responses pile up, instead of buffering without end. */
-Test(hostile, client_that_never_reads_is_bounded, .fini = stop,
-     .timeout = 30) {
+Test(hostile, client_that_never_reads_is_bounded, .fini = stop, .timeout = 30) {
   struct http_client c;
   static char req[64 * 1024];
   const char *one = "GET /0123456789 HTTP/1.1\r\nHost: x\r\n\r\n";

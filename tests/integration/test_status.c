@@ -95,7 +95,6 @@ Test(status, a_pid_that_is_not_mchost_is_refused, .timeout = 10) {
   const char *args[] = {"status", "1", NULL};
   cr_assert_eq(run_mchost_sync(args, NULL, &r, 5000), 0);
   cr_expect_eq(r.exit_code, 1);
-  cr_expect(strstr(r.err, "not a running mchost master") != NULL, "%s",
-            r.err);
+  cr_expect(strstr(r.err, "not a running mchost master") != NULL, "%s", r.err);
   run_result_free(&r);
 }

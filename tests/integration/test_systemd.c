@@ -64,8 +64,8 @@ Test(systemd, ready_reloading_and_stopping_are_notified, .fini = stop,
   cr_assert_eq(spawn_mchost_env(args, envp, &S), 0);
   cr_assert(expect_notify("READY=1", got, sizeof got, 5000),
             "no READY=1" SRV_LOG_FMT, srv_log_tail(&S));
-  cr_expect(strstr(got, "STATUS=2 workers serving, generation 1") != NULL,
-            "%s", got);
+  cr_expect(strstr(got, "STATUS=2 workers serving, generation 1") != NULL, "%s",
+            got);
   cr_expect(strstr(got, "MAINPID=") != NULL, "%s", got);
 
   cr_assert_eq(kill(S.pid, SIGHUP), 0);

@@ -74,8 +74,8 @@ Test(snapshot, a_missing_plugin_is_reported, .init = make_dir,
   char dst[128], err[512];
   struct stat st;
   snprintf(dst, sizeof dst, "%s/gen-3.so", dir);
-  cr_expect_eq(plugin_snapshot("/nonexistent/app.so", dst, &st, err,
-                               sizeof err),
-               -ENOENT);
+  cr_expect_eq(
+      plugin_snapshot("/nonexistent/app.so", dst, &st, err, sizeof err),
+      -ENOENT);
   cr_expect(strstr(err, "/nonexistent/app.so") != NULL, "%s", err);
 }
