@@ -755,13 +755,6 @@ void conn_close(struct conn *c) {
     uv_close((uv_handle_t *)&c->later, conn_on_close);
 }
 
-/* An idle keep-alive connection is not closed here: a client may be
- * sending its next request right now, and closing would lose it (the race
- * every keep-alive close has). It is answered with Connection: close, or
- * closes when its keep-alive timeout ends, as it would have anyway. So a
- * reload or a graceful stop loses no request. */
-void conn_drain(struct conn *c) { c->req.keep_alive = 0; }
-
 int conn_alloc_buffers(struct conn *c, size_t max_header_size) {
   /* The header buffer also holds a NUL per string and the path copy: room
    * for those comes on top of the limit the user set. */

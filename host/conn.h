@@ -138,10 +138,6 @@ int conn_start(struct conn *c, struct worker *w, int fd);
  * closed and no response is left that a plugin may still finish. */
 void conn_close(struct conn *c);
 
-/* The worker is stopping: the connection ends after its current or next
- * response, or when its timeout ends (see conn.c). */
-void conn_drain(struct conn *c);
-
 /* Allocates a conn's buffers (once; the worker pools conns). */
 int conn_alloc_buffers(struct conn *c, size_t max_header_size);
 void conn_free_buffers(struct conn *c);

@@ -348,17 +348,18 @@ static void worker_on_kill_timer(uv_timer_t *t) {
 }
 
 static void worker_stop(struct worker *w, const char *why) {
-  struct conn *c, *next;
 
   if (w->stopping)
     return;
   w->stopping = 1;
   log_debug("stopping: %s", why);
   accept_stop(w);
-  for (c = w->active; c != NULL; c = next) {
-    next = c->next;
-    conn_drain(c);
-  }
+  /* Open connections are not closed here: a client may be sending its next
+   * request on an idle keep-alive connection right now, and closing would
+   * lose it (the race every keep-alive close has). Every keep-alive decision
+   * reads w->stopping: the next response says Connection: close, and an idle
+   * connection closes when its keep-alive timeout ends, as it would have
+   * anyway. So a reload or a graceful stop loses no request. */
   uv_timer_start(&w->kill_timer, worker_on_kill_timer, w->cfg->kill_timeout_ms,
                  0);
   if (w->nconns == 0)
