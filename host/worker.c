@@ -348,7 +348,6 @@ static void worker_on_kill_timer(uv_timer_t *t) {
 }
 
 static void worker_stop(struct worker *w, const char *why) {
-
   if (w->stopping)
     return;
   w->stopping = 1;
