@@ -187,6 +187,8 @@ void master_board_slot(struct master *m, const struct wproc *p,
     return;
   s = &m->board->slot[p->slot];
   if (state == SLOT_STARTING) {
+    if (p->slot >= m->board->head.slots)
+      m->board->head.slots = p->slot + 1;
     memset(s, 0, sizeof *s);
     s->pid = p->pid;
     s->id = p->id;

@@ -51,6 +51,7 @@ struct board_head {
   uint32_t wanted;     /* workers */
   uint32_t crashes;    /* plugin faults and worker deaths */
   uint32_t reloads;    /* generations swapped in */
+  uint32_t slots;      /* slots ever used: readers scan no further */
   uint64_t started_ms;
   char plugin[256];
 };

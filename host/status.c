@@ -146,7 +146,7 @@ int status_main(int argc, char **argv) {
          b->head.reloads == 1 ? "" : "s");
   printf("%-7s %-8s %-4s %-9s %-8s %6s %10s\n", "worker", "pid", "gen", "state",
          "uptime", "conns", "requests");
-  for (unsigned i = 0; i < BOARD_SLOTS; i++) {
+  for (unsigned i = 0; i < b->head.slots && i < BOARD_SLOTS; i++) {
     const struct board_slot *s = &b->slot[i];
     if (s->state == SLOT_FREE || s->pid <= 0)
       continue;

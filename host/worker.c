@@ -109,10 +109,13 @@ static void board_post(struct worker *w) {
  * connection go to the others. */
 static int accept_fair(struct worker *w) {
   uint32_t least = UINT32_MAX;
+  uint32_t slots;
 
   if (w->board == NULL)
     return 1;
-  for (unsigned i = 0; i < BOARD_SLOTS; i++) {
+  /* Only the slots in use: this runs for every accepted connection. */
+  slots = __atomic_load_n(&w->board->head.slots, __ATOMIC_RELAXED);
+  for (unsigned i = 0; i < slots && i < BOARD_SLOTS; i++) {
     uint32_t conns;
     if (i == w->slot ||
         !__atomic_load_n(&w->board->slot[i].accepting, __ATOMIC_RELAXED))
