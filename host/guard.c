@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #include "log.h"
 
@@ -46,6 +47,33 @@ static uint64_t coarse_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The unwinder is libgcc's, linked statically (-static-libgcc, see
+ * host/CMakeLists.txt). glibc's backtrace() would dlopen() libgcc_s on its
+ * first call, which allocates: unsafe in a handler after heap corruption,
+ * and warming it up at start cost every idle worker about 210 KiB of RSS
+ * (libgcc_s plus the unwind tables it read). This one reads the tables
+ * through dl_iterate_phdr() and a static cache, and never allocates. */
+struct unwind_state {
+  void **frames;
+  int n, max;
+};
+
+static _Unwind_Reason_Code unwind_one(struct _Unwind_Context *ctx, void *arg) {
+  struct unwind_state *st = arg;
+  void *ip = (void *)_Unwind_GetIP(ctx);
+  /* _start's caller: a 0 return address ends every stack. */
+  if (st->n == st->max || ip == NULL)
+    return _URC_END_OF_STACK;
+  st->frames[st->n++] = ip;
+  return _URC_NO_REASON;
+}
+
+static int guard_backtrace(void **frames, int max) {
+  struct unwind_state st = {frames, 0, max};
+  _Unwind_Backtrace(unwind_one, &st);
+  return st.n;
+}
+
 /* One-shot timer, armed for a whole timeout: see guard_call(). */
 static void arm_timer(uint64_t ms) {
   struct itimerspec its;
@@ -68,7 +96,7 @@ static void guard_on_fault(int sig, siginfo_t *si, void *uc) {
         "code run from the plugin's own libuv callbacks, which no guard "
         "covers); the worker dies and is replaced. Backtrace:\n";
     void *frames[32];
-    int n = backtrace(frames, 32);
+    int n = guard_backtrace(frames, 32);
     ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)ignored;
     backtrace_symbols_fd(frames, n, STDERR_FILENO);
@@ -79,9 +107,7 @@ static void guard_on_fault(int sig, siginfo_t *si, void *uc) {
   guard.report.sig = sig;
   guard.report.code = si->si_code;
   guard.report.addr = si->si_addr;
-  /* backtrace() was warmed up in guard_install(): it no longer loads
-   * libgcc or allocates, which makes it usable here in practice. */
-  guard.report.nframes = backtrace(guard.report.frames, 48);
+  guard.report.nframes = guard_backtrace(guard.report.frames, 48);
   guard.result = sig;
   siglongjmp(*guard.env, 1);
 }
@@ -106,7 +132,7 @@ static void guard_on_alarm(int sig, siginfo_t *si, void *uc) {
   guard.armed = 0;
   guard.report.sig = 0;
   guard.report.addr = NULL;
-  guard.report.nframes = backtrace(guard.report.frames, 48);
+  guard.report.nframes = guard_backtrace(guard.report.frames, 48);
   guard.result = GUARD_TIMEOUT;
   siglongjmp(*guard.env, 1);
 }
@@ -116,9 +142,6 @@ int guard_install(void) {
   stack_t ss;
   struct sigaction sa;
   struct sigevent sev;
-  void *warm[2];
-
-  backtrace(warm, 2);
   if (altstack == NULL && (altstack = malloc(1 << 16)) == NULL)
     return -ENOMEM;
   memset(&ss, 0, sizeof ss);
