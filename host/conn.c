@@ -2,12 +2,12 @@
  * conn.c - one HTTP/1.1 connection on the worker's loop.
  *
  * Reading: libuv reads into the conn's fixed input buffer; llhttp (strict,
- * no lenient flags) parses it; the callbacks copy the request line and
- * headers into the conn's header buffer, so nothing points into the input
- * buffer once a read is parsed. on_message_complete pauses the parser, and
- * the request is handed to the plugin outside llhttp's stack: a crash
- * guard jump never crosses the parser, and pipelined requests are answered
- * strictly in order, one at a time.
+ * no lenient flags) parses it, and its callbacks (parse.c) copy the request
+ * line and headers into the conn's header buffer, so nothing points into
+ * the input buffer once a read is parsed. on_message_complete pauses the
+ * parser, and the request is handed to the plugin outside llhttp's stack: a
+ * crash guard jump never crosses the parser, and pipelined requests are
+ * answered strictly in order, one at a time.
  *
  * Writing: responses are collected in `out` and written once per batch of
  * input with uv_try_write(): one write(2) for a keep-alive request, one for
@@ -18,7 +18,6 @@
  * No heap allocation per request: buffers belong to the conn, and conns
  * are pooled by the worker.
  */
-#define _GNU_SOURCE /* memmem */
 #include "conn.h"
 
 #include <errno.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "parse.h"
 #include "worker.h"
 
 #define container_of(ptr, type, member)                                        \
@@ -46,298 +46,6 @@ static void conn_abandon(struct conn *c);
 static void conn_linger(struct conn *c);
 static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void conn_on_close(uv_handle_t *h);
-
-static struct conn *parser_conn(llhttp_t *p) { return p->data; }
-
-static void set_timer(struct conn *c, enum conn_timer kind, uint64_t ms);
-static int reject(struct conn *c, int status);
-
-/* ---- parser callbacks: copy the head into hbuf ---- */
-
-static int hbuf_put(struct conn *c, const char *at, size_t len, int status) {
-  if (len >= c->hcap - c->hlen) {
-    c->error_status = status;
-    return -1;
-  }
-  memcpy(c->hbuf + c->hlen, at, len);
-  c->hlen += len;
-  return 0;
-}
-
-static int on_message_begin(llhttp_t *p) {
-  struct conn *c = parser_conn(p);
-  c->hlen = 0;
-  c->req.nheaders = 0;
-  c->req.body_len = 0;
-  c->req.method = c->req.target = NULL; /* an error log line says "-" */
-  c->req.version = 11;
-  c->hosts = 0;
-  c->te_field = 0;
-  c->expect = -1;
-  c->got_bytes = 1;
-  c->in_url = 0;
-  c->in_value = 0;
-  c->continue_sent = 0;
-  /* --header-timeout bounds the whole head from its first byte: a client
-   * that trickles one byte at a time cannot hold a connection forever. */
-  if (c->timer_kind != TIMER_HEADER)
-    set_timer(c, TIMER_HEADER, c->w->cfg->header_timeout_ms);
-  return 0;
-}
-
-/* Method and version are known before the headers: a request rejected in
- * its headers is still logged with its request line. */
-static int on_method_complete(llhttp_t *p) {
-  parser_conn(p)->req.method = llhttp_method_name((llhttp_method_t)p->method);
-  return 0;
-}
-
-static int on_version_complete(llhttp_t *p) {
-  parser_conn(p)->req.version = p->http_minor == 0 ? 10 : 11;
-  return 0;
-}
-
-static int on_url(llhttp_t *p, const char *at, size_t len) {
-  struct conn *c = parser_conn(p);
-  c->in_url = 1;
-  return hbuf_put(c, at, len, 414);
-}
-
-static int on_url_complete(llhttp_t *p) {
-  struct conn *c = parser_conn(p);
-  const char *t = c->hbuf, *end = c->hbuf + c->hlen, *path = t, *q;
-
-  /* llhttp (without strict mode) lets HTAB and FF into a target, where a
-   * plugin or the next hop may take them for a separator. */
-  for (const char *s = t; s < end; s++)
-    if ((unsigned char)*s <= ' ' || *s == 0x7f)
-      return reject(c, 400);
-  /* The asterisk-form is "*" and OPTIONS's alone (RFC 9112, 3.2.4); llhttp
-   * takes any method, and anything after the '*'. */
-  if (t[0] == '*' && (end - t != 1 || p->method != HTTP_OPTIONS))
-    return reject(c, 400);
-  if (hbuf_put(c, "", 1, 414) != 0)
-    return -1;
-  c->req.target = t;
-  /* absolute-form ("http://host/a?b", RFC 9112 3.2.2, which a server must
-   * accept): the path starts after the authority, and is "/" if empty */
-  if (t < end && t[0] != '/' && t[0] != '*' && p->method != HTTP_CONNECT) {
-    const char *sep = memmem(t, (size_t)(end - t), "://", 3);
-    if (sep == NULL) /* none of the forms of RFC 9112 3.2 */
-      return reject(c, 400);
-    for (path = sep + 3; path < end && *path != '/' && *path != '?';)
-      path++;
-  }
-  /* The path is a NUL-terminated copy of the target up to '?', so that
-   * both can be handed out as C strings. */
-  q = memchr(path, '?', (size_t)(end - path));
-  c->req.query = q != NULL ? q + 1 : "";
-  c->req.path = c->hbuf + c->hlen;
-  if ((path == (q != NULL ? q : end) && hbuf_put(c, "/", 1, 414) != 0) ||
-      hbuf_put(c, path, (size_t)((q != NULL ? q : end) - path), 414) != 0 ||
-      hbuf_put(c, "", 1, 414) != 0)
-    return -1;
-  c->in_url = 0;
-  return 0;
-}
-
-static int on_header_field(llhttp_t *p, const char *at, size_t len) {
-  struct conn *c = parser_conn(p);
-  /* Trailer fields are dropped (RFC 9110, 6.5.1): after the head, a field
-   * such as Content-Length must not join the ones the plugin sees. */
-  if (p->flags & F_TRAILING)
-    return 0;
-  if (c->field_start == SIZE_MAX) {
-    if (c->req.nheaders == CONN_MAX_HEADERS) {
-      c->error_status = 431;
-      return -1;
-    }
-    c->field_start = c->hlen;
-  }
-  return hbuf_put(c, at, len, 431);
-}
-
-static int on_header_field_complete(llhttp_t *p) {
-  struct conn *c = parser_conn(p);
-  const char *name;
-  size_t len;
-
-  if (p->flags & F_TRAILING) /* dropped, and field_start is not set */
-    return 0;
-  name = c->hbuf + c->field_start;
-  len = c->hlen - c->field_start;
-  /* RFC 9112 5.1: whitespace between a field name and its colon must be
-   * rejected, for proxies disagree on what the name is; llhttp (without
-   * strict mode) also takes it inside a name ("X Y: z"). */
-  if (len == 0 || memchr(name, ' ', len) != NULL ||
-      memchr(name, '\t', len) != NULL)
-    return reject(c, 400);
-  /* Spotted here, by length first, so that no request pays for a search.
-   * A second Expect would go unchecked: the plugin finds the first. */
-  if (len == 6 && strncasecmp(name, "expect", 6) == 0) {
-    if (c->expect >= 0)
-      return reject(c, 417);
-    c->expect = (int)c->req.nheaders;
-  } else if (len == 4 && strncasecmp(name, "host", 4) == 0)
-    c->hosts++;
-  else if (len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0)
-    c->te_field = 1;
-  if (hbuf_put(c, "", 1, 431) != 0)
-    return -1;
-  c->req.headers[c->req.nheaders].name = c->hbuf + c->field_start;
-  c->value_pieces = 0;
-  c->req.headers[c->req.nheaders].value = c->hbuf + c->hlen;
-  c->field_start = SIZE_MAX;
-  return 0;
-}
-
-static int on_header_value(llhttp_t *p, const char *at, size_t len) {
-  struct conn *c = parser_conn(p);
-  if (p->flags & F_TRAILING)
-    return 0;
-  /* An obs-fold (a value continued on a line that starts with a space) is
-   * accepted by llhttp, which skips the line break and hands the rest over
-   * as one more piece of the value. A value also comes in pieces when it
-   * spans two reads, but then the earlier piece ended with the input. RFC
-   * 9112 5.2 lets a server reject obs-fold: proxies unfold it differently. */
-  if (c->value_pieces++ > 0 && !c->value_at_end)
-    return reject(c, 400);
-  c->value_at_end = at + len == c->exec_end;
-  return hbuf_put(c, at, len, 431);
-}
-
-static int on_header_value_complete(llhttp_t *p) {
-  struct conn *c = parser_conn(p);
-  const char *start = c->req.headers[c->req.nheaders].value;
-  if (p->flags & F_TRAILING)
-    return 0;
-  /* llhttp skips leading whitespace; trailing whitespace is ours to drop. */
-  while (c->hbuf + c->hlen > start &&
-         (c->hbuf[c->hlen - 1] == ' ' || c->hbuf[c->hlen - 1] == '\t'))
-    c->hlen--;
-  if (hbuf_put(c, "", 1, 431) != 0)
-    return -1;
-  c->req.nheaders++;
-  return 0;
-}
-
-static int reject(struct conn *c, int status) {
-  c->error_status = status;
-  return -1;
-}
-
-static int on_headers_complete(llhttp_t *p) {
-  struct conn *c = parser_conn(p);
-  mc_request *req = &c->req;
-  const char *expect;
-  int has_body = (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) ||
-                 ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
-
-  if (p->http_major != 1)
-    return reject(c, 505);
-  /* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host. */
-  if (c->hosts > 1 || (c->hosts == 0 && p->http_minor == 1))
-    return reject(c, 400);
-  /* Request smuggling: a message with both framings has no single length
-   * that every hop agrees on (RFC 9112, 6.3). */
-  if ((p->flags & F_TRANSFER_ENCODING) && (p->flags & F_CONTENT_LENGTH))
-    return reject(c, 400);
-  if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
-    return reject(c, 501);
-  /* llhttp reads no body for CONNECT: what follows is the tunnel's. A
-   * CONNECT request has no content (RFC 9110, 9.3.6). */
-  if (p->method == HTTP_CONNECT && has_body)
-    return reject(c, 400);
-  /* llhttp ignores a Transfer-Encoding field without a coding, which the
-   * next hop may not; and in HTTP/1.0 the field means faulty framing (RFC
-   * 9112, 6.1). */
-  if (c->te_field && (!(p->flags & F_TRANSFER_ENCODING) || p->http_minor == 0))
-    return reject(c, 400);
-  if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->w->cfg->max_body)
-    return reject(c, 413);
-
-  req->method = llhttp_method_name((llhttp_method_t)p->method);
-  req->version = p->http_minor == 0 ? 10 : 11;
-  req->keep_alive = llhttp_should_keep_alive(p);
-  if (c->w->stopping)
-    req->keep_alive = 0;
-
-  expect = c->expect >= 0 ? req->headers[c->expect].value : NULL;
-  if (expect != NULL) {
-    if (strcasecmp(expect, "100-continue") != 0)
-      return reject(c, 417);
-    /* Only a client that waits for it gets an interim response, and only
-     * if the body is welcome: too large was answered 413 above. */
-    if (req->version == 11 && has_body) {
-      static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-      uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
-      conn_output(c, &b, 1);
-      conn_flush(c);
-      c->continue_sent = 1;
-    }
-  }
-  /* A body of known length gets its whole buffer at once, not by doubling
-   * (and copying) as it arrives. */
-  if ((p->flags & F_CONTENT_LENGTH) && p->content_length + 1 > req->body_cap) {
-    char *nb = realloc(req->body, p->content_length + 1);
-    if (nb == NULL)
-      return reject(c, 500);
-    req->body = nb;
-    req->body_cap = p->content_length + 1;
-  }
-  if (has_body)
-    set_timer(c, TIMER_BODY, c->w->cfg->header_timeout_ms);
-  else
-    set_timer(c, TIMER_NONE, 0);
-  return 0;
-}
-
-static int on_body(llhttp_t *p, const char *at, size_t len) {
-  struct conn *c = parser_conn(p);
-  mc_request *req = &c->req;
-  size_t need = req->body_len + len + 1;
-
-  if (req->body_len + len > c->w->cfg->max_body)
-    return reject(c, 413);
-  if (need > req->body_cap) {
-    size_t cap = req->body_cap ? req->body_cap : 4096;
-    char *nb;
-    while (cap < need)
-      cap *= 2;
-    if ((nb = realloc(req->body, cap)) == NULL)
-      return reject(c, 500);
-    req->body = nb;
-    req->body_cap = cap;
-  }
-  memcpy(req->body + req->body_len, at, len);
-  req->body_len += len;
-  return 0;
-}
-
-static int on_message_complete(llhttp_t *p) {
-  struct conn *c = parser_conn(p);
-  if (c->req.body != NULL)
-    c->req.body[c->req.body_len] = '\0';
-  c->request_ready = 1;
-  set_timer(c, TIMER_NONE, 0);
-  return HPE_PAUSED;
-}
-
-void conn_settings_init(llhttp_settings_t *s) {
-  llhttp_settings_init(s);
-  s->on_message_begin = on_message_begin;
-  s->on_method_complete = on_method_complete;
-  s->on_version_complete = on_version_complete;
-  s->on_url = on_url;
-  s->on_url_complete = on_url_complete;
-  s->on_header_field = on_header_field;
-  s->on_header_field_complete = on_header_field_complete;
-  s->on_header_value = on_header_value;
-  s->on_header_value_complete = on_header_value_complete;
-  s->on_headers_complete = on_headers_complete;
-  s->on_body = on_body;
-  s->on_message_complete = on_message_complete;
-}
 
 /* ---- timers ---- */
 
@@ -374,7 +82,7 @@ static void conn_on_timer(uv_timer_t *t) {
     /* A response finished outside conn_process(), from a plugin callback:
      * the next request is dispatched here, not inside that callback. */
     if (!c->close_after && c->rpos == c->rlen)
-      set_timer(c, TIMER_KEEPALIVE, c->w->cfg->keepalive_timeout_ms);
+      conn_set_timer(c, TIMER_KEEPALIVE, c->w->cfg->keepalive_timeout_ms);
     conn_process(c);
     break;
   case TIMER_NONE:
@@ -382,7 +90,7 @@ static void conn_on_timer(uv_timer_t *t) {
   }
 }
 
-static void set_timer(struct conn *c, enum conn_timer kind, uint64_t ms) {
+void conn_set_timer(struct conn *c, enum conn_timer kind, uint64_t ms) {
   c->timer_kind = kind;
   if (kind == TIMER_NONE || (ms == 0 && kind != TIMER_RESUME))
     uv_timer_stop(&c->timer);
@@ -410,7 +118,7 @@ void conn_watch_deferred(struct conn *c) {
   uint64_t ms = c->w->cfg->request_timeout_ms;
   if (ms > 0 && c->timer_kind != TIMER_REQUEST && !c->closing &&
       (c->res.state == RES_DEFERRED || c->res.state == RES_STREAMING))
-    set_timer(c, TIMER_REQUEST, ms);
+    conn_set_timer(c, TIMER_REQUEST, ms);
 }
 
 /* A deferred response outlived --request-timeout. Its client gets a 503
@@ -480,7 +188,7 @@ static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
       return;
     c->rlen += (size_t)n;
     if (c->timer_kind == TIMER_BODY)
-      set_timer(c, TIMER_BODY, c->w->cfg->header_timeout_ms);
+      conn_set_timer(c, TIMER_BODY, c->w->cfg->header_timeout_ms);
     conn_process(c);
     return;
   }
@@ -493,19 +201,6 @@ static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 }
 
 /* ---- processing ---- */
-
-static int status_for_parse_error(struct conn *c, llhttp_errno_t err) {
-  if (c->error_status != 0)
-    return c->error_status;
-  switch (err) {
-  case HPE_INVALID_TRANSFER_ENCODING:
-    return 501;
-  case HPE_INVALID_VERSION:
-    return 505;
-  default:
-    return 400;
-  }
-}
 
 static void dispatch(struct conn *c) {
   c->request_ready = 0;
@@ -548,7 +243,7 @@ static void conn_process(struct conn *c) {
       }
       dispatch(c);
     } else {
-      int status = status_for_parse_error(c, err);
+      int status = parse_error_status(c, err);
       log_debug("rejecting a request from %s with %d: %s", c->req.remote_addr,
                 status,
                 c->error_status ? http_reason(status)
@@ -565,7 +260,7 @@ static void conn_process(struct conn *c) {
    * they were still unparsed armed no keep-alive timeout. */
   if (c->timer_kind == TIMER_NONE && c->res.state == RES_IDLE && !c->closing &&
       !c->close_after && c->rlen == 0)
-    set_timer(c, TIMER_KEEPALIVE, c->w->cfg->keepalive_timeout_ms);
+    conn_set_timer(c, TIMER_KEEPALIVE, c->w->cfg->keepalive_timeout_ms);
   c->in_process = 0;
   conn_flush(c);
   conn_update_reading(c);
@@ -573,7 +268,7 @@ static void conn_process(struct conn *c) {
 
 void conn_response_done(struct conn *c) {
   if (c->timer_kind == TIMER_REQUEST)
-    set_timer(c, TIMER_NONE, 0);
+    conn_set_timer(c, TIMER_NONE, 0);
   c->res.state = RES_IDLE;
   c->got_bytes = 0;
   if (!c->req.keep_alive || c->w->stopping)
@@ -591,9 +286,9 @@ void conn_response_done(struct conn *c) {
   }
   if (c->in_process) {
     if (!c->close_after && c->rpos == c->rlen)
-      set_timer(c, TIMER_KEEPALIVE, c->w->cfg->keepalive_timeout_ms);
+      conn_set_timer(c, TIMER_KEEPALIVE, c->w->cfg->keepalive_timeout_ms);
   } else {
-    set_timer(c, TIMER_RESUME, 0);
+    conn_set_timer(c, TIMER_RESUME, 0);
   }
 }
 
@@ -728,7 +423,7 @@ static void conn_on_shutdown(uv_shutdown_t *req, int status) {
 static void conn_linger(struct conn *c) {
   if (c->timer_kind == TIMER_LINGER || c->closing)
     return;
-  set_timer(c, TIMER_LINGER, LINGER_MS);
+  conn_set_timer(c, TIMER_LINGER, LINGER_MS);
   if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, conn_on_shutdown) != 0)
     conn_close(c);
 }
@@ -828,7 +523,7 @@ int conn_start(struct conn *c, struct worker *w, int fd) {
   }
   llhttp_init(&c->parser, HTTP_REQUEST, &w->settings);
   c->parser.data = c;
-  set_timer(c, TIMER_HEADER, w->cfg->header_timeout_ms);
+  conn_set_timer(c, TIMER_HEADER, w->cfg->header_timeout_ms);
   conn_update_reading(c);
   return 0;
 }
@@ -1229,7 +924,7 @@ static void fuzz_setup(void) {
   fz.cfg.request_timeout_ms = 0;
   w->cfg = &fz.cfg;
   FUZZ_CHECK(uv_loop_init(&w->loop) == 0);
-  conn_settings_init(&w->settings);
+  parse_settings_init(&w->settings);
   w->plugin.run = fuzz_run;
   w->listen_fd = w->accept_evfd = -1;
   /* There is no accept path to resume when a conn is released. */

@@ -1,4 +1,5 @@
-/* conn.h - one HTTP/1.1 connection: parsing, limits, timeouts, writes. */
+/* conn.h - one HTTP/1.1 connection: reading, timeouts, writes (and its
+ * parsing, in parse.c). */
 #ifndef MCHOST_CONN_H
 #define MCHOST_CONN_H
 
@@ -127,9 +128,6 @@ struct conn {
   uv_shutdown_t sreq;
 };
 
-/* Parser settings shared by every connection of a worker. */
-void conn_settings_init(llhttp_settings_t *s);
-
 /* Sets up a connection for an accepted socket fd. Returns 0 or a negative
  * errno (the fd is closed then). */
 int conn_start(struct conn *c, struct worker *w, int fd);
@@ -150,6 +148,10 @@ void conn_watch_deferred(struct conn *c);
  * of it has left yet, else what is buffered goes out and the connection
  * ends, which tells the client the body is cut short. */
 void conn_abort_stream(struct conn *c);
+
+/* Enters a phase and arms the conn's one timer for its timeout; TIMER_NONE,
+ * or 0 ms for anything but TIMER_RESUME, stops the timer. */
+void conn_set_timer(struct conn *c, enum conn_timer kind, uint64_t ms);
 
 /* Called by response.c when a response is finished. */
 void conn_response_done(struct conn *c);

@@ -25,7 +25,7 @@ struct msg {
  * master creates and each worker inherits as fd 5). Each worker posts how
  * many connections it holds, whether it accepts, and how many requests it
  * served; the master posts who the workers are. Workers read it to share
- * connections fairly (worker.c, accept_fair()), and `mchost status PID`
+ * connections fairly (accept.c, accept_fair()), and `mchost status PID`
  * reads it to show a running server (status.c). Nothing else depends on it,
  * so a corrupt worker scribbling here can only skew the balance or the
  * status shown.

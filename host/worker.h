@@ -1,4 +1,5 @@
-/* worker.h - a worker process: its loop, accept path, plugin, lifecycle. */
+/* worker.h - a worker process: its loop, accept path (accept.h), plugin,
+ * lifecycle. */
 #ifndef MCHOST_WORKER_H
 #define MCHOST_WORKER_H
 
@@ -28,12 +29,12 @@ struct worker {
   llhttp_settings_t settings;
 
   int listen_fd;
-  int accept_evfd; /* watched by libuv; stands for listen_fd (worker.c) */
+  int accept_evfd; /* watched by libuv; stands for listen_fd (accept.c) */
   uv_poll_t accept_poll;
   uv_timer_t accept_retry; /* after EMFILE or at --max-connections */
   unsigned accepts_since_rearm;
   int accepting;
-  int yielded; /* gave a connection up for fairness (worker.c) */
+  int yielded; /* gave a connection up for fairness (accept.c) */
   uint64_t yielded_at;
   struct board *board; /* NULL: no balancing (fd 5 missing) */
   unsigned slot;

@@ -1,0 +1,249 @@
+/*
+ * accept.c - a worker's accept path: new connections from the shared
+ * listening socket, spread fairly over the workers.
+ *
+ * One listening socket is shared by every worker (never SO_REUSEPORT: a
+ * worker that goes away would take the connections queued on its own
+ * socket with it). libuv's own accept loop lets one worker take nearly every
+ * connection, so each worker accepts by itself, and registers the socket
+ * with EPOLLEXCLUSIVE: a new connection wakes one worker, not all. libuv has
+ * no such flag, so the socket is added to libuv's epoll set by hand, with
+ * the fd number of an eventfd that libuv watches (and that never fires) as
+ * its data: libuv then delivers the socket's readiness to that watcher.
+ * Re-adding it every ACCEPT_REARM accepts moves this worker to the back of
+ * the socket's wait queue, which spreads connections evenly (nginx does the
+ * same). Tested with libuv 1.44 (uv__io_poll dispatches by data.fd).
+ */
+#define _GNU_SOURCE /* accept4, EPOLLEXCLUSIVE */
+#include "accept.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "worker.h"
+
+/* Connections accepted per wakeup, and accepts between two re-arms of the
+ * exclusive wakeup (see above). */
+#define ACCEPT_BATCH 8
+#define ACCEPT_REARM 16
+
+static int accept_arm(struct worker *w) {
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.fd = w->accept_evfd;
+  return epoll_ctl(uv_backend_fd(&w->loop), EPOLL_CTL_ADD, w->listen_fd, &ev);
+}
+
+static void accept_disarm(struct worker *w) {
+  if (w->accept_evfd >= 0)
+    epoll_ctl(uv_backend_fd(&w->loop), EPOLL_CTL_DEL, w->listen_fd, NULL);
+  else
+    uv_poll_stop(&w->accept_poll);
+}
+
+static void accept_on_poll(uv_poll_t *h, int status, int events);
+
+/* ---- the board: what the siblings see ---- */
+
+/* The board (fd 5) is optional: without it a worker still serves, it
+ * only does not balance. */
+void accept_board_attach(struct worker *w, unsigned slot) {
+  void *p;
+  if (slot >= BOARD_SLOTS)
+    return;
+  p = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE, MAP_SHARED,
+           WORKER_BOARD_FD, 0);
+  close(WORKER_BOARD_FD);
+  if (p == MAP_FAILED)
+    return;
+  w->board = p;
+  w->slot = slot;
+}
+
+/* Posts this worker's state on the board for its siblings to read. */
+void accept_board_post(struct worker *w) {
+  if (w->board == NULL)
+    return;
+  __atomic_store_n(&w->board->slot[w->slot].conns, w->nconns, __ATOMIC_RELAXED);
+  __atomic_store_n(&w->board->slot[w->slot].requests, w->served,
+                   __ATOMIC_RELAXED);
+  /* Stepping aside for fairness is not refusing: still counted as a
+   * taker, or its siblings would think themselves alone. */
+  __atomic_store_n(&w->board->slot[w->slot].accepting,
+                   (uint32_t)((w->accepting || w->yielded) && !w->stopping),
+                   __ATOMIC_RELAXED);
+}
+
+/* Exclusive wakeups decide which worker is woken, not which one is busy:
+ * the worker that happens to be running takes a burst of connections, and
+ * keeps them (keep-alive). So a worker that already holds more than its
+ * share, compared with the least loaded sibling that accepts, lets this
+ * connection go to the others. */
+static int accept_fair(struct worker *w) {
+  uint32_t least = UINT32_MAX;
+  uint32_t slots;
+
+  if (w->board == NULL)
+    return 1;
+  /* Only the slots in use: this runs for every accepted connection. */
+  slots = __atomic_load_n(&w->board->head.slots, __ATOMIC_RELAXED);
+  for (unsigned i = 0; i < slots && i < BOARD_SLOTS; i++) {
+    uint32_t conns;
+    if (i == w->slot ||
+        !__atomic_load_n(&w->board->slot[i].accepting, __ATOMIC_RELAXED))
+      continue;
+    conns = __atomic_load_n(&w->board->slot[i].conns, __ATOMIC_RELAXED);
+    if (conns < least)
+      least = conns;
+  }
+  return least == UINT32_MAX || w->nconns <= least + 2 + least / 8;
+}
+
+void accept_resume(struct worker *w) {
+  if (w->accepting || w->stopping)
+    return;
+  if (w->accept_evfd >= 0
+          ? accept_arm(w) == 0
+          : uv_poll_start(&w->accept_poll, UV_READABLE, accept_on_poll) == 0)
+    w->accepting = 1;
+  accept_board_post(w);
+}
+
+static void accept_on_retry(uv_timer_t *t) { accept_resume(t->data); }
+
+/* Stops accepting for `ms` (0: until a connection is released). */
+static void accept_pause(struct worker *w, uint64_t ms) {
+  if (!w->accepting)
+    return;
+  accept_disarm(w);
+  w->accepting = 0;
+  accept_board_post(w);
+  if (ms > 0)
+    uv_timer_start(&w->accept_retry, accept_on_retry, ms, 0);
+}
+
+/* Unfair: step aside for 1 ms, so that the next wakeups go to the
+ * siblings. A connection still waiting when this worker takes up accepting
+ * again (it is woken at once) is taken whatever the balance: nobody waits on
+ * fairness for longer. Returns 1 when this worker steps aside. */
+static int accept_yield(struct worker *w) {
+  if (w->yielded && uv_now(&w->loop) > w->yielded_at + 2) {
+    w->yielded = 0;
+    accept_board_post(w);
+  }
+  if (!w->yielded && !accept_fair(w)) {
+    w->yielded = 1;
+    w->yielded_at = uv_now(&w->loop);
+    accept_pause(w, 1);
+    return 1;
+  }
+  if (w->yielded) {
+    w->yielded = 0;
+    accept_board_post(w);
+  }
+  return 0;
+}
+
+static void accept_on_poll(uv_poll_t *h, int status, int events) {
+  struct worker *w = h->data;
+  (void)status;
+  (void)events;
+
+  for (int i = 0; i < ACCEPT_BATCH && w->accepting; i++) {
+    struct conn *c;
+    int fd;
+
+    if (w->nconns >= w->cfg->max_connections) {
+      accept_pause(w, 0);
+      return;
+    }
+    if (accept_yield(w))
+      return;
+    fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED)
+        continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+          errno == ENOMEM) {
+        /* Out of fds: let the other workers take the connections for a
+         * moment instead of spinning on a socket we cannot accept from. */
+        log_warn("cannot accept: %s; pausing for 100 ms", strerror(errno));
+        accept_pause(w, 100);
+      } else if (errno != EAGAIN) {
+        log_error("accept: %s", strerror(errno));
+      }
+      return;
+    }
+    if ((c = worker_conn_get(w)) == NULL) {
+      log_warn("out of memory for a new connection; closing it");
+      close(fd);
+      return;
+    }
+    if (conn_start(c, w, fd) != 0)
+      log_warn("could not set up a connection");
+    if (w->accept_evfd >= 0 && ++w->accepts_since_rearm >= ACCEPT_REARM) {
+      w->accepts_since_rearm = 0;
+      accept_disarm(w);
+      if (accept_arm(w) != 0)
+        w->accepting = 0;
+    }
+  }
+}
+
+int accept_start(struct worker *w) {
+  int err;
+
+  w->listen_fd = WORKER_LISTEN_FD;
+  w->accept_evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  uv_timer_init(&w->loop, &w->accept_retry);
+  w->accept_retry.data = w;
+  if (w->accept_evfd >= 0) {
+    err = uv_poll_init(&w->loop, &w->accept_poll, w->accept_evfd);
+    if (err == 0)
+      err = uv_poll_start(&w->accept_poll, UV_READABLE, accept_on_poll);
+    w->accept_poll.data = w;
+    /* Kernels before 4.5 have no EPOLLEXCLUSIVE: poll the socket plainly. */
+    if (err == 0 && accept_arm(w) == 0) {
+      w->accepting = 1;
+      return 0;
+    }
+    if (err == 0)
+      uv_close((uv_handle_t *)&w->accept_poll, NULL);
+    close(w->accept_evfd);
+    w->accept_evfd = -1;
+    log_debug("EPOLLEXCLUSIVE unavailable: accepting without it");
+  }
+  err = uv_poll_init(&w->loop, &w->accept_poll, w->listen_fd);
+  w->accept_poll.data = w;
+  if (err == 0)
+    err = uv_poll_start(&w->accept_poll, UV_READABLE, accept_on_poll);
+  if (err != 0)
+    return err;
+  w->accepting = 1;
+  return 0;
+}
+
+void accept_stop(struct worker *w) {
+  if (w->listen_fd < 0)
+    return;
+  if (w->accepting)
+    accept_disarm(w);
+  w->accepting = 0;
+  accept_board_post(w);
+  uv_timer_stop(&w->accept_retry);
+  uv_close((uv_handle_t *)&w->accept_poll, NULL);
+  if (w->accept_evfd >= 0)
+    close(w->accept_evfd);
+  /* Only this worker's copy: the master keeps the socket, so connections
+   * that arrive now wait for the other workers instead of being refused. */
+  close(w->listen_fd);
+  w->listen_fd = -1;
+}

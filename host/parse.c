@@ -1,0 +1,339 @@
+/*
+ * parse.c - what a request must look like to reach a plugin.
+ *
+ * llhttp (strict, no lenient flags) parses a conn's input; these callbacks
+ * copy the request line and headers into the conn's header buffer, so that
+ * nothing points into the input buffer once a read is parsed. They also
+ * apply the size limits, and reject what llhttp lets through but RFC 9112
+ * says a server must (or may) reject, because hops that read it differently
+ * open the way to request smuggling. A rejection leaves the status to answer
+ * with in c->error_status (see parse_error_status()), and conn.c sends it.
+ * on_message_complete pauses the parser, so that conn.c hands the request
+ * to the plugin outside llhttp's stack.
+ */
+#define _GNU_SOURCE /* memmem */
+#include "parse.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conn.h"
+#include "worker.h"
+
+static struct conn *parser_conn(llhttp_t *p) { return p->data; }
+
+static int reject(struct conn *c, int status) {
+  c->error_status = status;
+  return -1;
+}
+
+/* ---- the head: copied into hbuf ---- */
+
+static int hbuf_put(struct conn *c, const char *at, size_t len, int status) {
+  if (len >= c->hcap - c->hlen) {
+    c->error_status = status;
+    return -1;
+  }
+  memcpy(c->hbuf + c->hlen, at, len);
+  c->hlen += len;
+  return 0;
+}
+
+static int on_message_begin(llhttp_t *p) {
+  struct conn *c = parser_conn(p);
+  c->hlen = 0;
+  c->req.nheaders = 0;
+  c->req.body_len = 0;
+  c->req.method = c->req.target = NULL; /* an error log line says "-" */
+  c->req.version = 11;
+  c->hosts = 0;
+  c->te_field = 0;
+  c->expect = -1;
+  c->got_bytes = 1;
+  c->in_url = 0;
+  c->in_value = 0;
+  c->continue_sent = 0;
+  /* --header-timeout bounds the whole head from its first byte: a client
+   * that trickles one byte at a time cannot hold a connection forever. */
+  if (c->timer_kind != TIMER_HEADER)
+    conn_set_timer(c, TIMER_HEADER, c->w->cfg->header_timeout_ms);
+  return 0;
+}
+
+/* Method and version are known before the headers: a request rejected in
+ * its headers is still logged with its request line. */
+static int on_method_complete(llhttp_t *p) {
+  parser_conn(p)->req.method = llhttp_method_name((llhttp_method_t)p->method);
+  return 0;
+}
+
+static int on_version_complete(llhttp_t *p) {
+  parser_conn(p)->req.version = p->http_minor == 0 ? 10 : 11;
+  return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len) {
+  struct conn *c = parser_conn(p);
+  c->in_url = 1;
+  return hbuf_put(c, at, len, 414);
+}
+
+static int on_url_complete(llhttp_t *p) {
+  struct conn *c = parser_conn(p);
+  const char *t = c->hbuf, *end = c->hbuf + c->hlen, *path = t, *q;
+
+  /* llhttp (without strict mode) lets HTAB and FF into a target, where a
+   * plugin or the next hop may take them for a separator. */
+  for (const char *s = t; s < end; s++)
+    if ((unsigned char)*s <= ' ' || *s == 0x7f)
+      return reject(c, 400);
+  /* The asterisk-form is "*" and OPTIONS's alone (RFC 9112, 3.2.4); llhttp
+   * takes any method, and anything after the '*'. */
+  if (t[0] == '*' && (end - t != 1 || p->method != HTTP_OPTIONS))
+    return reject(c, 400);
+  if (hbuf_put(c, "", 1, 414) != 0)
+    return -1;
+  c->req.target = t;
+  /* absolute-form ("http://host/a?b", RFC 9112 3.2.2, which a server must
+   * accept): the path starts after the authority, and is "/" if empty */
+  if (t < end && t[0] != '/' && t[0] != '*' && p->method != HTTP_CONNECT) {
+    const char *sep = memmem(t, (size_t)(end - t), "://", 3);
+    if (sep == NULL) /* none of the forms of RFC 9112 3.2 */
+      return reject(c, 400);
+    for (path = sep + 3; path < end && *path != '/' && *path != '?';)
+      path++;
+  }
+  /* The path is a NUL-terminated copy of the target up to '?', so that
+   * both can be handed out as C strings. */
+  q = memchr(path, '?', (size_t)(end - path));
+  c->req.query = q != NULL ? q + 1 : "";
+  c->req.path = c->hbuf + c->hlen;
+  if ((path == (q != NULL ? q : end) && hbuf_put(c, "/", 1, 414) != 0) ||
+      hbuf_put(c, path, (size_t)((q != NULL ? q : end) - path), 414) != 0 ||
+      hbuf_put(c, "", 1, 414) != 0)
+    return -1;
+  c->in_url = 0;
+  return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len) {
+  struct conn *c = parser_conn(p);
+  /* Trailer fields are dropped (RFC 9110, 6.5.1): after the head, a field
+   * such as Content-Length must not join the ones the plugin sees. */
+  if (p->flags & F_TRAILING)
+    return 0;
+  if (c->field_start == SIZE_MAX) {
+    if (c->req.nheaders == CONN_MAX_HEADERS) {
+      c->error_status = 431;
+      return -1;
+    }
+    c->field_start = c->hlen;
+  }
+  return hbuf_put(c, at, len, 431);
+}
+
+static int on_header_field_complete(llhttp_t *p) {
+  struct conn *c = parser_conn(p);
+  const char *name;
+  size_t len;
+
+  if (p->flags & F_TRAILING) /* dropped, and field_start is not set */
+    return 0;
+  name = c->hbuf + c->field_start;
+  len = c->hlen - c->field_start;
+  /* RFC 9112 5.1: whitespace between a field name and its colon must be
+   * rejected, for proxies disagree on what the name is; llhttp (without
+   * strict mode) also takes it inside a name ("X Y: z"). */
+  if (len == 0 || memchr(name, ' ', len) != NULL ||
+      memchr(name, '\t', len) != NULL)
+    return reject(c, 400);
+  /* Spotted here, by length first, so that no request pays for a search.
+   * A second Expect would go unchecked: the plugin finds the first. */
+  if (len == 6 && strncasecmp(name, "expect", 6) == 0) {
+    if (c->expect >= 0)
+      return reject(c, 417);
+    c->expect = (int)c->req.nheaders;
+  } else if (len == 4 && strncasecmp(name, "host", 4) == 0)
+    c->hosts++;
+  else if (len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0)
+    c->te_field = 1;
+  if (hbuf_put(c, "", 1, 431) != 0)
+    return -1;
+  c->req.headers[c->req.nheaders].name = c->hbuf + c->field_start;
+  c->value_pieces = 0;
+  c->req.headers[c->req.nheaders].value = c->hbuf + c->hlen;
+  c->field_start = SIZE_MAX;
+  return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len) {
+  struct conn *c = parser_conn(p);
+  if (p->flags & F_TRAILING)
+    return 0;
+  /* An obs-fold (a value continued on a line that starts with a space) is
+   * accepted by llhttp, which skips the line break and hands the rest over
+   * as one more piece of the value. A value also comes in pieces when it
+   * spans two reads, but then the earlier piece ended with the input. RFC
+   * 9112 5.2 lets a server reject obs-fold: proxies unfold it differently. */
+  if (c->value_pieces++ > 0 && !c->value_at_end)
+    return reject(c, 400);
+  c->value_at_end = at + len == c->exec_end;
+  return hbuf_put(c, at, len, 431);
+}
+
+static int on_header_value_complete(llhttp_t *p) {
+  struct conn *c = parser_conn(p);
+  const char *start = c->req.headers[c->req.nheaders].value;
+  if (p->flags & F_TRAILING)
+    return 0;
+  /* llhttp skips leading whitespace; trailing whitespace is ours to drop. */
+  while (c->hbuf + c->hlen > start &&
+         (c->hbuf[c->hlen - 1] == ' ' || c->hbuf[c->hlen - 1] == '\t'))
+    c->hlen--;
+  if (hbuf_put(c, "", 1, 431) != 0)
+    return -1;
+  c->req.nheaders++;
+  return 0;
+}
+
+/* The status a complete head is rejected with, or 0: the framing and the
+ * Host that RFC 9112 requires, and the body size limit. */
+static int head_status(const struct conn *c, const llhttp_t *p, int has_body) {
+  if (p->http_major != 1)
+    return 505;
+  /* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host. */
+  if (c->hosts > 1 || (c->hosts == 0 && p->http_minor == 1))
+    return 400;
+  /* Request smuggling: a message with both framings has no single length
+   * that every hop agrees on (RFC 9112, 6.3). */
+  if ((p->flags & F_TRANSFER_ENCODING) && (p->flags & F_CONTENT_LENGTH))
+    return 400;
+  if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
+    return 501;
+  /* llhttp reads no body for CONNECT: what follows is the tunnel's. A
+   * CONNECT request has no content (RFC 9110, 9.3.6). */
+  if (p->method == HTTP_CONNECT && has_body)
+    return 400;
+  /* llhttp ignores a Transfer-Encoding field without a coding, which the
+   * next hop may not; and in HTTP/1.0 the field means faulty framing (RFC
+   * 9112, 6.1). */
+  if (c->te_field && (!(p->flags & F_TRANSFER_ENCODING) || p->http_minor == 0))
+    return 400;
+  if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->w->cfg->max_body)
+    return 413;
+  return 0;
+}
+
+/* The request has an Expect field (c->expect). Returns 0, or -1 when it is
+ * rejected. */
+static int expect_continue(struct conn *c, int has_body) {
+  const char *expect = c->req.headers[c->expect].value;
+
+  if (strcasecmp(expect, "100-continue") != 0)
+    return reject(c, 417);
+  /* Only a client that waits for it gets an interim response, and only
+   * if the body is welcome: too large was answered 413 before. */
+  if (c->req.version == 11 && has_body) {
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
+    conn_output(c, &b, 1);
+    conn_flush(c);
+    c->continue_sent = 1;
+  }
+  return 0;
+}
+
+static int on_headers_complete(llhttp_t *p) {
+  struct conn *c = parser_conn(p);
+  mc_request *req = &c->req;
+  int has_body = (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) ||
+                 ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
+  int status = head_status(c, p, has_body);
+
+  if (status != 0)
+    return reject(c, status);
+  req->method = llhttp_method_name((llhttp_method_t)p->method);
+  req->version = p->http_minor == 0 ? 10 : 11;
+  req->keep_alive = llhttp_should_keep_alive(p);
+  if (c->w->stopping)
+    req->keep_alive = 0;
+  if (c->expect >= 0 && expect_continue(c, has_body) != 0)
+    return -1;
+  /* A body of known length gets its whole buffer at once, not by doubling
+   * (and copying) as it arrives. */
+  if ((p->flags & F_CONTENT_LENGTH) && p->content_length + 1 > req->body_cap) {
+    char *nb = realloc(req->body, p->content_length + 1);
+    if (nb == NULL)
+      return reject(c, 500);
+    req->body = nb;
+    req->body_cap = p->content_length + 1;
+  }
+  if (has_body)
+    conn_set_timer(c, TIMER_BODY, c->w->cfg->header_timeout_ms);
+  else
+    conn_set_timer(c, TIMER_NONE, 0);
+  return 0;
+}
+
+/* ---- the body and the end of the message ---- */
+
+static int on_body(llhttp_t *p, const char *at, size_t len) {
+  struct conn *c = parser_conn(p);
+  mc_request *req = &c->req;
+  size_t need = req->body_len + len + 1;
+
+  if (req->body_len + len > c->w->cfg->max_body)
+    return reject(c, 413);
+  if (need > req->body_cap) {
+    size_t cap = req->body_cap ? req->body_cap : 4096;
+    char *nb;
+    while (cap < need)
+      cap *= 2;
+    if ((nb = realloc(req->body, cap)) == NULL)
+      return reject(c, 500);
+    req->body = nb;
+    req->body_cap = cap;
+  }
+  memcpy(req->body + req->body_len, at, len);
+  req->body_len += len;
+  return 0;
+}
+
+static int on_message_complete(llhttp_t *p) {
+  struct conn *c = parser_conn(p);
+  if (c->req.body != NULL)
+    c->req.body[c->req.body_len] = '\0';
+  c->request_ready = 1;
+  conn_set_timer(c, TIMER_NONE, 0);
+  return HPE_PAUSED;
+}
+
+void parse_settings_init(llhttp_settings_t *s) {
+  llhttp_settings_init(s);
+  s->on_message_begin = on_message_begin;
+  s->on_method_complete = on_method_complete;
+  s->on_version_complete = on_version_complete;
+  s->on_url = on_url;
+  s->on_url_complete = on_url_complete;
+  s->on_header_field = on_header_field;
+  s->on_header_field_complete = on_header_field_complete;
+  s->on_header_value = on_header_value;
+  s->on_header_value_complete = on_header_value_complete;
+  s->on_headers_complete = on_headers_complete;
+  s->on_body = on_body;
+  s->on_message_complete = on_message_complete;
+}
+
+int parse_error_status(const struct conn *c, llhttp_errno_t err) {
+  if (c->error_status != 0)
+    return c->error_status;
+  switch (err) {
+  case HPE_INVALID_TRANSFER_ENCODING:
+    return 501;
+  case HPE_INVALID_VERSION:
+    return 505;
+  default:
+    return 400;
+  }
+}
