@@ -270,7 +270,6 @@ void conn_response_done(struct conn *c) {
   if (c->timer_kind == TIMER_REQUEST)
     conn_set_timer(c, TIMER_NONE, 0);
   c->res.state = RES_IDLE;
-  c->got_bytes = 0;
   if (!c->req.keep_alive || c->w->stopping)
     c->close_after = 1;
   if (c->closing) {
@@ -482,7 +481,7 @@ int conn_start(struct conn *c, struct worker *w, int fd) {
 
   c->w = w;
   c->closing = c->close_after = c->reading = c->writing = 0;
-  c->in_process = c->request_ready = c->got_bytes = c->orphaned = 0;
+  c->in_process = c->request_ready = c->orphaned = 0;
   c->error_status = 0;
   c->requests = 0;
   c->rpos = c->rlen = c->hlen = 0;

@@ -97,9 +97,6 @@ struct conn {
   unsigned writing : 1;
   unsigned in_process : 1; /* conn_process() is on the stack */
   unsigned request_ready : 1;
-  unsigned got_bytes : 1; /* bytes of the current request arrived */
-  unsigned in_url : 1;
-  unsigned in_value : 1;
   unsigned continue_sent : 1;
   unsigned
       orphaned : 1; /* a plugin may still hold its response: never reused */

@@ -50,9 +50,6 @@ static int on_message_begin(llhttp_t *p) {
   c->hosts = 0;
   c->te_field = 0;
   c->expect = -1;
-  c->got_bytes = 1;
-  c->in_url = 0;
-  c->in_value = 0;
   c->continue_sent = 0;
   /* --header-timeout bounds the whole head from its first byte: a client
    * that trickles one byte at a time cannot hold a connection forever. */
@@ -75,7 +72,6 @@ static int on_version_complete(llhttp_t *p) {
 
 static int on_url(llhttp_t *p, const char *at, size_t len) {
   struct conn *c = parser_conn(p);
-  c->in_url = 1;
   return hbuf_put(c, at, len, 414);
 }
 
@@ -113,7 +109,6 @@ static int on_url_complete(llhttp_t *p) {
       hbuf_put(c, path, (size_t)((q != NULL ? q : end) - path), 414) != 0 ||
       hbuf_put(c, "", 1, 414) != 0)
     return -1;
-  c->in_url = 0;
   return 0;
 }
 

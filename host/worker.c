@@ -327,6 +327,57 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
     uv_close(h, NULL);
 }
 
+/* Ctrl-C, Ctrl-\ and a terminal hangup reach the whole process group:
+ * the master decides what they mean and tells the workers. */
+static void ignore_group_signals(void) {
+  static const int sigs[] = {SIGINT,  SIGQUIT, SIGHUP,  SIGPIPE,
+                             SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    ignore_signal(sigs[i]);
+}
+
+/* The master speaks through the control pipe and SIGTERM; the kill timer
+ * bounds a graceful stop and must not keep the loop alive by itself. */
+static int worker_listen_master(struct worker *w) {
+  int err;
+  uv_pipe_init(&w->loop, &w->control, 0);
+  w->control.data = w;
+  if ((err = uv_pipe_open(&w->control, WORKER_CONTROL_FD)) != 0 ||
+      (err = uv_read_start((uv_stream_t *)&w->control, worker_on_control_alloc,
+                           worker_on_control)) != 0)
+    return err;
+  uv_signal_init(&w->loop, &w->sigterm);
+  w->sigterm.data = w;
+  uv_signal_start(&w->sigterm, worker_on_sigterm, SIGTERM);
+  uv_timer_init(&w->loop, &w->kill_timer);
+  w->kill_timer.data = w;
+  uv_unref((uv_handle_t *)&w->kill_timer);
+  return 0;
+}
+
+/* The loop has ended: the plugin's mc_shutdown() (guarded like a request),
+ * then every handle closed and every pooled connection freed, so that a
+ * leak checker sees nothing of ours at exit. */
+static void worker_cleanup(struct worker *w) {
+  if (w->plugin.shutdown != NULL) {
+    int rc = guard_call(shutdown_thunk, w, w->cfg->request_timeout_ms);
+    if (rc != 0)
+      guard_log_fault(rc, "mc_shutdown()");
+  }
+  uv_walk(&w->loop, close_walk_cb, NULL);
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&w->loop);
+  for (struct conn **list = &w->pool; list != NULL;
+       list = list == &w->pool ? &w->orphans : NULL) {
+    while (*list != NULL) {
+      struct conn *c = *list;
+      *list = c->next;
+      conn_free_buffers(c);
+      free(c);
+    }
+  }
+}
+
 int worker_main(const struct config *cfg, unsigned id, unsigned generation,
                 unsigned slot, const char *plugin_path) {
   static struct worker w;
@@ -335,16 +386,7 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
 
   snprintf(who, sizeof who, "worker %u pid %d", id, (int)getpid());
   log_init((int)cfg->log_level, who, (int)cfg->log_format);
-  /* Ctrl-C, Ctrl-\ and a terminal hangup reach the whole process group:
-   * the master decides what they mean and tells the workers. */
-  ignore_signal(SIGINT);
-  ignore_signal(SIGQUIT);
-  ignore_signal(SIGHUP);
-  ignore_signal(SIGPIPE);
-  ignore_signal(SIGTTIN);
-  ignore_signal(SIGTTOU);
-  ignore_signal(SIGUSR1);
-  ignore_signal(SIGUSR2);
+  ignore_group_signals();
 
   self = &w;
   w.cfg = cfg;
@@ -380,22 +422,12 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
                                        (cfg->max_requests_jitter + 1)
                                  : 0);
 
-  uv_pipe_init(&w.loop, &w.control, 0);
-  w.control.data = &w;
-  if ((err = uv_pipe_open(&w.control, WORKER_CONTROL_FD)) != 0 ||
-      (err = uv_read_start((uv_stream_t *)&w.control, worker_on_control_alloc,
-                           worker_on_control)) != 0) {
+  if ((err = worker_listen_master(&w)) != 0) {
     log_error("no control pipe from the master (%s): workers are started "
               "by the master, not by hand",
               uv_strerror(err));
     return EXIT_RUNTIME;
   }
-  uv_signal_init(&w.loop, &w.sigterm);
-  w.sigterm.data = &w;
-  uv_signal_start(&w.sigterm, worker_on_sigterm, SIGTERM);
-  uv_timer_init(&w.loop, &w.kill_timer);
-  w.kill_timer.data = &w;
-  uv_unref((uv_handle_t *)&w.kill_timer);
 
   accept_board_attach(&w, slot);
   if ((err = accept_start(&w)) != 0) {
@@ -407,24 +439,7 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
   log_debug("ready (generation %u)", generation);
 
   uv_run(&w.loop, UV_RUN_DEFAULT);
-
-  if (w.plugin.shutdown != NULL) {
-    int rc = guard_call(shutdown_thunk, &w, w.cfg->request_timeout_ms);
-    if (rc != 0)
-      guard_log_fault(rc, "mc_shutdown()");
-  }
-  uv_walk(&w.loop, close_walk_cb, NULL);
-  uv_run(&w.loop, UV_RUN_DEFAULT);
-  uv_loop_close(&w.loop);
-  for (struct conn **list = &w.pool; list != NULL;
-       list = list == &w.pool ? &w.orphans : NULL) {
-    while (*list != NULL) {
-      struct conn *c = *list;
-      *list = c->next;
-      conn_free_buffers(c);
-      free(c);
-    }
-  }
+  worker_cleanup(&w);
   log_debug("exiting");
   return w.exit_code;
 }
