@@ -378,6 +378,15 @@ static void worker_cleanup(struct worker *w) {
   }
 }
 
+/* --max-requests plus a random part of --max-requests-jitter, so that
+ * workers started together do not retire together. 0: no limit. */
+static uint64_t max_requests(const struct config *cfg) {
+  if (cfg->max_requests == 0 || cfg->max_requests_jitter == 0)
+    return cfg->max_requests;
+  return cfg->max_requests +
+         (uint64_t)(getpid() ^ uv_hrtime()) % (cfg->max_requests_jitter + 1);
+}
+
 int worker_main(const struct config *cfg, unsigned id, unsigned generation,
                 unsigned slot, const char *plugin_path) {
   static struct worker w;
@@ -414,13 +423,7 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
     log_error("%s", msg);
     return EXIT_RUNTIME;
   }
-  /* Jitter, so that workers started together do not retire together. */
-  if (cfg->max_requests > 0)
-    w.max_requests =
-        cfg->max_requests + (cfg->max_requests_jitter
-                                 ? (uint64_t)(getpid() ^ uv_hrtime()) %
-                                       (cfg->max_requests_jitter + 1)
-                                 : 0);
+  w.max_requests = max_requests(cfg);
 
   if ((err = worker_listen_master(&w)) != 0) {
     log_error("no control pipe from the master (%s): workers are started "
