@@ -6,6 +6,8 @@
 #   make run             serve plugins/hello on :3000 (PORT=, PLUGIN=)
 #   make test            build and run the test suite
 #   make test-sanitize   the same, Debug with ASan+UBSan, in build-asan/
+#   make test-valgrind   integration tests with every server under valgrind
+#                        memcheck (installs valgrind; tests/valgrind.cmake)
 #   make bench           mchost vs nginx and Node (tests/bench/README.md)
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS (60) each (tests/fuzz/)
 #   make soak            load + crashes + reloads for SOAK_SECONDS (300)
@@ -32,7 +34,8 @@ DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libcriterion-dev \
 # CMake cache for the next plain `make build`.
 WERROR_FLAG := -DMCHOST_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 
-.PHONY: all deps build run test test-sanitize clean bench fuzz soak
+.PHONY: all deps build run test test-sanitize test-valgrind clean bench fuzz \
+        soak
 
 all: build
 
@@ -55,8 +58,11 @@ run: build
 	$(BUILD_DIR)/mchost --plugin $(BUILD_DIR)/plugins/$(PLUGIN).so \
 	  --port $(PORT)
 
+# The valgrind.* tests are test-valgrind's: slow, and valgrind is not a
+# dependency of the build.
 test: build
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(CTEST_JOBS)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(CTEST_JOBS) \
+	  -LE valgrind
 
 test-sanitize: deps
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug \
@@ -64,6 +70,15 @@ test-sanitize: deps
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(CTEST_JOBS)
+
+# valgrind must be there when CMake configures: the valgrind.* tests are
+# registered only if it finds it. One test executable at a time: each runs
+# two servers under valgrind at once, which keeps two CPUs busy.
+VALGRIND_DEPS := valgrind
+
+test-valgrind:
+	@$(MAKE) --no-print-directory build DEPS="$(DEPS) $(VALGRIND_DEPS)"
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -L valgrind
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-release build-fuzz

@@ -22,6 +22,8 @@ get_target_property(_harness_defs mchost_test_harness
 list(FILTER _harness_defs EXCLUDE REGEX "^MCHOST_BIN=")
 add_library(mchost_test_harness_installed STATIC ${_harness_sources})
 target_include_directories(mchost_test_harness_installed PUBLIC integration)
+target_link_libraries(mchost_test_harness_installed PUBLIC
+                      PkgConfig::CRITERION)
 target_compile_options(mchost_test_harness_installed PRIVATE
                        ${MCHOST_WARNINGS})
 target_compile_definitions(mchost_test_harness_installed PUBLIC

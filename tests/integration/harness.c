@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "harness.h"
+#include "memcheck.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -47,6 +48,13 @@ int remaining_ms(int64_t deadline) {
   return left > 0 ? (int)left : 0;
 }
 
+int64_t deadline_in(int ms) { return now_ms() + (int64_t)ms * time_scale(); }
+
+int budget_ms(int64_t deadline) {
+  int scale = time_scale();
+  return (remaining_ms(deadline) + scale - 1) / scale;
+}
+
 /* ---- spawning ---- */
 
 /* Everything the child needs is built before fork(): the test process may
@@ -56,6 +64,7 @@ struct launch {
   char **envp;
   int out_fd, err_fd;
   pid_t parent;
+  char vg_log[96]; /* valgrind's --log-file option */
 };
 
 static int has_option(const char *const *args, const char *name) {
@@ -74,17 +83,27 @@ static size_t count_strv(const char *const *v) {
   return n;
 }
 
+/* `vg_dir`: run under valgrind, logging there (NULL: not). */
 static int launch_build(struct launch *l, const char *const *args,
-                        int add_defaults, const char *const *env) {
+                        int add_defaults, const char *const *env,
+                        const char *vg_dir) {
   size_t nargs = count_strv(args), nenv = count_strv(env), nbase = 0, i, k = 0;
+  size_t nvg = vg_dir ? count_strv(memcheck_options) + 2 : 0;
   while (environ && environ[nbase])
     nbase++;
-  l->argv = calloc(nargs + 6, sizeof *l->argv);
+  l->argv = calloc(nvg + nargs + 6, sizeof *l->argv);
   l->envp = calloc(nbase + nenv + 1, sizeof *l->envp);
   if (!l->argv || !l->envp) {
     free(l->argv);
     free(l->envp);
     return -ENOMEM;
+  }
+  if (vg_dir) {
+    l->argv[k++] = (char *)valgrind_path();
+    for (i = 0; memcheck_options[i]; i++)
+      l->argv[k++] = (char *)memcheck_options[i];
+    snprintf(l->vg_log, sizeof l->vg_log, "--log-file=%s/vg.%%p.log", vg_dir);
+    l->argv[k++] = l->vg_log;
   }
   l->argv[k++] = (char *)MCHOST_BIN;
   /* Port 0: the kernel picks a free port, so tests can run in parallel. */
@@ -145,7 +164,8 @@ static void child_exec(const struct launch *l) {
     for (int fd = 3; fd < 1024; fd++)
       close(fd);
   execve(l->argv[0], l->argv, l->envp);
-  static const char msg[] = "harness: cannot exec " MCHOST_BIN "\n";
+  static const char msg[] = "harness: cannot exec " MCHOST_BIN
+                            " (or valgrind, MCHOST_TEST_VALGRIND)\n";
   (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
   _exit(127);
 }
@@ -188,7 +208,17 @@ int spawn_mchost_env(const char *const *extra_args, const char *const *env,
   fd = open_log(out->log_path, sizeof out->log_path, "/tmp/mchost-test-XXXXXX");
   if (fd < 0)
     return fd;
-  if ((err = launch_build(&l, extra_args, 1, env)) < 0) {
+  if (under_valgrind()) {
+    snprintf(out->vg_dir, sizeof out->vg_dir, "/tmp/mchost-vg-XXXXXX");
+    if (mkdtemp(out->vg_dir) == NULL) {
+      err = -errno;
+      out->vg_dir[0] = '\0';
+      close(fd);
+      return err;
+    }
+  }
+  if ((err = launch_build(&l, extra_args, 1, env,
+                          out->vg_dir[0] ? out->vg_dir : NULL)) < 0) {
     close(fd);
     return err;
   }
@@ -236,7 +266,7 @@ static int decode_status(int st) {
 }
 
 int srv_wait_exit(struct srv *s, int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = deadline_in(timeout_ms);
   if (s->pid <= 0)
     return -ECHILD;
   while (srv_alive(s)) {
@@ -248,7 +278,7 @@ int srv_wait_exit(struct srv *s, int timeout_ms) {
 }
 
 void reap_group(pid_t pid, int ms) {
-  int64_t deadline = now_ms() + ms;
+  int64_t deadline = deadline_in(ms);
   int st;
   pid_t r;
   if (pid <= 1)
@@ -271,6 +301,7 @@ void reap_group(pid_t pid, int ms) {
 }
 
 void srv_stop(struct srv *s) {
+  int keep = getenv("MCHOST_TEST_KEEP_LOGS") != NULL;
   if (s->pid > 0) {
     if (!s->reaped)
       reap_group(s->pid, 3000);
@@ -278,14 +309,21 @@ void srv_stop(struct srv *s) {
       kill(-s->pid, SIGKILL);
     s->reaped = 1;
   }
+  if (s->vg_dir[0]) {
+    if (s->pid > 0 && memcheck_verdict(s) > 0)
+      keep = 1;
+    if (!keep)
+      rm_tree(s->vg_dir);
+    s->vg_dir[0] = '\0';
+  }
   s->pid = -1;
-  if (s->log_path[0] && !getenv("MCHOST_TEST_KEEP_LOGS"))
+  if (s->log_path[0] && !keep)
     unlink(s->log_path);
 }
 
 /* ---- the log ---- */
 
-static char *read_file(const char *path, size_t *len_out) {
+char *read_file(const char *path, size_t *len_out) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   size_t cap = 4096, len = 0;
   char *buf;
@@ -363,7 +401,7 @@ int log_count(const struct srv *s, const char *needle) {
 }
 
 int wait_log(const struct srv *s, const char *needle, int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = deadline_in(timeout_ms);
   for (;;) {
     if (log_count(s, needle) > 0)
       return 1;
@@ -405,7 +443,7 @@ int has_number_token(const char *text, long number) {
 
 int srv_wait_port(struct srv *s, int timeout_ms) {
   static const char marker[] = "listening on http://127.0.0.1:";
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = deadline_in(timeout_ms);
   for (;;) {
     char *all = srv_log_read(s);
     const char *hit = all ? strstr(all, marker) : NULL;
@@ -427,7 +465,7 @@ int srv_wait_port(struct srv *s, int timeout_ms) {
 }
 
 int srv_wait_ready(struct srv *s, int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = deadline_in(timeout_ms);
   struct http_resp *r = malloc(sizeof *r);
   if (!r)
     return -ENOMEM;
@@ -435,7 +473,7 @@ int srv_wait_ready(struct srv *s, int timeout_ms) {
     /* The socket is bound before any worker is ready, so a connection
      * simply waits in the backlog: one GET with the time left is the
      * poll, and a failed one is retried until the deadline. */
-    int left = remaining_ms(deadline);
+    int left = budget_ms(deadline);
     int err = http_get_timeout(s->port, "/", r, left > 0 ? left : 1);
     if (err == 0 && r->status == 200) {
       free(r);
@@ -454,13 +492,13 @@ int srv_wait_ready(struct srv *s, int timeout_ms) {
 }
 
 int srv_start(struct srv *s, const char *const *extra_args, int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = deadline_in(timeout_ms);
   int err = spawn_mchost(extra_args, s);
   if (err < 0)
     return err;
   err = srv_wait_port(s, timeout_ms);
   if (err > 0)
-    err = srv_wait_ready(s, remaining_ms(deadline));
+    err = srv_wait_ready(s, budget_ms(deadline));
   if (err < 0) {
     /* Stop it now, keep the log for the caller's message. */
     if (!s->reaped)
@@ -487,6 +525,16 @@ int pid_alive(pid_t pid) {
   alive = paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
   free(stat);
   return alive;
+}
+
+int wait_pid_gone(pid_t pid, int timeout_ms) {
+  int64_t deadline = deadline_in(timeout_ms);
+  while (pid_alive(pid)) {
+    if (now_ms() >= deadline)
+      return 0;
+    sleep_ms(5);
+  }
+  return 1;
 }
 
 int worker_pids(pid_t master, pid_t *pids, int max) {
@@ -525,7 +573,8 @@ int worker_pids(pid_t master, pid_t *pids, int max) {
 }
 
 int wait_workers(pid_t master, int n, int timeout_ms, int stable_ms) {
-  int64_t deadline = now_ms() + timeout_ms, since = -1;
+  int64_t deadline = deadline_in(timeout_ms), since = -1;
+  int64_t stable = deadline_in(stable_ms) - now_ms();
   pid_t pids[256];
   for (;;) {
     int count = worker_pids(master, pids, 256);
@@ -535,10 +584,10 @@ int wait_workers(pid_t master, int n, int timeout_ms, int stable_ms) {
       since = -1;
     else if (since < 0)
       since = now_ms();
-    if (since >= 0 && now_ms() - since >= stable_ms)
+    if (since >= 0 && now_ms() - since >= stable)
       return n;
     /* A count reached just before the deadline still gets its window. */
-    if (now_ms() >= deadline + (since >= 0 ? stable_ms : 0))
+    if (now_ms() >= deadline + (since >= 0 ? stable : 0))
       return count;
     sleep_ms(10);
   }
@@ -573,7 +622,7 @@ int run_mchost_sync(const char *const *args, const char *const *env,
   struct launch l;
   int out_fd, err_fd, err, st = 0;
   pid_t pid = -1;
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = deadline_in(timeout_ms);
 
   memset(r, 0, sizeof *r);
   r->exit_code = -1;
@@ -586,7 +635,7 @@ int run_mchost_sync(const char *const *args, const char *const *env,
     unlink(out_path);
     return err_fd;
   }
-  err = launch_build(&l, args, 0, env);
+  err = launch_build(&l, args, 0, env, NULL);
   if (err == 0) {
     l.out_fd = out_fd;
     l.err_fd = err_fd;
@@ -635,4 +684,11 @@ void run_result_free(struct run_result *r) {
   free(r->out);
   free(r->err);
   r->out = r->err = NULL;
+}
+
+int run_status(pid_t master, struct run_result *r) {
+  char pid[16];
+  const char *args[] = {"status", pid, NULL};
+  snprintf(pid, sizeof pid, "%d", (int)master);
+  return run_mchost_sync(args, NULL, r, 5000);
 }

@@ -40,6 +40,30 @@ void sleep_ms(int ms);
 /* Milliseconds from now until `deadline` (a now_ms() value), 0 if past. */
 int remaining_ms(int64_t deadline);
 
+/* now_ms() + ms, stretched by the time scale under valgrind (see below):
+ * every wait of the harness ends at one of these, and a test's own polling
+ * loop should too. */
+int64_t deadline_in(int ms);
+
+/* What is left until `deadline` in the milliseconds deadline_in() takes:
+ * for handing the rest of a wait on to another harness call. */
+int budget_ms(int64_t deadline);
+
+/* ---- valgrind (memcheck.c) ----
+ *
+ * With MCHOST_TEST_VALGRIND=<path of valgrind> in the environment (ctest's
+ * valgrind.* tests set it, tests/valgrind.cmake), every server a test
+ * starts runs under memcheck, its workers too, each with its log in
+ * srv.vg_dir. srv_stop() then fails the test for any error or definite or
+ * indirect leak, and keeps the logs (Criterion counts no failure after the
+ * test body, so the message "valgrind memcheck failed" is what ctest
+ * looks for). Every wait is stretched (deadline_in()), and so is Criterion's
+ * .timeout of each test. */
+
+/* 1 under valgrind: for a test that cannot run there to skip itself,
+ * saying why. */
+int under_valgrind(void);
+
 /* ---- one mchost under test ---- */
 
 struct srv {
@@ -48,6 +72,7 @@ struct srv {
   int reaped;        /* the master has been waited for */
   int status;        /* its wait status, when reaped */
   char log_path[64]; /* its stdout + stderr (and its workers') */
+  char vg_dir[64];   /* valgrind's logs, vg.<pid>.log; "" if not used */
 };
 
 /* Starts MCHOST_BIN with `--port 0 --host 127.0.0.1` followed by
@@ -85,9 +110,10 @@ int srv_wait_exit(struct srv *s, int timeout_ms);
 int srv_alive(struct srv *s);
 
 /* Stops everything this srv started: SIGTERM to the group, up to 3 s for
- * the master, then SIGKILL to the group. Removes the log unless the
- * environment has MCHOST_TEST_KEEP_LOGS. Safe to call twice and on a srv
- * that never started (pid <= 0). Meant for .fini. */
+ * the master, then SIGKILL to the group. Under valgrind, judges its logs
+ * (see above). Removes the logs unless the environment has
+ * MCHOST_TEST_KEEP_LOGS or valgrind found something. Safe to call twice
+ * and on a srv that never started (pid <= 0). Meant for .fini. */
 void srv_stop(struct srv *s);
 
 /* SIGTERM to process group `pid`, waitpid(pid) for up to `ms`, then SIGKILL
@@ -134,10 +160,18 @@ int wait_workers(pid_t master, int n, int timeout_ms, int stable_ms);
 /* 1 if `pid` exists and is not a zombie, else 0. */
 int pid_alive(pid_t pid);
 
+/* Polls until `pid` is gone (exited and reaped by its parent), up to
+ * timeout_ms. Returns 1 if it is, else 0. */
+int wait_pid_gone(pid_t pid, int timeout_ms);
+
 /* Number of online CPUs (mchost's default worker count). */
 int cpu_count(void);
 
 /* ---- files ---- */
+
+/* The whole file as a NUL-terminated string (malloc'd, caller frees), its
+ * length in *len_out if that is not NULL; NULL if it cannot be read. */
+char *read_file(const char *path, size_t *len_out);
 
 /* rm -rf path, without following symlinks; what cannot be removed is left.
  * A no-op for NULL or "". */
@@ -159,6 +193,9 @@ struct run_result {
 int run_mchost_sync(const char *const *args, const char *const *env,
                     struct run_result *r, int timeout_ms);
 void run_result_free(struct run_result *r);
+
+/* `mchost status <master>` run to completion (5 s), as run_mchost_sync(). */
+int run_status(pid_t master, struct run_result *r);
 
 /* ---- a raw HTTP/1.1 client (http_client.c) ---- */
 

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 int http_open(struct http_client *c, int port, int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = deadline_in(timeout_ms);
   struct sockaddr_in sa;
   struct timeval tv = {5, 0};
   c->fd = -1;
@@ -223,7 +223,7 @@ static int read_chunked(struct http_client *c, struct http_resp *r,
 
 int http_read(struct http_client *c, struct http_resp *r, int flags,
               int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = deadline_in(timeout_ms);
   size_t at;
   const char *te, *cl;
   int err;
@@ -277,7 +277,7 @@ int http_read(struct http_client *c, struct http_resp *r, int flags,
 }
 
 int http_wait_close(struct http_client *c, int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = deadline_in(timeout_ms);
   if (avail(c) > 0)
     return -EPROTO;
   int n = fill(c, deadline);
@@ -303,7 +303,7 @@ int http_get_timeout(int port, const char *target, struct http_resp *r,
                      int timeout_ms) {
   struct http_client *c = malloc(sizeof *c);
   char req[2048];
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = deadline_in(timeout_ms);
   int err;
   if (!c)
     return -ENOMEM;
@@ -314,7 +314,7 @@ int http_get_timeout(int port, const char *target, struct http_resp *r,
   if (err == 0)
     err = http_send_str(c, req);
   if (err == 0)
-    err = http_read(c, r, 0, remaining_ms(deadline));
+    err = http_read(c, r, 0, budget_ms(deadline));
   http_close(c);
   free(c);
   return err;

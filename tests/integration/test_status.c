@@ -24,10 +24,7 @@ static void start(const char *plugin, const char *workers) {
 
 /* Runs `mchost status <master pid>`; the caller frees r. */
 static void status(struct run_result *r) {
-  char pid[16];
-  const char *args[] = {"status", pid, NULL};
-  snprintf(pid, sizeof pid, "%d", (int)S.pid);
-  cr_assert_eq(run_mchost_sync(args, NULL, r, 5000), 0);
+  cr_assert_eq(run_status(S.pid, r), 0);
   cr_assert_eq(r->exit_code, 0, "status failed: %s", r->err);
 }
 
