@@ -268,11 +268,14 @@ static void wproc_on_kill_timer(uv_timer_t *t) {
   wproc_kill(t->data, "still running after --kill-timeout");
 }
 
-static void wproc_send(struct wproc *p, uint32_t type) {
+/* 0, or -EPIPE when the message cannot be written: the worker's end of the
+ * pipe is closed (SIGPIPE is ignored, so that is only an error). */
+static int wproc_send(struct wproc *p, uint32_t type) {
   struct msg msg = {type, p->id, 0};
   uv_buf_t b = uv_buf_init((char *)&msg, sizeof msg);
   if (uv_try_write((uv_stream_t *)&p->control, &b, 1) != (int)sizeof msg)
-    uv_process_kill(&p->proc, SIGTERM); /* the pipe is gone: same meaning */
+    return -EPIPE;
+  return 0;
 }
 
 /* Asks a worker to stop accepting, finish, and exit; killed if it overstays.
@@ -282,9 +285,39 @@ void master_stop_worker(struct wproc *p) {
     return;
   p->state = W_STOPPING;
   master_board_slot(p->m, p, SLOT_DRAINING);
-  wproc_send(p, MSG_STOP);
+  if (wproc_send(p, MSG_STOP) != 0)
+    uv_process_kill(&p->proc, SIGTERM); /* the same request, by signal */
   uv_timer_start(&p->kill_timer, wproc_on_kill_timer,
                  p->m->cfg->kill_timeout_ms + 1000, 0);
+}
+
+/* A worker whose control pipe closed while it runs (a plugin closed or
+ * reused fd 4) can no longer be told to stop, nor report a fault: it is
+ * lost like a dead one. It is replaced now, and stopped by signal. */
+static void wproc_on_control_lost(uv_timer_t *t) {
+  struct wproc *p = t->data;
+  struct master *m = p->m;
+
+  log_error("worker %u (pid %d) closed its control pipe while running: "
+            "stopping it; a replacement is starting",
+            p->id, p->pid);
+  master_note_failure(m);
+  master_board_count(m, 1, 0);
+  master_stop_worker(p);
+  master_reconcile(m);
+}
+
+/* The worker's end of the control pipe is closed (EOF, or a write failed).
+ * Mostly the worker is exiting, and its exit callback follows within
+ * moments and tells how; one still running CONTROL_LOST_GRACE_MS later
+ * closed it while running. A stopping or retiring worker is on its kill
+ * timer already. */
+static void wproc_on_pipe_closed(struct wproc *p) {
+  if (p->exited || p->state == W_STOPPING || p->tainted || p->m->stopping ||
+      uv_is_active((uv_handle_t *)&p->kill_timer))
+    return;
+  uv_timer_start(&p->kill_timer, wproc_on_control_lost, CONTROL_LOST_GRACE_MS,
+                 0);
 }
 
 /* systemd (Type=notify): the service is up, with what. A no-op elsewhere. */
@@ -365,8 +398,8 @@ static void wproc_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   (void)buf;
 
   if (n < 0) {
-    /* EOF: the worker exited or closed its end; the exit callback tells. */
     uv_read_stop(s);
+    wproc_on_pipe_closed(p);
     return;
   }
   p->rlen += (size_t)n;
@@ -657,8 +690,8 @@ static void master_on_signal(uv_signal_t *h, int signum) {
     /* logrotate moved the access log: the workers write it, they reopen */
     log_info("%s: reopening the access log", why);
     for (struct wproc *p = m->procs; p != NULL; p = p->next)
-      if (!p->exited)
-        wproc_send(p, MSG_REOPEN);
+      if (!p->exited && wproc_send(p, MSG_REOPEN) != 0)
+        wproc_on_pipe_closed(p);
     break;
   }
   master_reconcile(m);

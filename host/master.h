@@ -28,6 +28,11 @@ int master_main(const struct config *cfg, int argc, char **argv);
 #define FAIL_MAX_MS 5000
 #define FAIL_RING 32
 
+/* A worker that exits closes its control pipe a moment before the master
+ * learns that it exited; one whose pipe is closed and still runs after this
+ * long has lost its pipe (master.c, wproc_on_pipe_closed()). */
+#define CONTROL_LOST_GRACE_MS 1000
+
 /* A new generation that is not ready by then is discarded. */
 #define RELOAD_READY_TIMEOUT_MS 30000
 /* How often a reload waits for a plugin that is still being written. */
