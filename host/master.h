@@ -131,12 +131,18 @@ struct master {
   unsigned char slot_used[BOARD_SLOTS];
 };
 
-/* master.c */
+/* wproc.c */
 int master_spawn(struct master *m, unsigned generation, const char *so);
 void master_stop_worker(struct wproc *p);
+/* Sends a message; a worker that can no longer be told is treated as one
+ * whose control pipe closed. */
+void wproc_tell(struct wproc *p, uint32_t type);
+/* master.c */
 void master_reconcile(struct master *m);
 void master_announce(struct master *m);
 void master_notify_ready(struct master *m);
+/* board.c */
+void master_board_create(struct master *m);
 void master_board_slot(struct master *m, const struct wproc *p,
                        enum board_state state);
 void master_board_count(struct master *m, unsigned crashes, unsigned reloads);

@@ -1,0 +1,393 @@
+/*
+ * wproc.c - one worker process, as the master sees it: started with
+ * uv_spawn() of this same executable (the socket, a control socketpair and
+ * the board inherited as fds 3, 4 and 5), heard through its control pipe,
+ * stopped by message or signal, and mourned when it exits. Failures here
+ * feed the backoff; every event ends in master_reconcile().
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "log.h"
+#include "master.h"
+#include "worker.h"
+
+/* ---- failures and backoff ---- */
+
+static void master_note_failure(struct master *m) {
+  uint64_t now = uv_now(&m->loop);
+  unsigned recent = 0;
+
+  m->fails[m->nfails++ % FAIL_RING] = now;
+  for (unsigned i = 0; i < FAIL_RING && i < m->nfails; i++)
+    if (now - m->fails[i] <= FAIL_WINDOW_MS)
+      recent++;
+  if (recent >= FAIL_FREE) {
+    unsigned shift = recent - FAIL_FREE;
+    uint64_t delay =
+        shift >= 16 ? FAIL_MAX_MS : (uint64_t)FAIL_BASE_MS << shift;
+    if (delay > FAIL_MAX_MS)
+      delay = FAIL_MAX_MS;
+    m->next_spawn_ms = now + delay;
+    log_warn("%u worker failures in the last second (the plugin is "
+             "crash-looping?): next worker starts in %llu ms",
+             recent, (unsigned long long)delay);
+  }
+}
+
+/* ---- one worker ---- */
+
+static void wproc_on_close(uv_handle_t *h) {
+  struct wproc *p = h->data;
+  if (--p->handles == 0)
+    free(p);
+}
+
+static void wproc_unlink(struct master *m, struct wproc *p) {
+  for (struct wproc **pp = &m->procs; *pp != NULL; pp = &(*pp)->next) {
+    if (*pp == p) {
+      *pp = p->next;
+      break;
+    }
+  }
+}
+
+static void wproc_close(struct wproc *p) {
+  uv_close((uv_handle_t *)&p->proc, wproc_on_close);
+  if (!uv_is_closing((uv_handle_t *)&p->control))
+    uv_close((uv_handle_t *)&p->control, wproc_on_close);
+  uv_close((uv_handle_t *)&p->kill_timer, wproc_on_close);
+}
+
+static void wproc_kill(struct wproc *p, const char *why) {
+  if (p->exited)
+    return;
+  log_warn("killing worker %u (pid %d): %s", p->id, p->pid, why);
+  uv_process_kill(&p->proc, SIGKILL);
+}
+
+static void wproc_on_kill_timer(uv_timer_t *t) {
+  wproc_kill(t->data, "still running after --kill-timeout");
+}
+
+/* 0, or -EPIPE when the message cannot be written: the worker's end of the
+ * pipe is closed (SIGPIPE is ignored, so that is only an error). */
+static int wproc_send(struct wproc *p, uint32_t type) {
+  struct msg msg = {type, p->id, 0};
+  uv_buf_t b = uv_buf_init((char *)&msg, sizeof msg);
+  if (uv_try_write((uv_stream_t *)&p->control, &b, 1) != (int)sizeof msg)
+    return -EPIPE;
+  return 0;
+}
+
+/* Asks a worker to stop accepting, finish, and exit; killed if it overstays.
+ * The worker has the same limit itself: the margin lets it exit cleanly. */
+void master_stop_worker(struct wproc *p) {
+  if (p->exited || p->state == W_STOPPING)
+    return;
+  p->state = W_STOPPING;
+  master_board_slot(p->m, p, SLOT_DRAINING);
+  if (wproc_send(p, MSG_STOP) != 0)
+    uv_process_kill(&p->proc, SIGTERM); /* the same request, by signal */
+  uv_timer_start(&p->kill_timer, wproc_on_kill_timer,
+                 p->m->cfg->kill_timeout_ms + 1000, 0);
+}
+
+/* A worker whose control pipe closed while it runs (a plugin closed or
+ * reused fd 4) can no longer be told to stop, nor report a fault: it is
+ * lost like a dead one. It is replaced now, and stopped by signal. */
+static void wproc_on_control_lost(uv_timer_t *t) {
+  struct wproc *p = t->data;
+  struct master *m = p->m;
+
+  log_error("worker %u (pid %d) closed its control pipe while running: "
+            "stopping it; a replacement is starting",
+            p->id, p->pid);
+  master_note_failure(m);
+  master_board_count(m, 1, 0);
+  master_stop_worker(p);
+  master_reconcile(m);
+}
+
+/* The worker's end of the control pipe is closed (EOF, or a write failed).
+ * Mostly the worker is exiting, and its exit callback follows within
+ * moments and tells how; one still running CONTROL_LOST_GRACE_MS later
+ * closed it while running. A stopping or retiring worker is on its kill
+ * timer already. */
+static void wproc_on_pipe_closed(struct wproc *p) {
+  if (p->exited || p->state == W_STOPPING || p->tainted || p->m->stopping ||
+      uv_is_active((uv_handle_t *)&p->kill_timer))
+    return;
+  uv_timer_start(&p->kill_timer, wproc_on_control_lost, CONTROL_LOST_GRACE_MS,
+                 0);
+}
+
+void wproc_tell(struct wproc *p, uint32_t type) {
+  if (!p->exited && wproc_send(p, type) != 0)
+    wproc_on_pipe_closed(p);
+}
+
+static void master_on_ready(struct master *m, struct wproc *p) {
+  p->state = W_READY;
+  master_board_slot(m, p, SLOT_SERVING);
+  if (p->generation != m->generation) {
+    reload_on_worker_ready(m, p);
+    return;
+  }
+  m->booted = 1;
+  master_announce(m);
+}
+
+static void wproc_apply(struct wproc *p, const struct msg *msg) {
+  struct master *m = p->m;
+
+  if (msg->worker_id != p->id) {
+    wproc_kill(p, "garbled control message");
+    return;
+  }
+  switch (msg->type) {
+  case MSG_READY:
+    if (p->state == W_STARTING)
+      master_on_ready(m, p);
+    break;
+  case MSG_RETIRING:
+  case MSG_TAINTED:
+    if (!p->tainted) {
+      /* replaced at once like a faulty worker; only faults count as
+       * failures for the backoff */
+      p->tainted = 1;
+      master_board_slot(m, p, SLOT_DRAINING);
+      if (msg->type == MSG_TAINTED) {
+        master_note_failure(m);
+        master_board_count(m, 1, 0);
+      }
+      uv_timer_start(&p->kill_timer, wproc_on_kill_timer,
+                     m->cfg->kill_timeout_ms + 1000, 0);
+    }
+    break;
+  default:
+    wproc_kill(p, "garbled control message");
+    return;
+  }
+  master_reconcile(m);
+}
+
+static void wproc_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  struct wproc *p = h->data;
+  (void)hint;
+  *buf = uv_buf_init(p->rbuf + p->rlen, (unsigned)(sizeof p->rbuf - p->rlen));
+}
+
+static void wproc_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  struct wproc *p = s->data;
+  (void)buf;
+
+  if (n < 0) {
+    uv_read_stop(s);
+    wproc_on_pipe_closed(p);
+    return;
+  }
+  p->rlen += (size_t)n;
+  if (p->rlen == sizeof p->rbuf) {
+    struct msg msg;
+    memcpy(&msg, p->rbuf, sizeof msg);
+    p->rlen = 0;
+    wproc_apply(p, &msg);
+  }
+}
+
+static void describe_exit(char *out, size_t len, int64_t status, int sig) {
+  if (sig != 0)
+    snprintf(out, len, "killed by SIG%s", sigabbrev_np(sig));
+  else
+    snprintf(out, len, "exit code %lld", (long long)status);
+}
+
+static void master_fatal_boot(struct master *m, int64_t status, int sig) {
+  struct wproc *q;
+  if (!(sig == 0 && status == EXIT_PLUGIN)) {
+    char how[64];
+    describe_exit(how, sizeof how, status, sig);
+    log_error("the first worker could not start (%s); see above", how);
+  }
+  m->exit_code = sig == 0 && status == EXIT_PLUGIN ? EXIT_PLUGIN : EXIT_RUNTIME;
+  m->stopping = 1;
+  reload_stop(m);
+  for (q = m->procs; q != NULL; q = q->next)
+    master_stop_worker(q);
+}
+
+static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
+  struct wproc *p = proc->data;
+  struct master *m = p->m;
+  char how[64];
+
+  p->exited = 1;
+  wproc_unlink(m, p);
+  if (p->slot < BOARD_SLOTS) {
+    m->slot_used[p->slot] = 0;
+    if (m->board != NULL)
+      memset(&m->board->slot[p->slot], 0, sizeof m->board->slot[0]);
+  }
+  describe_exit(how, sizeof how, status, sig);
+  if (p->generation != m->generation && p->state != W_STOPPING &&
+      !m->stopping) {
+    /* a worker of a generation that is still starting */
+    reload_on_worker_exit(m, p, how);
+  } else if (m->stopping || p->state == W_STOPPING || p->tainted) {
+    log_debug("worker %u (pid %d) exited: %s", p->id, p->pid, how);
+  } else if (!m->booted) {
+    wproc_close(p);
+    master_fatal_boot(m, status, sig);
+    master_reconcile(m);
+    return;
+  } else if (p->state == W_STARTING) {
+    log_error("worker %u (pid %d) failed to start: %s", p->id, p->pid, how);
+    master_note_failure(m);
+  } else {
+    log_error("worker %u (pid %d) died: %s%s", p->id, p->pid, how,
+              sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT ||
+                      sig == SIGFPE || sig == SIGILL
+                  ? " (a fault outside guarded code: see its backtrace above)"
+                  : "");
+    master_note_failure(m);
+    master_board_count(m, 1, 0);
+  }
+  wproc_close(p);
+  reload_forget_generation(m, p->generation);
+  master_reconcile(m);
+}
+
+static unsigned master_free_id(struct master *m, unsigned generation) {
+  for (unsigned id = 1;; id++) {
+    struct wproc *q;
+    for (q = m->procs; q != NULL; q = q->next)
+      if (q->id == id && q->generation == generation &&
+          q->state != W_STOPPING && !q->tainted)
+        break;
+    if (q == NULL)
+      return id;
+  }
+}
+
+/* The binary that workers run: the master's own. Its path may have been
+ * replaced since (make install, a rebuild), even be half-written now, and
+ * a worker must speak its master's protocol: then /proc/self/exe, which
+ * after fork() still names the running binary. While the path is the same
+ * file it is used as such, which tools that follow exec (valgrind
+ * --trace-children) need. */
+static const char *master_exe(const struct master *m) {
+  struct stat st;
+  if (stat(m->exe, &st) == 0 && st.st_ino == m->exe_st.st_ino &&
+      st.st_dev == m->exe_st.st_dev && st.st_mtime == m->exe_st.st_mtime)
+    return m->exe;
+  return "/proc/self/exe";
+}
+
+/* What a worker inherits (see WORKER_*_FD in worker.h): no stdin, the
+ * master's stdout and stderr, the listening socket, a fresh control
+ * socketpair and the board. */
+static void worker_stdio(const struct master *m, struct wproc *p,
+                         uv_stdio_container_t stdio[6]) {
+  memset(stdio, 0, 6 * sizeof *stdio);
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_INHERIT_FD;
+  stdio[1].data.fd = STDOUT_FILENO;
+  stdio[2].flags = UV_INHERIT_FD;
+  stdio[2].data.fd = STDERR_FILENO;
+  stdio[WORKER_LISTEN_FD].flags = UV_INHERIT_FD;
+  stdio[WORKER_LISTEN_FD].data.fd = m->listen_fd;
+  stdio[WORKER_CONTROL_FD].flags =
+      UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
+  stdio[WORKER_CONTROL_FD].data.stream = (uv_stream_t *)&p->control;
+  stdio[WORKER_BOARD_FD].flags = m->board_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[WORKER_BOARD_FD].data.fd = m->board_fd;
+}
+
+/* The worker's command line: this executable, "__worker ID GENERATION
+ * SLOT SNAPSHOT", then the master's own options, which the worker parses
+ * the same way. The numbers are written into num. */
+static char **worker_args(const struct master *m, const struct wproc *p,
+                          const char *so, char num[3][16]) {
+  char **args = calloc((size_t)m->argc + 6, sizeof *args);
+  int k = 0;
+
+  if (args == NULL)
+    return NULL;
+  snprintf(num[0], sizeof num[0], "%u", p->id);
+  snprintf(num[1], sizeof num[1], "%u", p->generation);
+  snprintf(num[2], sizeof num[2], "%u", p->slot);
+  args[k++] = (char *)m->exe;
+  args[k++] = (char *)"__worker";
+  args[k++] = num[0];
+  args[k++] = num[1];
+  args[k++] = num[2];
+  args[k++] = (char *)so;
+  for (int i = 1; i < m->argc; i++)
+    args[k++] = m->argv[i];
+  args[k] = NULL;
+  return args;
+}
+
+int master_spawn(struct master *m, unsigned generation, const char *so) {
+  struct wproc *p = calloc(1, sizeof *p);
+  uv_process_options_t opt;
+  uv_stdio_container_t stdio[6];
+  char num[3][16];
+  char **args = NULL;
+  int err;
+
+  if (p != NULL) {
+    p->m = m;
+    p->id = master_free_id(m, generation);
+    p->generation = generation;
+    while (p->slot < BOARD_SLOTS && m->slot_used[p->slot])
+      p->slot++;
+    args = worker_args(m, p, so, num);
+  }
+  if (args == NULL) {
+    free(p);
+    log_error("cannot start a worker: out of memory");
+    return -ENOMEM;
+  }
+  uv_pipe_init(&m->loop, &p->control, 0);
+  worker_stdio(m, p, stdio);
+  memset(&opt, 0, sizeof opt);
+  opt.file = master_exe(m);
+  opt.args = args;
+  opt.exit_cb = wproc_on_exit;
+  opt.stdio = stdio;
+  opt.stdio_count = 6;
+
+  p->proc.data = p->control.data = p->kill_timer.data = p;
+  err = uv_spawn(&m->loop, &p->proc, &opt);
+  free(args);
+  uv_timer_init(&m->loop, &p->kill_timer);
+  p->kill_timer.data = p;
+  p->handles = 3;
+  if (err != 0) {
+    log_error("cannot start a worker: %s", uv_strerror(err));
+    p->exited = 1;
+    wproc_close(p);
+    master_note_failure(m);
+    return err;
+  }
+  p->pid = p->proc.pid;
+  p->state = W_STARTING;
+  if (p->slot < BOARD_SLOTS)
+    m->slot_used[p->slot] = 1;
+  master_board_slot(m, p, SLOT_STARTING);
+  uv_read_start((uv_stream_t *)&p->control, wproc_on_alloc, wproc_on_read);
+  p->next = m->procs;
+  m->procs = p;
+  log_debug("started worker %u (pid %d, generation %u)", p->id, p->pid,
+            p->generation);
+  return 0;
+}
