@@ -17,6 +17,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "utc.h"
 
 #define ACCESS_FLUSH_MS 1000
 
@@ -93,10 +94,8 @@ static const char *clf_date(struct access_log *a) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME_COARSE, &ts);
   if (ts.tv_sec != a->date_sec) {
-    struct tm tm;
     a->date_sec = ts.tv_sec;
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(a->date, sizeof a->date, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+    utc_clf(a->date, ts.tv_sec);
   }
   return a->date;
 }
@@ -113,13 +112,11 @@ void access_record(struct access_log *a, const struct conn *c) {
     return;
   if (a->json) {
     double ms = (double)(uv_hrtime() - c->started_ns) / 1e6;
-    char esc[1200], stamp[32];
+    char esc[1200], stamp[UTC_ISO_LEN + 1];
     size_t elen = log_json_escape(esc, sizeof esc, target, strlen(target));
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    utc_iso(stamp, ts.tv_sec);
     n = (size_t)snprintf(line, sizeof line,
                          "{\"time\":\"%s.%03ldZ\",\"remote\":\"%s\","
                          "\"method\":\"%s\",\"target\":\"%.*s\","

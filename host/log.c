@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "utc.h"
+
 /* Process-wide by nature: every module logs, and mc_log() has no context
  * argument. Set once at start-up, read-only afterwards. */
 static struct {
@@ -52,7 +54,6 @@ int log_enabled(int level) { return level <= logger.level; }
 void log_vmsg(int level, const char *fmt, va_list ap) {
   char line[2300];
   struct timespec ts;
-  struct tm tm;
   size_t n;
   int k;
 
@@ -63,13 +64,12 @@ void log_vmsg(int level, const char *fmt, va_list ap) {
   if (level > MC_LOG_DEBUG)
     level = MC_LOG_DEBUG;
   clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
   if (logger.json) {
-    char msg[2048], stamp[32];
+    char msg[2048], stamp[UTC_ISO_LEN + 1];
     k = vsnprintf(msg, sizeof msg, fmt, ap);
     if (k < 0)
       k = 0;
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    utc_iso(stamp, ts.tv_sec);
     n = (size_t)snprintf(line, sizeof line,
                          "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\","
                          "\"process\":\"%s\",\"msg\":\"",
@@ -80,7 +80,7 @@ void log_vmsg(int level, const char *fmt, va_list ap) {
     line[n++] = '"';
     line[n++] = '}';
   } else {
-    n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+    n = utc_iso(line, ts.tv_sec);
     k = snprintf(line + n, sizeof line - n, ".%03ldZ %s [%s] ",
                  ts.tv_nsec / 1000000, level_names[level], logger.who);
     n += (size_t)k;

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "parse.h"
 #include "proto.h"
+#include "utc.h"
 
 /* Released conns kept with their buffers for the next connection. */
 #define POOL_MAX 256
@@ -34,11 +35,11 @@ const char *worker_date(struct worker *w) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME_COARSE, &ts);
   if (ts.tv_sec != w->date_sec) {
-    struct tm tm;
+    size_t n = sizeof "Date: " - 1;
     w->date_sec = ts.tv_sec;
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(w->date, sizeof w->date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n",
-             &tm);
+    memcpy(w->date, "Date: ", n);
+    n += utc_http(w->date + n, ts.tv_sec);
+    memcpy(w->date + n, "\r\n", 3);
   }
   return w->date;
 }

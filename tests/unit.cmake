@@ -10,3 +10,6 @@ endforeach()
 
 # notify.c: systemd notification and socket activation.
 mchost_add_test(unit.notify TIMEOUT 30)
+
+# utc.c: the dates of the logs and the Date header, against strftime().
+mchost_add_test(unit.utc TIMEOUT 60)
