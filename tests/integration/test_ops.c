@@ -12,6 +12,8 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <dirent.h>
+
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -464,6 +466,33 @@ Test(access_log, unwritable_path_exits_1_naming_it_before_serving) {
   run_result_free(&r);
 }
 
+/* How many of master's workers still have path open: each worker reopens
+ * the log on its own when the master relays SIGUSR1. */
+static int workers_holding(pid_t master, const char *path) {
+  pid_t pids[16];
+  int n = worker_pids(master, pids, 16), holding = 0;
+
+  for (int i = 0; i < n; i++) {
+    char dir[64], fd_path[320], target[256];
+    struct dirent *e;
+    DIR *d;
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pids[i]);
+    if ((d = opendir(dir)) == NULL)
+      continue;
+    while ((e = readdir(d)) != NULL) {
+      ssize_t len;
+      snprintf(fd_path, sizeof fd_path, "%s/%s", dir, e->d_name);
+      len = readlink(fd_path, target, sizeof target - 1);
+      if (len > 0 && (target[len] = '\0', strcmp(target, path) == 0)) {
+        holding++;
+        break;
+      }
+    }
+    closedir(d);
+  }
+  return holding;
+}
+
 Test(access_log, sigusr1_reopens_after_logrotate_renamed_the_file) {
   char log[128], old[128];
   tpath(log, sizeof log, "a.log");
@@ -483,11 +512,20 @@ Test(access_log, sigusr1_reopens_after_logrotate_renamed_the_file) {
             "no word of SIGUSR1 in the log" SRV_LOG_FMT, srv_log_tail(&S));
   /* the first worker to reopen creates the file again */
   struct stat st;
-  int64_t deadline = now_ms() + 3000;
-  while (stat(log, &st) != 0 && now_ms() < deadline)
+  int64_t deadline = deadline_in(3000);
+  while (stat(log, &st) != 0 && remaining_ms(deadline) > 0)
     sleep_ms(10);
   cr_assert_eq(stat(log, &st), 0, "%s not recreated after SIGUSR1" SRV_LOG_FMT,
                log, srv_log_tail(&S));
+  /* and then the other: until it has, it still writes to the old file */
+  char old_real[PATH_MAX];
+  cr_assert_not_null(realpath(old, old_real));
+  deadline = deadline_in(3000);
+  while (workers_holding(S.pid, old_real) > 0 && remaining_ms(deadline) > 0)
+    sleep_ms(10);
+  cr_assert_eq(workers_holding(S.pid, old_real), 0,
+               "a worker still writes to %s after SIGUSR1" SRV_LOG_FMT, old,
+               srv_log_tail(&S));
   for (int i = 0; i < 6; i++) {
     char target[32];
     snprintf(target, sizeof target, "/after-%d", i);
