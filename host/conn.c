@@ -52,8 +52,17 @@ static void conn_on_close(uv_handle_t *h);
 static void conn_on_timer(uv_timer_t *t) {
   struct conn *c = container_of(t, struct conn, timer);
   enum conn_timer kind = c->timer_kind;
+  uint64_t now = uv_now(t->loop);
 
+  /* Armed for an earlier phase (see conn_set_timer()): wait for this one. */
+  if (c->deadline == NO_DEADLINE)
+    return;
+  if (now < c->deadline) {
+    uv_timer_start(t, conn_on_timer, c->deadline - now, 0);
+    return;
+  }
   c->timer_kind = TIMER_NONE;
+  c->deadline = NO_DEADLINE;
   switch (kind) {
   case TIMER_HEADER:
   case TIMER_BODY:
@@ -90,12 +99,23 @@ static void conn_on_timer(uv_timer_t *t) {
   }
 }
 
+/* The libuv timer moves only when it would fire too late. A keep-alive
+ * request passes through three or four phases, and each move is a removal
+ * from libuv's timer heap and an insertion: 13 % of a worker's instructions
+ * per request (callgrind). A timer that fires early finds a later deadline
+ * and waits again; one that finds no deadline stays off. */
 void conn_set_timer(struct conn *c, enum conn_timer kind, uint64_t ms) {
+  uv_timer_t *t = &c->timer;
+
   c->timer_kind = kind;
-  if (kind == TIMER_NONE || (ms == 0 && kind != TIMER_RESUME))
-    uv_timer_stop(&c->timer);
-  else
-    uv_timer_start(&c->timer, conn_on_timer, ms, 0);
+  if (kind == TIMER_NONE || (ms == 0 && kind != TIMER_RESUME)) {
+    c->deadline = NO_DEADLINE;
+    return;
+  }
+  c->deadline = uv_now(t->loop) + ms;
+  if (uv_is_active((uv_handle_t *)t) && uv_timer_get_due_in(t) <= ms)
+    return;
+  uv_timer_start(t, conn_on_timer, ms, 0);
 }
 
 void conn_abort_stream(struct conn *c) {
@@ -492,6 +512,7 @@ int conn_start(struct conn *c, struct worker *w, int fd) {
   c->req.nheaders = 0;
   c->req.c = c;
   c->timer_kind = TIMER_NONE;
+  c->deadline = NO_DEADLINE;
   response_reset(&c->res, c);
   c->res.state = RES_IDLE;
 

@@ -72,6 +72,8 @@ struct buf {
   size_t len, cap;
 };
 
+#define NO_DEADLINE UINT64_MAX
+
 enum conn_timer {
   TIMER_NONE,
   TIMER_HEADER,    /* waiting for a request's headers: 408 */
@@ -90,6 +92,7 @@ struct conn {
   struct conn *prev, *next; /* worker's list of open or free conns */
   llhttp_t parser;
   enum conn_timer timer_kind;
+  uint64_t deadline; /* of timer_kind, in uv_now() ms; see conn_set_timer() */
   unsigned handles_open; /* uv handles not yet closed */
   unsigned closing : 1;
   unsigned close_after : 1; /* close once the output is written */
@@ -146,8 +149,8 @@ void conn_watch_deferred(struct conn *c);
  * ends, which tells the client the body is cut short. */
 void conn_abort_stream(struct conn *c);
 
-/* Enters a phase and arms the conn's one timer for its timeout; TIMER_NONE,
- * or 0 ms for anything but TIMER_RESUME, stops the timer. */
+/* Enters a phase, with its timeout on the conn's one timer; TIMER_NONE, or
+ * 0 ms for anything but TIMER_RESUME, means no timeout. */
 void conn_set_timer(struct conn *c, enum conn_timer kind, uint64_t ms);
 
 /* Called by response.c when a response is finished. */
