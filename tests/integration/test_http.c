@@ -309,6 +309,29 @@ Test(http, idle_keep_alive_connection_closed_after_keepalive_timeout) {
             (long long)took, srv_log_tail(&S));
 }
 
+/* A request that starts while the connection is idle trades the
+ * keep-alive timeout for the longer header timeout: the connection must
+ * outlive the first, and get its 408 at the second. (The conn's timer is
+ * moved lazily, so this is where an early or a lost timeout would show.) */
+Test(http, request_started_on_idle_connection_gets_the_header_timeout) {
+  start(HELLO, (const char *const[]){"--keepalive-timeout", "1",
+                                     "--header-timeout", "3", NULL});
+  send_str("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  read_status(&R1, 0, 200);
+  sleep_ms(500);
+  int64_t t0 = now_ms();
+  send_str("GET / HTTP/1.1\r\nHost: t\r\n"); /* and never the empty line */
+  cr_expect(http_still_open(&C, 1500),
+            "closed at the keep-alive timeout while a request was "
+            "arriving" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  read_status(&R1, 0, 408);
+  int64_t took = now_ms() - t0;
+  cr_expect(took >= 2500 && took <= 4500,
+            "408 after %lld ms, want about 3000" SRV_LOG_FMT, (long long)took,
+            srv_log_tail(&S));
+}
+
 Test(http, streamed_response_is_chunked) {
   start(SLOW, NULL);
   send_str("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
