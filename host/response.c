@@ -118,7 +118,7 @@ static size_t build_head(mc_response *res, int status, long long content_length,
   *p++ = ' ';
   p = put(p, reason, strlen(reason));
   p = put(p, "\r\nServer: mchost\r\n", 18);
-  p = put(p, worker_date(c->w), strlen(worker_date(c->w)));
+  p = put(p, worker_date(c->w), WORKER_DATE_LEN);
   p = put(p, res->headers, res->hlen);
   if (body_allowed(status)) {
     if (content_length >= 0) {

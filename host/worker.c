@@ -41,6 +41,7 @@ const char *worker_date(struct worker *w) {
     n += utc_http(w->date + n, ts.tv_sec);
     memcpy(w->date + n, "\r\n", 3);
   }
+  _Static_assert(WORKER_DATE_LEN == 6 + UTC_HTTP_LEN + 2, "Date line length");
   return w->date;
 }
 

@@ -66,7 +66,9 @@ struct worker {
 int worker_main(const struct config *cfg, unsigned id, unsigned generation,
                 unsigned slot, const char *plugin_path);
 
-/* The Date header line for now, cached per second. */
+/* The Date header line for now, cached per second: "Date: " UTC_HTTP_LEN
+ * characters "\r\n", always WORKER_DATE_LEN bytes. */
+#define WORKER_DATE_LEN (6 + 29 + 2)
 const char *worker_date(struct worker *w);
 
 /* A conn for a new connection: from the pool, else a new one with its
