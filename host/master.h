@@ -15,7 +15,7 @@
  * argv is passed on to the workers, which parse the same options. */
 int master_main(const struct config *cfg, int argc, char **argv);
 
-/* ---- internals shared by master.c and reload.c ---- */
+/* ---- internals shared by master.c, wproc.c, board.c and reload.c ---- */
 
 /* A burst of worker failures (exits before ready, deaths, plugin faults)
  * slows the spawning down: with FAIL_FREE or more failures within
@@ -30,7 +30,7 @@ int master_main(const struct config *cfg, int argc, char **argv);
 
 /* A worker that exits closes its control pipe a moment before the master
  * learns that it exited; one whose pipe is closed and still runs after this
- * long has lost its pipe (master.c, wproc_on_pipe_closed()). */
+ * long has lost its pipe (wproc.c, wproc_on_pipe_closed()). */
 #define CONTROL_LOST_GRACE_MS 1000
 
 /* A new generation that is not ready by then is discarded. */

@@ -1,6 +1,6 @@
 /*
  * test_balance.c - keep-alive connections are shared fairly between
- * workers (the accept path in host/worker.c: EPOLLEXCLUSIVE registered in
+ * workers (the accept path in host/accept.c: EPOLLEXCLUSIVE registered in
  * libuv's epoll set by hand, and the shared board). libuv's own accept loop
  * gives one worker nearly every connection; this pins the difference, and
  * would catch a libuv upgrade that changes how its loop dispatches events.
