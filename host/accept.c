@@ -158,6 +158,8 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
   (void)events;
 
   for (int i = 0; i < ACCEPT_BATCH && w->accepting; i++) {
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
     struct conn *c;
     int fd;
 
@@ -167,7 +169,8 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
     }
     if (accept_yield(w))
       return;
-    fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    fd = accept4(w->listen_fd, (struct sockaddr *)&peer, &plen,
+                 SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED)
         continue;
@@ -187,7 +190,7 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
       close(fd);
       return;
     }
-    if (conn_start(c, w, fd) != 0)
+    if (conn_start(c, w, fd, (struct sockaddr *)&peer) != 0)
       log_warn("could not set up a connection");
     if (w->accept_evfd >= 0 && ++w->accepts_since_rearm >= ACCEPT_REARM) {
       w->accepts_since_rearm = 0;

@@ -494,9 +494,37 @@ void conn_free_buffers(struct conn *c) {
   c->rbuf = c->hbuf = c->req.body = c->out.data = c->wout.data = NULL;
 }
 
-int conn_start(struct conn *c, struct worker *w, int fd) {
-  struct sockaddr_storage ss;
-  int len = sizeof ss;
+/* "192.0.2.1", by hand: uv_ip4_name() goes through snprintf(), which
+ * costs every new connection a few hundred nanoseconds and brings the
+ * printf machinery into an otherwise idle worker's memory. */
+static void ipv4_name(const struct sockaddr_in *a, char *out) {
+  const unsigned char *b = (const unsigned char *)&a->sin_addr.s_addr;
+  for (int i = 0; i < 4; i++) {
+    if (b[i] >= 100)
+      *out++ = (char)('0' + b[i] / 100);
+    if (b[i] >= 10)
+      *out++ = (char)('0' + b[i] / 10 % 10);
+    *out++ = (char)('0' + b[i] % 10);
+    *out++ = i < 3 ? '.' : '\0';
+  }
+}
+
+static void conn_set_peer(struct conn *c, const struct sockaddr *peer) {
+  c->req.remote_addr[0] = '\0';
+  c->req.remote_port = 0;
+  if (peer->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
+    uv_ip6_name(a, c->req.remote_addr, sizeof c->req.remote_addr);
+    c->req.remote_port = ntohs(a->sin6_port);
+  } else if (peer->sa_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
+    ipv4_name(a, c->req.remote_addr);
+    c->req.remote_port = ntohs(a->sin_port);
+  }
+}
+
+int conn_start(struct conn *c, struct worker *w, int fd,
+               const struct sockaddr *peer) {
   int err;
 
   c->w = w;
@@ -528,19 +556,7 @@ int conn_start(struct conn *c, struct worker *w, int fd) {
     return err;
   }
   uv_tcp_nodelay(&c->tcp, 1);
-  c->req.remote_addr[0] = '\0';
-  c->req.remote_port = 0;
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-    if (ss.ss_family == AF_INET6) {
-      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-      uv_ip6_name(a, c->req.remote_addr, sizeof c->req.remote_addr);
-      c->req.remote_port = ntohs(a->sin6_port);
-    } else {
-      struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-      uv_ip4_name(a, c->req.remote_addr, sizeof c->req.remote_addr);
-      c->req.remote_port = ntohs(a->sin_port);
-    }
-  }
+  conn_set_peer(c, peer);
   llhttp_init(&c->parser, HTTP_REQUEST, &w->settings);
   c->parser.data = c;
   conn_set_timer(c, TIMER_HEADER, w->cfg->header_timeout_ms);
@@ -1027,7 +1043,8 @@ static int fuzz_connect(int small_window) {
    * only part of a large response. */
   if (small_window)
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &rcvbuf, sizeof rcvbuf);
-  FUZZ_CHECK(conn_start(worker_conn_get(&fz.w), &fz.w, fd) == 0);
+  FUZZ_CHECK(conn_start(worker_conn_get(&fz.w), &fz.w, fd,
+                        (const struct sockaddr *)&from) == 0);
   return client;
 }
 

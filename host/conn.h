@@ -128,9 +128,11 @@ struct conn {
   uv_shutdown_t sreq;
 };
 
-/* Sets up a connection for an accepted socket fd. Returns 0 or a negative
- * errno (the fd is closed then). */
-int conn_start(struct conn *c, struct worker *w, int fd);
+/* Sets up a connection for an accepted socket fd, from the client at peer
+ * (as accept4() gave it: IPv4 or IPv6; anything else shows no address).
+ * Returns 0 or a negative errno (the fd is closed then). */
+int conn_start(struct conn *c, struct worker *w, int fd,
+               const struct sockaddr *peer);
 
 /* Starts closing; memory is released by the worker once every handle is
  * closed and no response is left that a plugin may still finish. */
