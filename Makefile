@@ -11,6 +11,7 @@
 #   make bench           mchost vs nginx and Node (tests/bench/README.md)
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS (60) each (tests/fuzz/)
 #   make soak            load + crashes + reloads for SOAK_SECONDS (300)
+#   make format-check    every C file as clang-format (.clang-format) has it
 #   make clean           remove both build directories
 #
 # WERROR=1 turns warnings into errors; CMAKE_FLAGS adds cmake -D options.
@@ -35,7 +36,7 @@ DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libcriterion-dev \
 WERROR_FLAG := -DMCHOST_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 
 .PHONY: all deps build run test test-sanitize test-valgrind clean bench fuzz \
-        soak
+        soak format-check
 
 all: build
 
@@ -79,6 +80,14 @@ VALGRIND_DEPS := valgrind
 test-valgrind:
 	@$(MAKE) --no-print-directory build DEPS="$(DEPS) $(VALGRIND_DEPS)"
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L valgrind
+
+# The C sources as .clang-format lays them out; `clang-format -i` on a file
+# fixes what this reports. Only the source folders: not the build trees.
+FORMAT_DIRS := host sdk plugins tests
+format-check:
+	@$(MAKE) --no-print-directory deps DEPS="clang-format"
+	find $(FORMAT_DIRS) -name '*.[ch]' -print0 | \
+	  xargs -0 clang-format --dry-run --Werror
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-release build-fuzz
