@@ -125,6 +125,35 @@ static int elf_incomplete(const unsigned char *head, size_t n, off_t size) {
   return 0;
 }
 
+/* Copies in to out, keeping the first headlen bytes in head (*nhead of
+ * them, fewer if the file is shorter). Returns 0 or a negative errno. */
+static ssize_t copy_fd(int in, int out, unsigned char *head, size_t headlen,
+                       size_t *nhead) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -errno;
+    if (n == 0)
+      return 0;
+    if (*nhead < headlen) {
+      size_t k = (size_t)n < headlen - *nhead ? (size_t)n : headlen - *nhead;
+      memcpy(head + *nhead, buf, k);
+      *nhead += k;
+    }
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = write(out, buf + off, (size_t)(n - off));
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return -errno;
+      off += w;
+    }
+  }
+}
+
 int plugin_snapshot(const char *src, const char *dst, struct stat *st,
                     char *err, size_t errlen) {
   char tmp[4200];
@@ -147,35 +176,10 @@ int plugin_snapshot(const char *src, const char *dst, struct stat *st,
     return fail(err, errlen, rc, "cannot write snapshot '%s': %s", tmp,
                 strerror(-rc));
   }
-  for (;;) {
-    char buf[65536];
-    n = read(in, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    if (nhead < sizeof head) {
-      size_t k =
-          (size_t)n < sizeof head - nhead ? (size_t)n : sizeof head - nhead;
-      memcpy(head + nhead, buf, k);
-      nhead += k;
-    }
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = write(out, buf + off, (size_t)(n - off));
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0) {
-        n = -1;
-        break;
-      }
-      off += w;
-    }
-    if (n < 0)
-      break;
-  }
+  n = copy_fd(in, out, head, sizeof head, &nhead);
   if (n < 0)
-    rc = fail(err, errlen, -errno, "cannot copy plugin '%s' to '%s': %s", src,
-              tmp, strerror(errno));
+    rc = fail(err, errlen, (int)n, "cannot copy plugin '%s' to '%s': %s", src,
+              tmp, strerror((int)-n));
   else if (fstat(in, st) == 0 && elf_incomplete(head, nhead, st->st_size))
     rc = fail(err, errlen, -EAGAIN,
               "plugin '%s' is incomplete: empty, or its ELF headers point "

@@ -95,11 +95,37 @@ static const char *state_name(uint32_t state) {
   return "?";
 }
 
-int status_main(int argc, char **argv) {
-  const struct board *b;
+/* The master's line, then one per worker, as `ps` would lay them out. */
+static void print_board(const struct board *b) {
   struct timespec ts;
   uint64_t now;
   char up[32];
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  duration(up, sizeof up, now - b->head.started_ms);
+  printf("mchost master %d, up %s, plugin %.256s\n", (int)b->head.master_pid,
+         up, b->head.plugin);
+  printf("generation %u serving, %u worker%s wanted, %u crash%s, %u "
+         "reload%s\n\n",
+         b->head.generation, b->head.wanted, b->head.wanted == 1 ? "" : "s",
+         b->head.crashes, b->head.crashes == 1 ? "" : "es", b->head.reloads,
+         b->head.reloads == 1 ? "" : "s");
+  printf("%-7s %-8s %-4s %-9s %-8s %6s %10s\n", "worker", "pid", "gen", "state",
+         "uptime", "conns", "requests");
+  for (unsigned i = 0; i < b->head.slots && i < BOARD_SLOTS; i++) {
+    const struct board_slot *s = &b->slot[i];
+    if (s->state == SLOT_FREE || s->pid <= 0)
+      continue;
+    duration(up, sizeof up, now - s->started_ms);
+    printf("%-7u %-8d %-4u %-9s %-8s %6u %10llu\n", s->id, (int)s->pid,
+           s->generation, state_name(s->state), up, s->conns,
+           (unsigned long long)s->requests);
+  }
+}
+
+int status_main(int argc, char **argv) {
+  const struct board *b;
   long pid;
   int fd, count;
 
@@ -134,27 +160,7 @@ int status_main(int argc, char **argv) {
     fprintf(stderr, "mchost status: cannot read master %ld's board\n", pid);
     return EXIT_RUNTIME;
   }
-  clock_gettime(CLOCK_REALTIME, &ts);
-  now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-  duration(up, sizeof up, now - b->head.started_ms);
-  printf("mchost master %d, up %s, plugin %.256s\n", (int)b->head.master_pid,
-         up, b->head.plugin);
-  printf("generation %u serving, %u worker%s wanted, %u crash%s, %u "
-         "reload%s\n\n",
-         b->head.generation, b->head.wanted, b->head.wanted == 1 ? "" : "s",
-         b->head.crashes, b->head.crashes == 1 ? "" : "es", b->head.reloads,
-         b->head.reloads == 1 ? "" : "s");
-  printf("%-7s %-8s %-4s %-9s %-8s %6s %10s\n", "worker", "pid", "gen", "state",
-         "uptime", "conns", "requests");
-  for (unsigned i = 0; i < b->head.slots && i < BOARD_SLOTS; i++) {
-    const struct board_slot *s = &b->slot[i];
-    if (s->state == SLOT_FREE || s->pid <= 0)
-      continue;
-    duration(up, sizeof up, now - s->started_ms);
-    printf("%-7u %-8d %-4u %-9s %-8s %6u %10llu\n", s->id, (int)s->pid,
-           s->generation, state_name(s->state), up, s->conns,
-           (unsigned long long)s->requests);
-  }
+  print_board(b);
   munmap((void *)b, sizeof *b);
   return EXIT_OK;
 }
