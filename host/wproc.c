@@ -79,12 +79,15 @@ static void wproc_on_kill_timer(uv_timer_t *t) {
 
 /* 0, or -EPIPE when the message cannot be written: the worker's end of the
  * pipe is closed (SIGPIPE is ignored, so that is only an error). */
+/* 0, UV_EAGAIN when the worker has not read the pipe for so long that it
+ * is full, or another libuv error when the pipe is gone. */
 static int wproc_send(struct wproc *p, uint32_t type) {
   struct msg msg = {type, p->id, 0};
   uv_buf_t b = uv_buf_init((char *)&msg, sizeof msg);
-  if (uv_try_write((uv_stream_t *)&p->control, &b, 1) != (int)sizeof msg)
-    return -EPIPE;
-  return 0;
+  int n = uv_try_write((uv_stream_t *)&p->control, &b, 1);
+  if (n == (int)sizeof msg)
+    return 0;
+  return n < 0 ? n : UV_EAGAIN;
 }
 
 /* Asks a worker to stop accepting, finish, and exit; killed if it overstays.
@@ -130,7 +133,14 @@ static void wproc_on_pipe_closed(struct wproc *p) {
 }
 
 void wproc_tell(struct wproc *p, uint32_t type) {
-  if (!p->exited && wproc_send(p, type) != 0)
+  int rc = p->exited ? 0 : wproc_send(p, type);
+  /* A full pipe is a worker busy for a long time, not a lost one: its
+   * request timeout deals with that. */
+  if (rc == UV_EAGAIN)
+    log_warn("worker %u (pid %d) is not reading its control pipe: a message "
+             "was not delivered",
+             p->id, p->pid);
+  else if (rc != 0)
     wproc_on_pipe_closed(p);
 }
 
