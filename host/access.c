@@ -112,18 +112,18 @@ void access_record(struct access_log *a, const struct conn *c) {
     return;
   if (a->json) {
     double ms = (double)(uv_hrtime() - c->started_ns) / 1e6;
-    char esc[1200], stamp[UTC_ISO_LEN + 1];
+    char esc[1200], stamp[UTC_ISO_MS_LEN + 1];
     size_t elen = log_json_escape(esc, sizeof esc, target, strlen(target));
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    utc_iso(stamp, ts.tv_sec);
+    utc_iso_ms(stamp, &ts);
     n = (size_t)snprintf(line, sizeof line,
-                         "{\"time\":\"%s.%03ldZ\",\"remote\":\"%s\","
+                         "{\"time\":\"%s\",\"remote\":\"%s\","
                          "\"method\":\"%s\",\"target\":\"%.*s\","
                          "\"version\":\"%s\",\"status\":%d,\"bytes\":%llu,"
                          "\"ms\":%.3f}\n",
-                         stamp, ts.tv_nsec / 1000000, req->remote_addr, method,
-                         (int)elen, esc, version, c->res.status,
+                         stamp, req->remote_addr, method, (int)elen, esc,
+                         version, c->res.status,
                          (unsigned long long)c->res.bytes, ms);
   } else {
     char esc[1200];

@@ -9,18 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "master.h"
-
-/* Times on the board are wall-clock: `mchost status` shows them. */
-static uint64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#include "utc.h"
 
 /* The board the workers balance connections with (proto.h). Without it
  * (no memfd) they still serve, unbalanced. */
@@ -40,7 +33,7 @@ void master_board_create(struct master *m) {
   m->board = p;
   m->board->head.magic = BOARD_MAGIC;
   m->board->head.master_pid = (int32_t)getpid();
-  m->board->head.started_ms = wall_ms();
+  m->board->head.started_ms = utc_now_ms();
   snprintf(m->board->head.plugin, sizeof m->board->head.plugin, "%s",
            m->cfg->plugin);
   master_board_count(m, 0, 0);
@@ -60,7 +53,7 @@ void master_board_slot(struct master *m, const struct wproc *p,
     s->pid = p->pid;
     s->id = p->id;
     s->generation = p->generation;
-    s->started_ms = wall_ms();
+    s->started_ms = utc_now_ms();
   }
   s->state = state;
 }

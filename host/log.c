@@ -65,24 +65,23 @@ void log_vmsg(int level, const char *fmt, va_list ap) {
     level = MC_LOG_DEBUG;
   clock_gettime(CLOCK_REALTIME, &ts);
   if (logger.json) {
-    char msg[2048], stamp[UTC_ISO_LEN + 1];
+    char msg[2048], stamp[UTC_ISO_MS_LEN + 1];
     k = vsnprintf(msg, sizeof msg, fmt, ap);
     if (k < 0)
       k = 0;
-    utc_iso(stamp, ts.tv_sec);
+    utc_iso_ms(stamp, &ts);
     n = (size_t)snprintf(line, sizeof line,
-                         "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\","
+                         "{\"time\":\"%s\",\"level\":\"%s\","
                          "\"process\":\"%s\",\"msg\":\"",
-                         stamp, ts.tv_nsec / 1000000, json_levels[level],
-                         logger.who);
+                         stamp, json_levels[level], logger.who);
     n += log_json_escape(line + n, sizeof line - n - 3, msg,
                          (size_t)k < sizeof msg ? (size_t)k : sizeof msg - 1);
     line[n++] = '"';
     line[n++] = '}';
   } else {
-    n = utc_iso(line, ts.tv_sec);
-    k = snprintf(line + n, sizeof line - n, ".%03ldZ %s [%s] ",
-                 ts.tv_nsec / 1000000, level_names[level], logger.who);
+    n = utc_iso_ms(line, &ts);
+    k = snprintf(line + n, sizeof line - n, " %s [%s] ", level_names[level],
+                 logger.who);
     n += (size_t)k;
     k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
     if (k < 0)

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "proto.h"
+#include "utc.h"
 
 #define BOARD_LINK "/memfd:mchost-board"
 
@@ -97,12 +97,9 @@ static const char *state_name(uint32_t state) {
 
 /* The master's line, then one per worker, as `ps` would lay them out. */
 static void print_board(const struct board *b) {
-  struct timespec ts;
-  uint64_t now;
+  uint64_t now = utc_now_ms();
   char up[32];
 
-  clock_gettime(CLOCK_REALTIME, &ts);
-  now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
   duration(up, sizeof up, now - b->head.started_ms);
   printf("mchost master %d, up %s, plugin %.256s\n", (int)b->head.master_pid,
          up, b->head.plugin);

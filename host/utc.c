@@ -70,10 +70,19 @@ static char *clock_part(char *p, const struct civil *c) {
   return digits(p, c->sec, 2);
 }
 
-size_t utc_iso(char *out, time_t t) {
+/* "27 Nov 2026" or "27/Nov/2026" */
+static char *day_month_year(char *p, const struct civil *c, char sep) {
+  p = digits(p, c->day, 2);
+  *p++ = sep;
+  p = put(p, months + 3 * (c->month - 1), 3);
+  *p++ = sep;
+  return digits(p, c->year, 4);
+}
+
+size_t utc_iso_ms(char *out, const struct timespec *ts) {
   struct civil c;
   char *p = out;
-  civil_from_time(t, &c);
+  civil_from_time(ts->tv_sec, &c);
   p = digits(p, c.year, 4);
   *p++ = '-';
   p = digits(p, c.month, 2);
@@ -81,6 +90,9 @@ size_t utc_iso(char *out, time_t t) {
   p = digits(p, c.day, 2);
   *p++ = 'T';
   p = clock_part(p, &c);
+  *p++ = '.';
+  p = digits(p, (int)(ts->tv_nsec / 1000000), 3);
+  *p++ = 'Z';
   *p = '\0';
   return (size_t)(p - out);
 }
@@ -91,11 +103,7 @@ size_t utc_http(char *out, time_t t) {
   civil_from_time(t, &c);
   p = put(p, wdays + 3 * c.wday, 3);
   p = put(p, ", ", 2);
-  p = digits(p, c.day, 2);
-  *p++ = ' ';
-  p = put(p, months + 3 * (c.month - 1), 3);
-  *p++ = ' ';
-  p = digits(p, c.year, 4);
+  p = day_month_year(p, &c, ' ');
   *p++ = ' ';
   p = clock_part(p, &c);
   p = put(p, " GMT", 4);
@@ -107,14 +115,16 @@ size_t utc_clf(char *out, time_t t) {
   struct civil c;
   char *p = out;
   civil_from_time(t, &c);
-  p = digits(p, c.day, 2);
-  *p++ = '/';
-  p = put(p, months + 3 * (c.month - 1), 3);
-  *p++ = '/';
-  p = digits(p, c.year, 4);
+  p = day_month_year(p, &c, '/');
   *p++ = ':';
   p = clock_part(p, &c);
   p = put(p, " +0000", 6);
   *p = '\0';
   return (size_t)(p - out);
+}
+
+uint64_t utc_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

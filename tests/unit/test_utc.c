@@ -15,13 +15,23 @@
 
 #include "utc.h"
 
-/* What strftime() makes of tm in the format of utc.c's function number i
+/* utc_iso_ms() of t, with a millisecond part that varies with t and
+ * nanoseconds that must be cut, not rounded. */
+static size_t iso_ms_of(char *out, time_t t) {
+  struct timespec ts = {t, (long)((uint64_t)t * 7 % 1000) * 1000000 + 999999};
+  return utc_iso_ms(out, &ts);
+}
+
+/* What strftime() makes of t in the format of utc.c's function number i
  * (the formats are literals, so that the compiler checks them). */
-static void strftime_form(int i, const struct tm *tm, char *out, size_t len) {
+static void strftime_form(int i, time_t t, const struct tm *tm, char *out,
+                          size_t len) {
   switch (i) {
-  case 0:
-    strftime(out, len, "%Y-%m-%dT%H:%M:%S", tm);
+  case 0: {
+    size_t n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", tm);
+    snprintf(out + n, len - n, ".%03dZ", (int)((uint64_t)t * 7 % 1000));
     break;
+  }
   case 1:
     strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", tm);
     break;
@@ -38,7 +48,7 @@ static void check_time(time_t t) {
     size_t (*fn)(char *, time_t);
     size_t len;
   } forms[] = {
-      {utc_iso, UTC_ISO_LEN},
+      {iso_ms_of, UTC_ISO_MS_LEN},
       {utc_http, UTC_HTTP_LEN},
       {utc_clf, UTC_CLF_LEN},
   };
@@ -49,7 +59,7 @@ static void check_time(time_t t) {
     char want[64], got[64];
     size_t n;
     memset(got, 'x', sizeof got);
-    strftime_form(i, &tm, want, sizeof want);
+    strftime_form(i, t, &tm, want, sizeof want);
     n = forms[i].fn(got, t);
     cr_assert_eq(n, forms[i].len, "t=%lld: length %zu, want %zu", (long long)t,
                  n, forms[i].len);
