@@ -439,9 +439,23 @@ static void conn_on_shutdown(uv_shutdown_t *req, int status) {
     conn_close(c);
 }
 
+/* The server ends the connection, its output all handed to the kernel.
+ * When the client said its request was its last and nothing of it is left
+ * unparsed, no more is coming: close at once, as nginx does. Otherwise the
+ * client may still be sending (a body the server refused, a pipelined
+ * request, a keep-alive request racing a drain), and closing a socket with
+ * unread data makes the kernel send a reset, which can destroy the response
+ * before the client reads it (RFC 9112, 9.6). So: half-close, and read and
+ * drop until the client closes too or LINGER_MS pass. Closing at once saves
+ * a connection-per-request client a shutdown(), a read() and a wakeup for
+ * the client's FIN, and frees the conn at once. */
 static void conn_linger(struct conn *c) {
   if (c->timer_kind == TIMER_LINGER || c->closing)
     return;
+  if (c->last_request && c->rpos == c->rlen) {
+    conn_close(c);
+    return;
+  }
   conn_set_timer(c, TIMER_LINGER, LINGER_MS);
   if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, conn_on_shutdown) != 0)
     conn_close(c);
@@ -529,7 +543,7 @@ int conn_start(struct conn *c, struct worker *w, int fd,
 
   c->w = w;
   c->closing = c->close_after = c->reading = c->writing = 0;
-  c->in_process = c->request_ready = c->orphaned = 0;
+  c->in_process = c->request_ready = c->orphaned = c->last_request = 0;
   c->error_status = 0;
   c->requests = 0;
   c->rpos = c->rlen = c->hlen = 0;

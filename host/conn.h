@@ -101,6 +101,8 @@ struct conn {
   unsigned in_process : 1; /* conn_process() is on the stack */
   unsigned request_ready : 1;
   unsigned continue_sent : 1;
+  unsigned last_request : 1; /* the client said its request was its last,
+                                and the request arrived whole */
   unsigned
       orphaned : 1; /* a plugin may still hold its response: never reused */
   int error_status; /* set by a parser callback that rejects the request */

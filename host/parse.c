@@ -300,6 +300,9 @@ static int on_message_complete(llhttp_t *p) {
   if (c->req.body != NULL)
     c->req.body[c->req.body_len] = '\0';
   c->request_ready = 1;
+  /* What the client asked, not what the server decided (a drain also ends
+   * keep-alive): only then may the connection end without lingering. */
+  c->last_request = !llhttp_should_keep_alive(p);
   conn_set_timer(c, TIMER_NONE, 0);
   return HPE_PAUSED;
 }

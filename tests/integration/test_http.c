@@ -10,6 +10,9 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +157,76 @@ Test(http, http10_without_keep_alive_is_closed) {
             "Connection: %s, want close" RESP_FMT, conn ? conn : "(none)",
             R1.head, "");
   expect_closed("an HTTP/1.0 response");
+}
+
+/* The inode of the server's end of C in /proc/net/tcp: > 0 while a process
+ * holds it, 0 once the server has closed it (the kernel finishes the TCP
+ * close alone), -1 when the kernel has forgotten it too. */
+static long server_end_inode(void) {
+  struct sockaddr_in me;
+  socklen_t len = sizeof me;
+  char line[512];
+  long inode = -1;
+  FILE *f;
+
+  cr_assert_eq(getsockname(C.fd, (struct sockaddr *)&me, &len), 0);
+  f = fopen("/proc/net/tcp", "r");
+  cr_assert_not_null(f, "/proc/net/tcp: %s", strerror(errno));
+  while (fgets(line, sizeof line, f) != NULL) {
+    unsigned lport, rport;
+    long ino;
+    if (sscanf(line, " %*d: %*x:%x %*x:%x %*x %*x:%*x %*x:%*x %*x %*u %*u %ld",
+               &lport, &rport, &ino) == 3 &&
+        (int)lport == S.port && rport == ntohs(me.sin_port))
+      inode = ino;
+  }
+  fclose(f);
+  return inode;
+}
+
+/* A client that says Connection: close sends nothing more: the server
+ * closes its end at once instead of half-closing and waiting (up to 2 s)
+ * for the client's FIN, which would hold the connection in the worker. */
+Test(http, connection_close_request_is_closed_at_once) {
+  int64_t deadline;
+
+  start(HELLO, NULL);
+  send_str("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  read_status(&R1, 0, 200);
+  expect_body(&R1, "Hello world\n");
+  expect_closed("a Connection: close response");
+  /* The client keeps its end open: the server must not wait for it. */
+  deadline = deadline_in(1000);
+  while (server_end_inode() > 0 && remaining_ms(deadline) > 0)
+    sleep_ms(10);
+  cr_expect_leq(server_end_inode(), 0,
+                "the worker still holds the connection 1 s after answering "
+                "a Connection: close request" SRV_LOG_FMT,
+                srv_log_tail(&S));
+}
+
+/* A client that may still be sending (here: a body the server refused
+ * from its headers) gets a half-close, and the worker reads and drops
+ * until the client closes. Closing at once with the body unread makes the
+ * kernel send a reset instead of a FIN (RFC 9112, 9.6), which can destroy
+ * the response before the client has read it. */
+Test(http, refused_body_still_arriving_gets_no_reset) {
+  static char body[256 * 1024];
+  int err;
+
+  start(ECHO, (const char *const[]){"--max-body", "1K", NULL});
+  memset(body, 'x', sizeof body);
+  send_str("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n");
+  /* More than the server reads at once: some of it is still in the
+   * server's socket when it has answered. The send fails if the server
+   * reset the connection, which the end below reports. */
+  (void)http_send(&C, body, sizeof body);
+  read_status(&R1, 0, 413);
+  err = http_wait_close(&C, 2000);
+  cr_expect_eq(err, 0,
+               "after the 413, the connection ended with: %s (want a clean "
+               "end)" SRV_LOG_FMT,
+               http_strerror(err), srv_log_tail(&S));
 }
 
 Test(http, http10_with_keep_alive_stays_open) {
