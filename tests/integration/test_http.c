@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,44 @@ Test(http, post_body_with_content_length_reaches_plugin) {
   send_str("POST /p?x=1 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
   read_status(&R1, 0, 200);
   expect_body(&R1, "POST /p?x=1\nHost: t\nContent-Length: 5\n\nhello");
+}
+
+/* A body larger than a read, arriving in pieces after its headers (the
+ * worker reads it straight into the request's buffer), with the next
+ * request in the same packet as its last bytes: the plugin sees exactly the
+ * body, and the next request is answered. */
+Test(http, large_body_in_pieces_then_a_pipelined_request) {
+  static char body[300000];
+  char head[128], want[64];
+  uint64_t h = 14695981039346656037ULL;
+  size_t last = sizeof body - 10;
+
+  for (size_t i = 0; i < sizeof body; i++) {
+    body[i] = (char)('a' + i % 23);
+    h = (h ^ (unsigned char)body[i]) * 1099511628211ULL;
+  }
+  start(SLOW, (const char *const[]){"--max-body", "1M", NULL});
+  snprintf(head, sizeof head,
+           "POST /sum HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
+           sizeof body);
+  send_str(head);
+  sleep_ms(20);
+  cr_assert_eq(http_send(&C, body, 1000), 0);
+  sleep_ms(20);
+  cr_assert_eq(http_send(&C, body + 1000, last - 1000), 0);
+  sleep_ms(20);
+  {
+    char tail[64];
+    memcpy(tail, body + last, 10);
+    strcpy(tail + 10, "GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+    send_str(tail);
+  }
+  read_status(&R1, 0, 200);
+  snprintf(want, sizeof want, "%zu %016llx\n", sizeof body,
+           (unsigned long long)h);
+  expect_body(&R1, want);
+  read_status(&R2, 0, 200);
+  expect_body(&R2, "ok\n");
 }
 
 Test(http, chunked_body_is_decoded) {
