@@ -37,7 +37,7 @@ static void burst(int workers, double max_share) {
    * rightly take the whole burst (seen on a loaded machine). */
   snprintf(ready, sizeof ready, "ready: %d workers serving", workers);
   cr_assert(wait_log(&S, ready, 5000), "not all workers ready" SRV_LOG_FMT,
-               srv_log_tail(&S));
+            srv_log_tail(&S));
   for (int i = 0; i < CONNS; i++)
     cr_assert_eq(http_open(&c[i], S.port, 2000), 0, "connect %d", i);
   for (int i = 0; i < CONNS; i++)

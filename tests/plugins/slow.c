@@ -53,8 +53,8 @@ void mc_run(mc_request *req, mc_response *res) {
     char out[64];
     for (i = 0; i < len; i++)
       h = (h ^ body[i]) * 1099511628211ULL;
-    int n = snprintf(out, sizeof out, "%zu %016llx\n", len,
-                     (unsigned long long)h);
+    int n =
+        snprintf(out, sizeof out, "%zu %016llx\n", len, (unsigned long long)h);
     mc_response_send(res, 200, out, (size_t)n);
     return;
   }
