@@ -39,7 +39,12 @@ void master_board_create(struct master *m) {
   master_board_count(m, 0, 0);
 }
 
-/* Who a worker is, for `mchost status` (the counters are the worker's). */
+/* Who a worker is, for `mchost status` (the counters are the worker's).
+ * A slot is all zero when it is given out (wproc_on_exit() clears it when
+ * its worker is reaped), and the worker's own fields are left alone here:
+ * uv_spawn() returns once the worker runs, and it may have posted already.
+ * Clearing them wiped a new worker's `accepting`, so its siblings saw
+ * nobody to make room for and took every connection of a burst. */
 void master_board_slot(struct master *m, const struct wproc *p,
                        enum board_state state) {
   struct board_slot *s;
@@ -49,7 +54,6 @@ void master_board_slot(struct master *m, const struct wproc *p,
   if (state == SLOT_STARTING) {
     if (p->slot >= m->board->head.slots)
       m->board->head.slots = p->slot + 1;
-    memset(s, 0, sizeof *s);
     s->pid = p->pid;
     s->id = p->id;
     s->generation = p->generation;

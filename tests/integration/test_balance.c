@@ -64,8 +64,8 @@ static void burst(int workers, double max_share) {
                workers);
   cr_expect_leq(most, (int)(CONNS * max_share),
                 "one worker took %d of %d keep-alive connections "
-                "(at most %d wanted)",
-                most, CONNS, (int)(CONNS * max_share));
+                "(at most %d wanted)" SRV_LOG_FMT,
+                most, CONNS, (int)(CONNS * max_share), srv_log_tail(&S));
 }
 
 Test(balance, two_workers_split_a_burst_of_keepalive_connections, .fini = stop,
