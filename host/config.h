@@ -67,6 +67,8 @@ struct config_list {
     "reload when the plugin or a watched source changes")                      \
   X("no-reload", OPT_FLAG, no_reload, "", NULL,                                \
     "never reload on changes (wins over --dev and MCHOST_ENV)")                \
+  X("no-yield", OPT_FLAG, no_yield, "", NULL,                                  \
+    "never let other processes run before waiting for events (README)")        \
   X("dev", OPT_FLAG, dev, "", NULL,                                            \
     "development: --reload and --log-level debug")                             \
   X("watch", OPT_LIST, watch, "DIR", NULL,                                     \
@@ -105,6 +107,7 @@ struct config {
   uint64_t log_level;
   uint64_t reload;
   uint64_t no_reload;
+  uint64_t no_yield;
   uint64_t dev;
   struct config_list watch;
   const char *ext;

@@ -7,6 +7,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,6 +390,27 @@ static uint64_t max_requests(const struct config *cfg) {
          (uint64_t)(getpid() ^ uv_hrtime()) % (cfg->max_requests_jitter + 1);
 }
 
+/* Before the loop waits for events, a worker that has just served
+ * requests lets whatever else is runnable on its CPU go first. Where
+ * clients or a proxy share the CPUs with the workers (nginx in front on
+ * the same host; wrk in the benchmark), a worker otherwise sleeps in
+ * epoll_wait() after each small batch, and the next request wakes it and
+ * preempts the client that sent it: two context switches for a few
+ * requests. After sched_yield() the client runs until it blocks, and the
+ * worker finds a larger batch waiting, without being woken. Measured with
+ * wrk, 2 workers on 2 CPUs: +5-11 % req/s at 64 connections, +1-2 % at
+ * 256 (the batches are large anyway). With nothing else runnable it
+ * returns at once: one system call per busy turn of the loop. The cost:
+ * beside a CPU-bound process, a request arriving just then waits for that
+ * process's time slice instead of preempting it. --no-yield turns it off. */
+static void worker_on_prepare(uv_prepare_t *h) {
+  struct worker *w = h->data;
+  if (w->served == w->yield_served)
+    return;
+  w->yield_served = w->served;
+  sched_yield();
+}
+
 int worker_main(const struct config *cfg, unsigned id, unsigned generation,
                 unsigned slot, const char *plugin_path) {
   static struct worker w;
@@ -443,6 +465,12 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
   worker_send(&w, MSG_READY, 0);
   log_debug("ready (generation %u)", generation);
 
+  if (!cfg->no_yield) {
+    uv_prepare_init(&w.loop, &w.yield);
+    w.yield.data = &w;
+    uv_prepare_start(&w.yield, worker_on_prepare);
+    uv_unref((uv_handle_t *)&w.yield); /* never what keeps a worker up */
+  }
   uv_run(&w.loop, UV_RUN_DEFAULT);
   worker_cleanup(&w);
   log_debug("exiting");

@@ -32,6 +32,8 @@ struct worker {
   int accept_evfd; /* watched by libuv; stands for listen_fd (accept.c) */
   uv_poll_t accept_poll;
   uv_timer_t accept_retry; /* after EMFILE or at --max-connections */
+  uv_prepare_t yield;      /* worker_on_prepare() */
+  uint64_t yield_served;   /* `served` when it last yielded */
   unsigned accepts_since_rearm;
   int accepting;
   int yielded; /* gave a connection up for fairness (accept.c) */

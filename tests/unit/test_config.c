@@ -122,6 +122,22 @@ Test(config, reload_follows_dev_env_and_no_reload_wins) {
   cr_expect_eq(cfg.reload_on, 0, "--no-reload wins over --dev");
 }
 
+Test(config, yield_is_on_unless_no_yield) {
+  struct config cfg;
+  char err[256];
+  char *plain[] = {"mchost"};
+  char *off[] = {"mchost", "--no-yield"};
+
+  cr_assert_eq(load(&cfg, err, sizeof err, 1, plain), 0, "%s", err);
+  cr_expect_eq(cfg.no_yield, 0, "workers yield by default");
+  cr_assert_eq(load(&cfg, err, sizeof err, 2, off), 0, "%s", err);
+  cr_expect_eq(cfg.no_yield, 1);
+  setenv("MCHOST_NO_YIELD", "1", 1);
+  cr_assert_eq(load(&cfg, err, sizeof err, 1, plain), 0, "%s", err);
+  cr_expect_eq(cfg.no_yield, 1, "MCHOST_NO_YIELD=1 turns it off too");
+  unsetenv("MCHOST_NO_YIELD");
+}
+
 Test(config, watch_repeats_and_comes_from_a_colon_list) {
   struct config cfg;
   char err[256];
