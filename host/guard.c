@@ -5,8 +5,16 @@
  * uv_signal_t is undefined, and a faulting plugin cannot wait for the loop
  * anyway: the handlers here run on an alternate stack (the fault may be a
  * stack overflow), record the fault with plain stores and siglongjmp() back
- * to guard_call(). The state is a process-wide global because a signal
- * handler has no other way to find it; it is the one global of the host.
+ * to guard_call().
+ *
+ * A signal handler has no argument to find its state by, so the state is
+ * global, in two parts. What a guarded call needs is per thread: a fault
+ * is delivered to the thread that faulted, and only that thread may jump
+ * back into its own guard_call(). A fault on a thread that has no guarded
+ * call running (a libuv pool thread, a plugin's own thread) is never taken
+ * for a fault of the request that runs on the loop thread at that moment:
+ * it is a fault outside guarded code. The timeout is process-wide: one
+ * timer, delivered to the loop thread, bounds the handlers that run there.
  */
 #define _GNU_SOURCE
 #include "guard.h"
@@ -14,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,17 +36,27 @@
 
 static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
-static struct {
+/* Per thread: the executable's own TLS (initial-exec), which a signal
+ * handler may read without allocating. */
+static __thread struct {
   sigjmp_buf *volatile env; /* innermost guard_call(), NULL outside */
   volatile sig_atomic_t result;
-  volatile uint64_t deadline_ms; /* of the outermost call; 0 = none */
+  int ready;      /* guard_thread_init() ran on this thread */
+  int loop;       /* the thread guard_install() ran on: timeouts apply */
+  sigset_t mask;  /* this thread's signal mask, restored after a fault */
+  char *altstack; /* this thread's alternate signal stack */
+  struct guard_report report;
+} thread;
+
+static struct {
+  volatile uint64_t deadline_ms; /* of the loop thread's outermost call */
   volatile sig_atomic_t armed;   /* the timer will fire */
   timer_t timer;
   int have_timer;
-  sigset_t mask; /* the worker's signal mask, restored after a fault */
   const char *snapshot, *plugin; /* to name the plugin as the user does */
-  struct guard_report report;
 } guard;
+
+#define ALTSTACK_SIZE (1 << 16)
 
 /* clock_gettime() is async-signal-safe, and the coarse clock is read from
  * the vDSO without a system call: cheap enough for every request. */
@@ -87,29 +106,37 @@ static void arm_timer(uint64_t ms) {
 
 static void guard_on_fault(int sig, siginfo_t *si, void *uc) {
   (void)uc;
-  if (guard.env == NULL) {
+  if (thread.env == NULL) {
     /* A fault in host code: not ours to hide. Die by the same signal so
      * that the master reports it, after one line that says so. */
     /* Only async-signal-safe calls here: no log_*(). */
-    static const char msg[] =
+    static const char loop_msg[] =
         "mchost worker: fault outside guarded code (in mchost, or in plugin "
         "code run from the plugin's own libuv callbacks, which no guard "
         "covers); the worker dies and is replaced. Backtrace:\n";
+    static const char thread_msg[] =
+        "mchost worker: fault outside guarded code, on a thread other than "
+        "the loop's (a libuv pool thread or a plugin's own thread, outside "
+        "any guarded call); no request is blamed; the worker dies and is "
+        "replaced. "
+        "Backtrace:\n";
+    const char *msg = thread.loop ? loop_msg : thread_msg;
+    size_t len = thread.loop ? sizeof loop_msg - 1 : sizeof thread_msg - 1;
     void *frames[32];
     int n = guard_backtrace(frames, 32);
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    ssize_t ignored = write(STDERR_FILENO, msg, len);
     (void)ignored;
     backtrace_symbols_fd(frames, n, STDERR_FILENO);
     signal(sig, SIG_DFL);
     raise(sig);
     return;
   }
-  guard.report.sig = sig;
-  guard.report.code = si->si_code;
-  guard.report.addr = si->si_addr;
-  guard.report.nframes = guard_backtrace(guard.report.frames, 48);
-  guard.result = sig;
-  siglongjmp(*guard.env, 1);
+  thread.report.sig = sig;
+  thread.report.code = si->si_code;
+  thread.report.addr = si->si_addr;
+  thread.report.nframes = guard_backtrace(thread.report.frames, 48);
+  thread.result = sig;
+  siglongjmp(*thread.env, 1);
 }
 
 /* The timer fired. It was armed for a whole timeout when some call
@@ -121,7 +148,7 @@ static void guard_on_alarm(int sig, siginfo_t *si, void *uc) {
   (void)sig;
   (void)si;
   (void)uc;
-  if (guard.env == NULL || deadline == 0) {
+  if (!thread.loop || thread.env == NULL || deadline == 0) {
     guard.armed = 0;
     return;
   }
@@ -130,27 +157,41 @@ static void guard_on_alarm(int sig, siginfo_t *si, void *uc) {
     return;
   }
   guard.armed = 0;
-  guard.report.sig = 0;
-  guard.report.addr = NULL;
-  guard.report.nframes = guard_backtrace(guard.report.frames, 48);
-  guard.result = GUARD_TIMEOUT;
-  siglongjmp(*guard.env, 1);
+  thread.report.sig = 0;
+  thread.report.addr = NULL;
+  thread.report.nframes = guard_backtrace(thread.report.frames, 48);
+  thread.result = GUARD_TIMEOUT;
+  siglongjmp(*thread.env, 1);
+}
+
+int guard_thread_init(void) {
+  stack_t ss;
+
+  if (thread.ready)
+    return 0;
+  /* Kept for the thread's life: the kernel may still be using it when a
+   * thread that faulted is unwound. */
+  if (thread.altstack == NULL &&
+      (thread.altstack = malloc(ALTSTACK_SIZE)) == NULL)
+    return -ENOMEM;
+  memset(&ss, 0, sizeof ss);
+  ss.ss_sp = thread.altstack;
+  ss.ss_size = ALTSTACK_SIZE;
+  if (sigaltstack(&ss, NULL) != 0)
+    return -errno;
+  pthread_sigmask(SIG_SETMASK, NULL, &thread.mask);
+  thread.ready = 1;
+  return 0;
 }
 
 int guard_install(void) {
-  static char *altstack;
-  stack_t ss;
   struct sigaction sa;
   struct sigevent sev;
-  if (altstack == NULL && (altstack = malloc(1 << 16)) == NULL)
-    return -ENOMEM;
-  memset(&ss, 0, sizeof ss);
-  ss.ss_sp = altstack;
-  ss.ss_size = 1 << 16;
-  if (sigaltstack(&ss, NULL) != 0)
-    return -errno;
+  int err;
 
-  sigprocmask(SIG_SETMASK, NULL, &guard.mask);
+  if ((err = guard_thread_init()) != 0)
+    return err;
+  thread.loop = 1;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = guard_on_fault;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
@@ -177,7 +218,7 @@ int guard_install(void) {
 
 int guard_call(void (*fn)(void *arg), void *arg, uint64_t timeout_ms) {
   sigjmp_buf env;
-  sigjmp_buf *volatile outer = guard.env;
+  sigjmp_buf *volatile outer = thread.env;
   volatile int result = 0;
 
   /* savemask = 0: saving the mask is a system call per request. The
@@ -186,8 +227,8 @@ int guard_call(void (*fn)(void *arg), void *arg, uint64_t timeout_ms) {
   if (sigsetjmp(env, 0) == 0) {
     /* env and deadline before `armed` is read: a timer firing in between
      * sees this call and arms itself again. */
-    guard.env = &env;
-    if (timeout_ms > 0 && outer == NULL && guard.have_timer) {
+    thread.env = &env;
+    if (timeout_ms > 0 && outer == NULL && thread.loop && guard.have_timer) {
       guard.deadline_ms = coarse_ms() + timeout_ms;
       /* Armed once for a whole timeout, not per call: under load the timer
        * fires once per timeout and costs no system call per request, and
@@ -199,16 +240,16 @@ int guard_call(void (*fn)(void *arg), void *arg, uint64_t timeout_ms) {
     }
     fn(arg);
   } else {
-    result = guard.result;
-    sigprocmask(SIG_SETMASK, &guard.mask, NULL);
+    result = thread.result;
+    pthread_sigmask(SIG_SETMASK, &thread.mask, NULL);
   }
-  if (outer == NULL)
+  if (outer == NULL && thread.loop)
     guard.deadline_ms = 0;
-  guard.env = outer;
+  thread.env = outer;
   return result;
 }
 
-const struct guard_report *guard_last(void) { return &guard.report; }
+const struct guard_report *guard_last(void) { return &thread.report; }
 
 void guard_name_plugin(const char *snapshot, const char *plugin) {
   guard.snapshot = snapshot;
@@ -216,7 +257,7 @@ void guard_name_plugin(const char *snapshot, const char *plugin) {
 }
 
 void guard_log_fault(int result, const char *context) {
-  const struct guard_report *r = &guard.report;
+  const struct guard_report *r = &thread.report;
   Dl_info self;
   int have_self = dladdr((void *)guard_install, &self) != 0;
 

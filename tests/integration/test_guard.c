@@ -525,3 +525,32 @@ Test(guard, fault_outside_guarded_code_kills_worker_and_is_replaced) {
   cr_expect_eq(n, 1, "want 1 worker after the death, saw %d" SRV_LOG_FMT, n,
                srv_log_tail(&S));
 }
+
+/* A fault on a libuv pool thread while the loop thread runs another
+ * request's handler: the guard of that handler is the loop thread's, and
+ * jumping into it from the pool thread would answer the wrong request 500
+ * and run on one stack from two threads. The fault is outside guarded code:
+ * the worker dies, the master says so and replaces it, and the request in
+ * mc_run at that moment is not answered 500. */
+Test(guard, fault_on_pool_thread_is_not_blamed_on_the_running_request) {
+  start_crash(NULL);
+  pid_t old = the_worker();
+  expect_get("/pool-crash", 200, "queued\n");
+  /* Blocks the loop thread in mc_run for 2 s; the pool thread faults
+   * 200 ms after it was queued. */
+  int err = http_get(S.port, "/sleep?ms=2000", &R);
+  cr_expect(err != 0 || R.status != 500,
+            "the request running on the loop thread was answered 500 for a "
+            "fault on a pool thread" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  cr_assert(wait_pid_gone(old, 3000),
+            "worker %d survived a fault on a pool thread" SRV_LOG_FMT, (int)old,
+            srv_log_tail(&S));
+  cr_expect(wait_log(&S, "on a thread other than the loop's", 2000),
+            "the log does not say the fault was on another thread" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "plugin crashed"), 0,
+               "a request was blamed for the pool thread's fault" SRV_LOG_FMT,
+               srv_log_tail(&S));
+  expect_get("/", 200, "ok\n");
+}

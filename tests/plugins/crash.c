@@ -12,6 +12,9 @@
  *   GET /hang          never returns (for --request-timeout)
  *   GET /unguarded     200, then SIGSEGV from the plugin's own uv timer on
  *                      the worker's loop: plugin code that no guard covers
+ *   GET /pool-crash    200 "queued\n", then SIGSEGV 200 ms later on a libuv
+ *                      pool thread (uv_queue_work), outside every guard,
+ *                      while the loop thread may be running another request
  *   GET /stack         unbounded recursion: SIGSEGV on the guard page, which
  *                      only a handler on an alternate stack can catch
  *   GET /double-free   glibc detects a double free and calls abort()
@@ -139,6 +142,20 @@ static void unguarded_crash(uv_timer_t *t) {
   do_segv();
 }
 
+static uv_work_t pool_work;
+
+static void pool_crash(uv_work_t *req) {
+  struct timespec ts = {0, 200 * 1000000L};
+  (void)req;
+  nanosleep(&ts, NULL);
+  do_segv();
+}
+
+static void pool_done(uv_work_t *req, int status) {
+  (void)req;
+  (void)status;
+}
+
 static unsigned query_ms(const char *query) {
   const char *p = strstr(query, "ms=");
   return p ? (unsigned)strtoul(p + 3, NULL, 10) : 0;
@@ -172,6 +189,14 @@ void mc_run(mc_request *req, mc_response *res) {
     uv_timer_init(mc_worker_self()->loop, &unguarded_timer);
     uv_timer_start(&unguarded_timer, unguarded_crash, 50, 0);
     mc_response_send(res, 200, "armed\n", 6);
+    return;
+  }
+  if (strcmp(path, "/pool-crash") == 0) {
+    if (uv_queue_work(mc_worker_self()->loop, &pool_work, pool_crash,
+                      pool_done) != 0)
+      mc_response_send(res, 500, "queue failed\n", 13);
+    else
+      mc_response_send(res, 200, "queued\n", 7);
     return;
   }
   if (strcmp(path, "/sleep") == 0) {
