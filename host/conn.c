@@ -251,17 +251,18 @@ static void conn_process(struct conn *c) {
 
     if (err == HPE_OK) {
       c->rpos = c->rlen;
-    } else if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+    } else if (err == HPE_PAUSED) {
       c->rpos += (size_t)(llhttp_get_error_pos(&c->parser) - start);
-      if (err == HPE_PAUSED) {
-        llhttp_resume(&c->parser);
-      } else {
-        /* An upgrade (or CONNECT) is answered as a plain request; what the
-         * client sends after it is not HTTP, so the connection ends. */
-        c->req.keep_alive = 0;
-        c->rpos = c->rlen;
-      }
+      llhttp_resume(&c->parser);
       dispatch(c);
+    } else if (err == HPE_PAUSED_UPGRADE) {
+      /* llhttp stops here after on_message_complete of a request that
+       * asked for an upgrade, at the same place, once the request has been
+       * dispatched and answered: it is never dispatched again. The plugin
+       * answered it as a plain request, which declines the upgrade (RFC
+       * 9110, 7.8), so what follows is HTTP/1.1 again. */
+      c->rpos += (size_t)(llhttp_get_error_pos(&c->parser) - start);
+      llhttp_resume_after_upgrade(&c->parser);
     } else {
       int status = parse_error_status(c, err);
       log_debug("rejecting a request from %s with %d: %s", c->req.remote_addr,
@@ -622,8 +623,10 @@ static struct {
   unsigned from;      /* the client's address, 127.1.0.0 + from */
   char from_addr[16]; /* as the plugin must see it */
   int from_port;
-  unsigned seq;  /* requests handed to the stub on this connection */
-  unsigned open; /* of those, not answered yet */
+  unsigned seq;   /* requests handed to the stub on this connection */
+  unsigned begun; /* requests llhttp began parsing on it */
+  int (*parse_begin)(llhttp_t *p); /* parse.c's on_message_begin */
+  unsigned open;                   /* of those, not answered yet */
   /* the client's view: a response parser and what it has seen */
   llhttp_t rp;
   llhttp_settings_t rs;
@@ -835,9 +838,13 @@ static void fuzz_run(mc_request *req, mc_response *res) {
   char seq[16];
   size_t len;
 
-  /* Pipelined requests are answered one at a time, in order. */
+  /* Pipelined requests are answered one at a time, in order, and each
+   * request in the input reaches the plugin at most once. */
   FUZZ_CHECK(fz.open == 0);
+  FUZZ_CHECK(fz.seq < fz.begun);
   fz.open++;
+  /* No tunnels: CONNECT reaches only a plugin that opted in. */
+  FUZZ_CHECK(strcmp(mc_request_method(req), "CONNECT") != 0);
   fuzz_check_request(req);
   FUZZ_CHECK(mc_response_request(res) == req && !mc_response_aborted(res));
   snprintf(seq, sizeof seq, "%u", ++fz.seq);
@@ -957,6 +964,11 @@ static int fuzz_client_read(int fd) {
 
 /* ---- the worker around it, set up once ---- */
 
+static int fuzz_on_req_begin(llhttp_t *p) {
+  fz.begun++;
+  return fz.parse_begin(p);
+}
+
 static void fuzz_setup(void) {
   struct worker *w = &fz.w;
   char err[256];
@@ -975,6 +987,8 @@ static void fuzz_setup(void) {
   w->cfg = &fz.cfg;
   FUZZ_CHECK(uv_loop_init(&w->loop) == 0);
   parse_settings_init(&w->settings);
+  fz.parse_begin = w->settings.on_message_begin;
+  w->settings.on_message_begin = fuzz_on_req_begin;
   w->plugin.run = fuzz_run;
   w->listen_fd = w->accept_evfd = -1;
   /* There is no accept path to resume when a conn is released. */
@@ -1111,7 +1125,7 @@ int conn_fuzz_feed(const uint8_t *data, size_t len) {
    * end the connection; the client closes once the server has. */
   hold = (h >> 26) == 0;
   pause = !hold && (h >> 16 & 0xff) == 0x5a; /* one in 256 */
-  fz.seq = fz.open = fz.next_seq = 0;
+  fz.seq = fz.begun = fz.open = fz.next_seq = 0;
   fz.r_closed = 0;
   llhttp_init(&fz.rp, HTTP_RESPONSE, &fz.rs);
   client = fuzz_connect((h >> 24 & 3) == 0);

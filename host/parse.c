@@ -206,6 +206,11 @@ static int head_status(const struct conn *c, const llhttp_t *p, int has_body) {
     return 400;
   if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
     return 501;
+  /* CONNECT asks for a tunnel, which mchost does not open: refused here
+   * unless the plugin opted in (MC_PLUGIN_ACCEPTS_CONNECT()), so that no
+   * catch-all handler's 200 tells a client its tunnel is open. */
+  if (p->method == HTTP_CONNECT && !c->w->plugin.connect)
+    return 501;
   /* llhttp reads no body for CONNECT: what follows is the tunnel's. A
    * CONNECT request has no content (RFC 9110, 9.3.6). */
   if (p->method == HTTP_CONNECT && has_body)
@@ -251,7 +256,8 @@ static int on_headers_complete(llhttp_t *p) {
   req->method = llhttp_method_name((llhttp_method_t)p->method);
   req->version = p->http_minor == 0 ? 10 : 11;
   req->keep_alive = llhttp_should_keep_alive(p);
-  if (c->w->stopping)
+  /* What a client sends after a CONNECT is meant for the tunnel. */
+  if (c->w->stopping || p->method == HTTP_CONNECT)
     req->keep_alive = 0;
   if (c->expect >= 0 && expect_continue(c, has_body) != 0)
     return -1;

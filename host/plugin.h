@@ -12,6 +12,7 @@ struct plugin {
   int (*init)(const mc_worker *w);                /* may be NULL */
   void (*run)(mc_request *req, mc_response *res); /* never NULL once open */
   void (*shutdown)(void);                         /* may be NULL */
+  int connect; /* MC_PLUGIN_ACCEPTS_CONNECT(): CONNECT reaches mc_run */
 };
 
 /*

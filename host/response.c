@@ -154,6 +154,14 @@ static int can_answer(const mc_response *res) {
   return res->state == RES_HANDLER || res->state == RES_DEFERRED;
 }
 
+/* A final status a plugin may answer with. A 2xx to CONNECT would tell the
+ * client that its tunnel is open, and mchost opens none. */
+static int status_allowed(const mc_response *res, int status) {
+  if (status < 200 || status > 599)
+    return 0;
+  return status >= 300 || res->c->parser.method != HTTP_CONNECT;
+}
+
 static void finish(mc_response *res) {
   struct conn *c = res->c;
   int parked = c->closing; /* may be released by conn_response_done() */
@@ -227,7 +235,7 @@ MC_EXTERN int mc_response_send(mc_response *res, int status, const void *body,
                                size_t len) {
   if (!can_answer(res))
     return -EALREADY;
-  if (status < 200 || status > 599 || (body == NULL && len > 0))
+  if (!status_allowed(res, status) || (body == NULL && len > 0))
     return -EINVAL;
   return send_whole(res, status, body, len);
 }
@@ -239,7 +247,7 @@ MC_EXTERN int mc_response_begin(mc_response *res, int status) {
 
   if (!can_answer(res))
     return -EALREADY;
-  if (status < 200 || status > 599)
+  if (!status_allowed(res, status))
     return -EINVAL;
   res->start = res->c->committed + res->c->out.len;
   b = uv_buf_init(head, (unsigned)build_head(res, status, -1, &chunked, head));

@@ -51,6 +51,16 @@ extern "C" {
   MC_EXTERN extern const uint32_t mc_plugin_abi;                               \
   const uint32_t mc_plugin_abi = MC_ABI_VERSION
 
+/* Opt-in: CONNECT requests reach mc_run() only in a plugin that puts this
+ * once at file scope. Without it mchost answers CONNECT with 501 and closes
+ * the connection. mchost opens no tunnels: even then, a CONNECT request may
+ * only be answered with a status of 300 or more (mc_response_send() and
+ * mc_response_begin() refuse a 2xx with -EINVAL), and its connection ends
+ * after the response. */
+#define MC_PLUGIN_ACCEPTS_CONNECT()                                            \
+  MC_EXTERN extern const uint32_t mc_plugin_accepts_connect;                   \
+  const uint32_t mc_plugin_accepts_connect = 1
+
 struct uv_loop_s;
 
 /* Facts about the worker process that runs the plugin: the C counterpart of
@@ -84,7 +94,11 @@ typedef struct mc_response mc_response;
  * code is printed, and the master does not respawn it in a storm). */
 MC_EXTERN int mc_init(const mc_worker *w);
 
-/* Required. Called once per request. Answer with mc_response_send(), or
+/* Required. Called once per request: a request reaches the plugin exactly
+ * once. A request that asks for a protocol upgrade (Upgrade: websocket)
+ * arrives here like any other; answering it as a plain request declines the
+ * upgrade, and the connection goes on with HTTP/1.1. Answer with
+ * mc_response_send(), or
  * start a stream with mc_response_begin(), or keep the response open with
  * mc_response_defer() / mc_response_later() and finish it later. Returning
  * without any of these answers 500 and logs the mistake. A crash in here
@@ -167,7 +181,8 @@ MC_EXTERN int mc_request_keep_alive(const mc_request *req);
 MC_EXTERN int mc_response_header(mc_response *res, const char *name,
                                  const char *value);
 
-/* Sends the whole response: status (100..599, not 1xx), headers, and `len`
+/* Sends the whole response: status (200..599; see also
+ * MC_PLUGIN_ACCEPTS_CONNECT()), headers, and `len`
  * bytes of `body` (copied or written before returning; `body` may be NULL
  * when len is 0). Finishes the response. For HEAD requests the body is
  * counted in Content-Length but not sent.

@@ -457,3 +457,61 @@ Test(http, streamed_response_is_chunked) {
                  "");
   expect_body(&R1, "abc");
 }
+
+/* ---- Upgrade and CONNECT ---- */
+
+/* A plugin that answers an upgrade request as a plain request declines the
+ * upgrade (RFC 9110, 7.8): the request reaches it once, and the bytes that
+ * follow on the connection are HTTP/1.1 again. */
+Test(http, upgrade_request_reaches_plugin_once_then_next_request_is_http) {
+  start(ECHO, NULL);
+  send_str("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+           "Upgrade: websocket\r\n\r\n"
+           "GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+  read_status(&R1, 0, 200);
+  cr_expect(strncmp(R1.body, "GET /ws\n", 8) == 0, "first answer: [%s]",
+            R1.body);
+  read_status(&R2, 0, 200);
+  cr_expect(strncmp(R2.body, "GET /second\n", 12) == 0,
+            "second answer: [%s], want GET /second" SRV_LOG_FMT, R2.body,
+            srv_log_tail(&S));
+  cr_expect(http_still_open(&C, 200), "a third answer, or the connection "
+                                      "closed, after two requests");
+}
+
+/* The same with a body: the upgrade request is dispatched after its body,
+ * once, and what follows it is the next request. */
+Test(http, upgrade_request_with_body_reaches_plugin_once) {
+  start(ECHO, NULL);
+  send_str("POST /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+           "Upgrade: websocket\r\nContent-Length: 5\r\n\r\nhello"
+           "GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+  read_status(&R1, 0, 200);
+  cr_expect(strncmp(R1.body, "POST /ws\n", 9) == 0, "first answer: [%s]",
+            R1.body);
+  read_status(&R2, 0, 200);
+  cr_expect(strncmp(R2.body, "GET /second\n", 12) == 0,
+            "second answer: [%s], want GET /second" SRV_LOG_FMT, R2.body,
+            srv_log_tail(&S));
+}
+
+/* CONNECT asks for a tunnel: without the plugin's opt-in the host refuses
+ * it, and no catch-all handler tells the client its tunnel is open. */
+Test(http, connect_is_refused_unless_the_plugin_opts_in) {
+  start(ECHO, NULL);
+  send_str("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+  read_status(&R1, 0, 501);
+  cr_expect(strstr(R1.body, "CONNECT") == NULL,
+            "the plugin saw the CONNECT request: [%s]", R1.body);
+  expect_closed("a refused CONNECT");
+}
+
+/* A plugin that opts in sees CONNECT, but cannot answer it 2xx: mchost
+ * opens no tunnel. The connection ends after the answer. */
+Test(http, connect_reaches_an_opted_in_plugin_which_cannot_answer_2xx) {
+  start(TEST_PLUGINS_DIR "/connect.so", NULL);
+  send_str("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+  read_status(&R1, 0, 403);
+  expect_body(&R1, "200 refused: -22\n");
+  expect_closed("an answered CONNECT");
+}
