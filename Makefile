@@ -5,6 +5,8 @@
 #   make build           configure and build into build/
 #   make run             serve plugins/hello on :3000 (PORT=, PLUGIN=)
 #   make test            build and run the test suite
+#   make docs            regenerate docs/options.md and the README's options
+#                        and signals tables from host/config.h, host/master.h
 #   make test-sanitize   the same, Debug with ASan+UBSan, in build-asan/
 #   make test-valgrind   integration tests with every server under valgrind
 #                        memcheck (installs valgrind; tests/valgrind.cmake)
@@ -36,7 +38,7 @@ DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libcriterion-dev \
 WERROR_FLAG := -DMCHOST_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 
 .PHONY: all deps build run test test-sanitize test-valgrind clean bench fuzz \
-        soak format-check
+        soak format-check docs
 
 all: build
 
@@ -64,6 +66,11 @@ run: build
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(CTEST_JOBS) \
 	  -LE valgrind
+
+# The test docs.options fails until this has been run after a change of
+# the options or the signals (cmake/docs.cmake).
+docs: build
+	cmake -DMCHOST=$(BUILD_DIR)/mchost -DSOURCE_DIR=. -P cmake/docs.cmake
 
 test-sanitize: deps
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug \

@@ -28,32 +28,31 @@ static const struct option_def options[] = {CONFIG_OPTIONS(X)};
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
-/* What each kind accepts, for the error message: it says what to type. */
-static const char *kind_hint(enum config_kind k) {
+const char *config_kind_value(enum config_kind k) {
   switch (k) {
   case OPT_PORT:
-    return "not a port number (0-65535)";
+    return "a port number (0-65535)";
   case OPT_COUNT:
-    return "not a whole number between 1 and 1024";
+    return "a whole number between 1 and 1024";
   case OPT_UINT:
-    return "not a whole number";
+    return "a whole number";
   case OPT_SIZE:
-    return "not a size (try 512, 64K or 1M)";
+    return "a size (try 512, 64K or 1M)";
   case OPT_DURATION:
-    return "not a duration in seconds (try 30, 0.5 or 250ms)";
+    return "a duration in seconds (try 30, 0.5 or 250ms)";
   case OPT_LOGLEVEL:
-    return "not a log level (error, warn, info or debug)";
+    return "a log level (error, warn, info or debug)";
   case OPT_FLAG:
-    return "not yes or no (try 1 or 0)";
+    return "yes or no (try 1 or 0)";
   case OPT_MS:
-    return "not a duration in milliseconds (try 100 or 0.5s)";
+    return "a duration in milliseconds (try 100 or 0.5s)";
   case OPT_FORMAT:
-    return "not a log format (text or json)";
+    return "a log format (text or json)";
   case OPT_LIST:
   case OPT_STRING:
     break;
   }
-  return "not valid";
+  return "valid";
 }
 
 int config_parse_uint(const char *s, uint64_t min, uint64_t max,
@@ -220,8 +219,7 @@ static const struct option_def *find_option(const char *name, size_t len) {
   return NULL;
 }
 
-/* MCHOST_MAX_BODY for "max-body". */
-static void env_name(const char *opt, char *out, size_t outlen) {
+void config_env_name(const char *opt, char *out, size_t outlen) {
   size_t n = (size_t)snprintf(out, outlen, "MCHOST_");
   for (; *opt != '\0' && n + 1 < outlen; opt++)
     out[n++] = *opt == '-' ? '_' : (char)toupper((unsigned char)*opt);
@@ -239,7 +237,7 @@ static int load_defaults_and_env(struct config *cfg, char *err, size_t errlen) {
     const char *v;
     if (o->def != NULL && set_value(cfg, o, o->def) != 0)
       return fail(err, errlen, "internal: bad default for --%s", o->name);
-    env_name(o->name, name, sizeof name);
+    config_env_name(o->name, name, sizeof name);
     v = getenv(name);
     if (v == NULL)
       continue;
@@ -251,7 +249,8 @@ static int load_defaults_and_env(struct config *cfg, char *err, size_t errlen) {
         if (set_value(cfg, o, tok) != 0)
           return fail(err, errlen, "%s='%s': too many entries", name, v);
     } else if (set_value(cfg, o, v) != 0) {
-      return fail(err, errlen, "%s='%s': %s", name, v, kind_hint(o->kind));
+      return fail(err, errlen, "%s='%s': not %s", name, v,
+                  config_kind_value(o->kind));
     }
     cfg->set |= 1ull << i;
   }
@@ -312,43 +311,12 @@ int config_load(struct config *cfg, int argc, char **argv, int first, char *err,
                   o->metavar);
     }
     if (set_value(cfg, o, value) != 0)
-      return fail(err, errlen, "--%s '%s': %s", o->name, value,
-                  kind_hint(o->kind));
+      return fail(err, errlen, "--%s '%s': not %s", o->name, value,
+                  config_kind_value(o->kind));
     cfg->set |= 1ull << (o - options);
   }
   config_derive(cfg);
   return 0;
-}
-
-void config_print_help(void) {
-  char env[64], left[48];
-
-  printf("Usage: mchost --plugin FILE [options]\n"
-         "       mchost new NAME [DIR]   (write a new plugin project)\n"
-         "       mchost status [PID]     (workers, requests, crashes of a "
-         "running mchost)\n\n"
-         "Serves HTTP/1.1 with request handlers from a shared object:\n"
-         "one master process, N worker processes sharing one socket.\n\n"
-         "Options (each can also be set as MCHOST_<NAME>; a flag wins):\n");
-  for (size_t i = 0; i < N_OPTIONS; i++) {
-    const struct option_def *o = &options[i];
-    snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar[0] ? " " : "",
-             o->metavar);
-    env_name(o->name, env, sizeof env);
-    printf("  %-26s %s", left, o->help);
-    if (o->def != NULL)
-      printf(" [%s]", o->def);
-    printf("\n  %-26s (%s)\n", "", env);
-  }
-  printf("  %-26s %s\n", "--help", "show this help and exit");
-  printf("  %-26s %s\n", "--version", "show the version and plugin ABI");
-  printf("\nMCHOST_ENV=dev... turns --reload on, as NODE_ENV=dev did for "
-         "master-cluster.\n"
-         "Signals to the master: TERM, INT, QUIT stop gracefully (a second "
-         "INT stops at once);\nHUP reloads the plugin with no downtime; "
-         "TTIN / TTOU add / remove one worker.\n"
-         "Exit codes: 0 clean stop, 1 runtime error, 2 bad usage, "
-         "3 plugin cannot be used.\n");
 }
 
 #ifdef MCHOST_FUZZING

@@ -68,7 +68,7 @@ struct config_list {
   X("no-reload", OPT_FLAG, no_reload, "", NULL,                                \
     "never reload on changes (wins over --dev and MCHOST_ENV)")                \
   X("no-yield", OPT_FLAG, no_yield, "", NULL,                                  \
-    "never let other processes run before waiting for events (README)")        \
+    "never let other processes run before waiting for events")                 \
   X("dev", OPT_FLAG, dev, "", NULL,                                            \
     "development: --reload and --log-level debug")                             \
   X("watch", OPT_LIST, watch, "DIR", NULL,                                     \
@@ -140,7 +140,11 @@ int config_parse_bool(const char *s, uint64_t *out);
 int config_load(struct config *cfg, int argc, char **argv, int first, char *err,
                 size_t errlen);
 
-/* Writes --help to stdout. */
-void config_print_help(void);
+/* What a value of kind k must be, for messages and the docs:
+ * "a size (try 512, 64K or 1M)". */
+const char *config_kind_value(enum config_kind k);
+
+/* The environment variable of an option: MCHOST_MAX_BODY for "max-body". */
+void config_env_name(const char *opt, char *out, size_t outlen);
 
 #endif

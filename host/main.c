@@ -10,6 +10,7 @@
 #include "mchost.h"
 #include "scaffold.h"
 #include "status.h"
+#include "usage.h"
 #include "worker.h"
 
 /* The master re-executes this program as
@@ -26,6 +27,9 @@ int main(int argc, char **argv) {
     return scaffold_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "status") == 0)
     return status_main(argc - 1, argv + 1);
+  /* `make docs`: the generated tables and reference (usage.h) */
+  if (argc == 3 && strcmp(argv[1], "--help-markdown") == 0)
+    return usage_print_markdown(argv[2]) == 0 ? EXIT_OK : EXIT_USAGE;
   if (config_load(&cfg, argc, argv, worker ? WORKER_ARGS : 1, err,
                   sizeof err) != 0) {
     fprintf(stderr, "mchost: %s (see 'mchost --help')\n", err);
@@ -36,7 +40,7 @@ int main(int argc, char **argv) {
                        (unsigned)strtoul(argv[3], NULL, 10),
                        (unsigned)strtoul(argv[4], NULL, 10), argv[5]);
   if (cfg.show_help) {
-    config_print_help();
+    usage_print_help();
     return EXIT_OK;
   }
   if (cfg.show_version) {

@@ -29,8 +29,9 @@
 #include "privileges.h"
 #include "worker.h"
 
-static const int master_signals[MASTER_NSIGNALS] = {
-    SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1};
+#define X(sig, name, what) sig,
+static const int master_signals[MASTER_NSIGNALS] = {MASTER_SIGNALS(X)};
+#undef X
 
 /* ---- readiness ---- */
 

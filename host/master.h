@@ -59,7 +59,29 @@ struct wproc {
   char rbuf[sizeof(struct msg)];
 };
 
-#define MASTER_NSIGNALS 7
+/*
+ * The signals the master acts on: X(signal, name, what it does). The list
+ * gives the handlers master_on_signal() is installed for, the signals in
+ * --help and the signals tables of the docs (usage.c).
+ */
+#define MASTER_SIGNALS(X)                                                      \
+  X(SIGTERM, "TERM",                                                           \
+    "graceful stop: finish what is in flight, then exit; SIGKILL after "       \
+    "--kill-timeout")                                                          \
+  X(SIGINT, "INT",                                                             \
+    "graceful stop, as TERM; a second INT (Ctrl-C twice) stops at once")       \
+  X(SIGQUIT, "QUIT", "graceful stop, as TERM (nginx's graceful stop)")         \
+  X(SIGHUP, "HUP", "reload the plugin with no downtime")                       \
+  X(SIGTTIN, "TTIN", "one worker more")                                        \
+  X(SIGTTOU, "TTOU", "one worker fewer")                                       \
+  X(SIGUSR1, "USR1", "the workers reopen the access log (logrotate)")
+
+enum {
+#define X(sig, name, what) MASTER_SIG_##sig,
+  MASTER_SIGNALS(X)
+#undef X
+      MASTER_NSIGNALS
+};
 
 enum reload_state {
   RELOAD_IDLE,
