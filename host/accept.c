@@ -88,10 +88,9 @@ void accept_board_post(struct worker *w) {
  * share, compared with the least loaded sibling that accepts, lets this
  * connection go to the others. The slack (8, plus an eighth) keeps short
  * connections out of it: with a connection per request, each worker holds
- * only a handful at any moment, and a margin of 2 made them step aside for
- * 1 ms by turns, which cut 64 connection-per-request clients from 13k to
- * 5k req/s. A burst of 64 keep-alive connections still splits at worst
- * 36/28. */
+ * only a handful at any moment, and a smaller margin makes them step aside
+ * for 1 ms by turns, which costs those clients most of their throughput
+ * (docs/performance.md). */
 static int accept_fair(struct worker *w) {
   uint32_t least = UINT32_MAX;
   uint32_t slots;

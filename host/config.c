@@ -262,7 +262,8 @@ static int option_was_set(const struct config *cfg, const char *name) {
   return o != NULL && (cfg->set & (1ull << (o - options)));
 }
 
-/* The seed's rule: NODE_ENV=dev turned reload on; MCHOST_ENV=dev* does here. */
+/* master-cluster's rule: NODE_ENV=dev turned reload on; MCHOST_ENV=dev*
+ * does here. */
 static void config_derive(struct config *cfg) {
   const char *env = getenv("MCHOST_ENV");
   int dev_env = env != NULL && strncmp(env, "dev", 3) == 0;

@@ -101,9 +101,10 @@ static void conn_on_timer(uv_timer_t *t) {
 
 /* The libuv timer moves only when it would fire too late. A keep-alive
  * request passes through three or four phases, and each move is a removal
- * from libuv's timer heap and an insertion: 13 % of a worker's instructions
- * per request (callgrind). A timer that fires early finds a later deadline
- * and waits again; one that finds no deadline stays off. */
+ * from libuv's timer heap and an insertion, a large share of a worker's
+ * instructions per request (callgrind; docs/performance.md). A timer that fires
+ * early finds a later deadline and waits again; one that finds no deadline
+ * stays off. */
 void conn_set_timer(struct conn *c, enum conn_timer kind, uint64_t ms) {
   uv_timer_t *t = &c->timer;
 

@@ -69,8 +69,8 @@ static uint64_t coarse_ms(void) {
 /* The unwinder is libgcc's, linked statically (-static-libgcc, see
  * host/CMakeLists.txt). glibc's backtrace() would dlopen() libgcc_s on its
  * first call, which allocates: unsafe in a handler after heap corruption,
- * and warming it up at start cost every idle worker about 210 KiB of RSS
- * (libgcc_s plus the unwind tables it read). This one reads the tables
+ * and warming it up at start would cost every idle worker the pages of
+ * libgcc_s and of the unwind tables it reads. This one reads the tables
  * through dl_iterate_phdr() and a static cache, and never allocates. */
 struct unwind_state {
   void **frames;

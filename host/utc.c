@@ -3,8 +3,8 @@
  *
  * gmtime_r() and strftime() would do, but the first gmtime_r() of a
  * process runs tzset(): it reads $TZ and /etc/localtime into the heap, a
- * file open and about 100 KiB of a worker's RSS on its first request, for
- * a time zone that UTC never consults. strftime() also goes through the
+ * file open and heap pages in every worker on its first request, for a
+ * time zone that UTC never consults. strftime() also goes through the
  * locale. The calendar arithmetic is the days-to-civil algorithm of Howard
  * Hinnant's "chrono-Compatible Low-Level Date Algorithms" (proleptic
  * Gregorian, exact for every day from year 0 to 9999).

@@ -397,10 +397,9 @@ static uint64_t max_requests(const struct config *cfg) {
  * epoll_wait() after each small batch, and the next request wakes it and
  * preempts the client that sent it: two context switches for a few
  * requests. After sched_yield() the client runs until it blocks, and the
- * worker finds a larger batch waiting, without being woken. Measured with
- * wrk, 2 workers on 2 CPUs: +5-11 % req/s at 64 connections, +1-4 % at
- * 256 (the batches are large anyway). With nothing else runnable it
- * returns at once: one system call per busy turn of the loop. The cost:
+ * worker finds a larger batch waiting, without being woken (measurements:
+ * docs/performance.md). With nothing else runnable it returns at once:
+ * one system call per busy turn of the loop. The cost:
  * beside a CPU-bound process, a request arriving just then waits for that
  * process's time slice instead of preempting it. --no-yield turns it off. */
 static void worker_on_prepare(uv_prepare_t *h) {

@@ -77,10 +77,11 @@ static void wproc_on_kill_timer(uv_timer_t *t) {
   wproc_kill(t->data, "still running after --kill-timeout");
 }
 
-/* 0, or -EPIPE when the message cannot be written: the worker's end of the
- * pipe is closed (SIGPIPE is ignored, so that is only an error). */
-/* 0, UV_EAGAIN when the worker has not read the pipe for so long that it
- * is full, or another libuv error when the pipe is gone. */
+/* Writes one message without blocking. 0; UV_EAGAIN when the worker has
+ * not read the pipe for so long that it is full (a message is shorter than
+ * PIPE_BUF, so it goes whole or not at all); or another negative libuv
+ * error when the pipe is gone, such as UV_EPIPE when the worker's end is
+ * closed (SIGPIPE is ignored, so that is only an error). */
 static int wproc_send(struct wproc *p, uint32_t type) {
   struct msg msg = {type, p->id, 0};
   uv_buf_t b = uv_buf_init((char *)&msg, sizeof msg);

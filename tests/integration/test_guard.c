@@ -1,10 +1,10 @@
 /*
- * test_guard.c - the crash guard (DESIGN.md, "The crash guard"): a plugin
- * that faults or hangs costs its own request a 500 (503 for a timeout), the
- * worker retires while its other requests finish, a replacement serves at
- * once, and the log says what happened. A crash in mc_init stops mchost at
- * its first boot (exit 3, said once). A fault that no guard covers kills the
- * worker, and the master replaces it.
+ * test_guard.c - the crash guard (README.md, "When a plugin crashes or hangs"):
+ * a plugin that faults or hangs costs its own request a 500 (503 for a
+ * timeout), the worker retires while its other requests finish, a replacement
+ * serves at once, and the log says what happened. A crash in mc_init stops
+ * mchost at its first boot (exit 3, said once). A fault that no guard covers
+ * kills the worker, and the master replaces it.
  *
  * The crash fixture (tests/plugins/crash.c, see its list) faults on request
  * (/segv, /abort, /fpe, /ill, /bus, /stack, /double-free, /bad-arg,

@@ -1,5 +1,5 @@
 /*
- * test_guard_storm.c - a plugin that crashes again and again (DESIGN.md,
+ * test_guard_storm.c - a plugin that crashes again and again (README.md,
  * "crash loop": exponential backoff, never a fork storm). One worker, four
  * client threads, 200 crashing requests interleaved with 200 normal ones:
  * every crash gets 500, every normal request 200, no connection fails, the

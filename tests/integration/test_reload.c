@@ -655,10 +655,9 @@ Test(reload, slow_writer_is_waited_for_not_loaded_half_written) {
 /* The same with a linker's order of writes (see write_like_ld()): for a
  * while the file is empty, then it has sections but a zeroed ELF header. A
  * link slower than the cooldown is common (big plugins, LTO), and is still
- * not a plugin that fails to load.
- * DISABLED until host/plugin.c's elf_incomplete() takes a file that starts
- * with zeros (the hole where bfd writes the ELF header last) as still being
- * written: today each such reload fails with "invalid ELF header". */
+ * not a plugin that fails to load: a file that starts with zeros (the hole
+ * where bfd writes the ELF header last) is still being written, not an
+ * "invalid ELF header". */
 Test(reload, slow_link_is_waited_for_not_loaded_half_written) {
   start_dev(GEN_V1, NULL);
   write_like_ld(GEN_V2, APP, 2 * COOLDOWN_MS);
@@ -835,12 +834,9 @@ Test(reload, change_during_build_is_not_lost) {
 }
 
 /* The same when the first build fails: a fix saved while the broken
- * version builds is built next, at once, and served.
- * DISABLED until host/reload.c waits for the build's handles to close
- * before it starts the next build: today build_on_exit() -> reload_done()
- * -> build_start() re-initializes r->build and r->build_out while they are
- * closing, and the master aborts in libuv (uv__finish_close: Assertion
- * `handle->flags & UV_HANDLE_CLOSING' failed). */
+ * version builds is built next, at once, and served. The next build must
+ * not reuse the failed build's handles while they are closing (libuv
+ * aborts the master in uv__finish_close). */
 Test(reload, fix_saved_during_failing_build_is_built_next) {
   char path[160];
   start_slow_build(path, sizeof path);
@@ -882,11 +878,8 @@ Test(reload, change_while_generation_starts_is_not_lost) {
 
 /* SIGHUP always makes a new generation (it may be sent to re-run mc_init,
  * say after a configuration change), even when it arrives during a build
- * that changes nothing and a source change follows it.
- * DISABLED until reload_request() keeps a pending SIGHUP apart from the
- * pending changes: today again_what == 0 means both "nothing" and
- * "SIGHUP", the source change overwrites it, and the follow-up reload
- * finds the plugin unchanged and does nothing. */
+ * that changes nothing and a source change follows it: the pending SIGHUP
+ * is not overwritten by the pending change. */
 Test(reload, sighup_during_build_is_not_lost) {
   char src[96], file[128];
   snprintf(src, sizeof src, "%s/src", T);
