@@ -238,6 +238,19 @@ static void dispatch(struct conn *c) {
   worker_call_plugin(c->w, c, 0);
 }
 
+/* The request is malformed: answered with its error status, and the
+ * connection ends (what follows cannot be trusted to be a request). */
+static void conn_reject(struct conn *c, llhttp_errno_t err) {
+  int status = parse_error_status(c, err);
+  log_debug("rejecting a request from %s with %d: %s", c->req.remote_addr,
+            status,
+            c->error_status ? http_reason(status)
+                            : llhttp_get_error_reason(&c->parser));
+  c->rpos = c->rlen;
+  c->started_ns = uv_hrtime();
+  response_send_error(c, status);
+}
+
 static void conn_process(struct conn *c) {
   if (c->in_process)
     return;
@@ -247,15 +260,30 @@ static void conn_process(struct conn *c) {
     const char *start = c->rbuf + c->rpos;
     llhttp_errno_t err;
 
+    if (c->chunk_line) {
+      size_t len = c->rlen - c->rpos;
+      int rc = parse_chunk_line(c->rbuf + c->rpos, &len);
+      if (rc == -EAGAIN)
+        break;
+      c->rlen = c->rpos + len;
+      if (rc < 0) {
+        c->error_status = 400;
+        conn_reject(c, HPE_INVALID_CHUNK_SIZE);
+        continue;
+      }
+      c->chunk_line = 0;
+    }
     c->exec_end = c->rbuf + c->rlen;
     err = llhttp_execute(&c->parser, start, c->rlen - c->rpos);
 
     if (err == HPE_OK) {
       c->rpos = c->rlen;
     } else if (err == HPE_PAUSED) {
+      /* at the end of a request, or before a chunk-size line */
       c->rpos += (size_t)(llhttp_get_error_pos(&c->parser) - start);
       llhttp_resume(&c->parser);
-      dispatch(c);
+      if (c->request_ready)
+        dispatch(c);
     } else if (err == HPE_PAUSED_UPGRADE) {
       /* llhttp stops here after on_message_complete of a request that
        * asked for an upgrade, at the same place, once the request has been
@@ -265,14 +293,7 @@ static void conn_process(struct conn *c) {
       c->rpos += (size_t)(llhttp_get_error_pos(&c->parser) - start);
       llhttp_resume_after_upgrade(&c->parser);
     } else {
-      int status = parse_error_status(c, err);
-      log_debug("rejecting a request from %s with %d: %s", c->req.remote_addr,
-                status,
-                c->error_status ? http_reason(status)
-                                : llhttp_get_error_reason(&c->parser));
-      c->rpos = c->rlen;
-      c->started_ns = uv_hrtime();
-      response_send_error(c, status);
+      conn_reject(c, err);
     }
   }
   if (c->rpos == c->rlen)
@@ -546,6 +567,7 @@ int conn_start(struct conn *c, struct worker *w, int fd,
   c->w = w;
   c->closing = c->close_after = c->reading = c->writing = 0;
   c->in_process = c->request_ready = c->orphaned = c->last_request = 0;
+  c->chunk_line = 0;
   c->error_status = 0;
   c->requests = 0;
   c->rpos = c->rlen = c->hlen = 0;

@@ -105,10 +105,12 @@ struct conn {
                                 and the request arrived whole */
   unsigned
       orphaned : 1; /* a plugin may still hold its response: never reused */
-  int error_status; /* set by a parser callback that rejects the request */
-  int expect;       /* index of the Expect header, or -1 */
-  int hosts;        /* Host header fields seen */
-  int te_field;     /* a Transfer-Encoding field was seen */
+  unsigned chunk_line : 1; /* a chunk-size line is next (parse_chunk_line) */
+  unsigned last_chunk : 1; /* the chunk being parsed is the last one */
+  int error_status;      /* set by a parser callback that rejects the request */
+  int expect;            /* index of the Expect header, or -1 */
+  int hosts;             /* Host header fields seen */
+  int te_field;          /* a Transfer-Encoding field was seen */
   unsigned value_pieces; /* of the header value being parsed */
   int value_at_end;      /* its last piece ended with the input */
   const char *exec_end;  /* end of the input llhttp is parsing */

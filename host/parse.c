@@ -14,6 +14,8 @@
 #define _GNU_SOURCE /* memmem */
 #include "parse.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -75,6 +77,108 @@ static int on_url(llhttp_t *p, const char *at, size_t len) {
   return hbuf_put(c, at, len, 414);
 }
 
+/* ---- the absolute-form target (RFC 9112 3.2.2, RFC 3986 3.2) ---- */
+
+static int is_unreserved(int ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+         (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+         ch == '~';
+}
+
+static int is_sub_delim(int ch) {
+  return ch != '\0' && strchr("!$&'()*+,;=", ch) != NULL;
+}
+
+static int is_hex(int ch) {
+  return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+         (ch >= 'A' && ch <= 'F');
+}
+
+/* IP-literal without its brackets: an IPv6 address, or IPvFuture
+ * ("v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )). */
+static int ip_literal_ok(const char *s, const char *e) {
+  char addr[INET6_ADDRSTRLEN];
+  struct in6_addr a6;
+
+  if (s < e && (*s == 'v' || *s == 'V')) {
+    const char *dot = ++s;
+    while (dot < e && is_hex(*dot))
+      dot++;
+    if (dot == s || dot == e || *dot != '.' || dot + 1 == e)
+      return 0;
+    for (s = dot + 1; s < e; s++)
+      if (!is_unreserved(*s) && !is_sub_delim(*s) && *s != ':')
+        return 0;
+    return 1;
+  }
+  if (e - s <= 0 || (size_t)(e - s) >= sizeof addr)
+    return 0;
+  memcpy(addr, s, (size_t)(e - s));
+  addr[e - s] = '\0';
+  return inet_pton(AF_INET6, addr, &a6) == 1;
+}
+
+/* The authority of an http(s) URI: host [ ":" port ], where the host is
+ * not empty (RFC 9110 4.2.1), there is no userinfo (RFC 9110 4.2.4: a
+ * recipient should treat it as an error; it is how phishing URIs hide
+ * their host), and the port, if any, is a TCP port. */
+static int authority_ok(const char *s, const char *e) {
+  const char *host_end;
+  unsigned long port = 0;
+
+  if (s < e && *s == '[') {
+    const char *close = memchr(s, ']', (size_t)(e - s));
+    if (close == NULL || !ip_literal_ok(s + 1, close))
+      return 0;
+    host_end = close + 1;
+  } else {
+    for (host_end = s; host_end < e && *host_end != ':'; host_end++) {
+      if (*host_end == '%') {
+        if (e - host_end < 3 || !is_hex(host_end[1]) || !is_hex(host_end[2]))
+          return 0;
+        host_end += 2;
+      } else if (!is_unreserved(*host_end) && !is_sub_delim(*host_end)) {
+        return 0;
+      }
+    }
+    if (host_end == s)
+      return 0;
+  }
+  if (host_end == e)
+    return 1;
+  if (*host_end != ':')
+    return 0;
+  for (const char *d = host_end + 1; d < e; d++) {
+    if (*d < '0' || *d > '9')
+      return 0;
+    port = port * 10 + (unsigned long)(*d - '0');
+    if (port > 65535)
+      return 0;
+  }
+  return 1;
+}
+
+/* Where the path of an absolute-form target [t, end) begins (at its end
+ * when it has none), or NULL when the target is not an http or https URI
+ * with a valid authority. */
+static const char *absolute_form_path(const char *t, const char *end) {
+  const char *auth, *path;
+  size_t scheme;
+
+  for (scheme = 0; t + scheme < end && t[scheme] != ':'; scheme++)
+    ;
+  if (!((scheme == 4 && strncasecmp(t, "http", 4) == 0) ||
+        (scheme == 5 && strncasecmp(t, "https", 5) == 0)))
+    return NULL;
+  auth = t + scheme;
+  if (end - auth < 3 || memcmp(auth, "://", 3) != 0)
+    return NULL;
+  auth += 3;
+  for (path = auth; path < end && *path != '/' && *path != '?';)
+    path++;
+  return authority_ok(auth, path) ? path : NULL;
+}
+
 static int on_url_complete(llhttp_t *p) {
   struct conn *c = parser_conn(p);
   const char *t = c->hbuf, *end = c->hbuf + c->hlen, *path = t, *q;
@@ -93,13 +197,9 @@ static int on_url_complete(llhttp_t *p) {
   c->req.target = t;
   /* absolute-form ("http://host/a?b", RFC 9112 3.2.2, which a server must
    * accept): the path starts after the authority, and is "/" if empty */
-  if (t < end && t[0] != '/' && t[0] != '*' && p->method != HTTP_CONNECT) {
-    const char *sep = memmem(t, (size_t)(end - t), "://", 3);
-    if (sep == NULL) /* none of the forms of RFC 9112 3.2 */
-      return reject(c, 400);
-    for (path = sep + 3; path < end && *path != '/' && *path != '?';)
-      path++;
-  }
+  if (t < end && t[0] != '/' && t[0] != '*' && p->method != HTTP_CONNECT &&
+      (path = absolute_form_path(t, end)) == NULL)
+    return reject(c, 400);
   /* The path is a NUL-terminated copy of the target up to '?', so that
    * both can be handed out as C strings. */
   q = memchr(path, '?', (size_t)(end - path));
@@ -274,6 +374,11 @@ static int on_headers_complete(llhttp_t *p) {
     conn_set_timer(c, TIMER_BODY, c->w->cfg->header_timeout_ms);
   else
     conn_set_timer(c, TIMER_NONE, 0);
+  if (p->flags & F_CHUNKED) {
+    c->last_chunk = 0;
+    c->chunk_line = 1;
+    return HPE_PAUSED;
+  }
   return 0;
 }
 
@@ -298,6 +403,95 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
   }
   memcpy(req->body + req->body_len, at, len);
   req->body_len += len;
+  return 0;
+}
+
+/* ---- chunked bodies: the chunk-size lines ---- */
+
+/* A chunk-size line follows the head of a chunked request and each chunk:
+ * llhttp pauses there, and conn.c runs parse_chunk_line() on it first. */
+static int on_chunk_header(llhttp_t *p) {
+  parser_conn(p)->last_chunk = p->content_length == 0;
+  return 0;
+}
+
+static int on_chunk_complete(llhttp_t *p) {
+  struct conn *c = parser_conn(p);
+  if (c->last_chunk)
+    return 0;
+  c->chunk_line = 1;
+  return HPE_PAUSED;
+}
+
+static int is_tchar(int ch) {
+  return ch > 0x20 && ch < 0x7f && strchr("\"(),/:;<=>?@[\\]{}", ch) == NULL;
+}
+
+static const char *skip_bws(const char *s, const char *e) {
+  while (s < e && (*s == ' ' || *s == '\t'))
+    s++;
+  return s;
+}
+
+/* chunk-ext-val = token / quoted-string (RFC 9110 5.6.4); returns where
+ * it ends, or NULL. */
+static const char *ext_value_end(const char *s, const char *e) {
+  if (s < e && *s == '"') {
+    for (s++; s < e; s++) {
+      if (*s == '"')
+        return s + 1;
+      if (*s == '\\' && ++s == e)
+        return NULL;
+      if ((unsigned char)*s < 0x20 && *s != '\t')
+        return NULL;
+      if (*s == 0x7f)
+        return NULL;
+    }
+    return NULL;
+  }
+  const char *v = s;
+  while (s < e && is_tchar(*s))
+    s++;
+  return s > v ? s : NULL;
+}
+
+int parse_chunk_line(char *buf, size_t *len) {
+  const char *lf = memchr(
+      buf, '\n', *len < PARSE_CHUNK_LINE_MAX ? *len : PARSE_CHUNK_LINE_MAX);
+  const char *s = buf, *e, *size_end;
+
+  if (lf == NULL)
+    return *len < PARSE_CHUNK_LINE_MAX ? -EAGAIN : -EINVAL;
+  if (lf == buf || lf[-1] != '\r')
+    return 0;
+  e = lf - 1;
+  while (s < e && is_hex(*s))
+    s++;
+  size_end = s;
+  if (size_end == buf || size_end == e)
+    return 0; /* no size, or no extension: llhttp's */
+  /* chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+   */
+  while (s < e) {
+    const char *name;
+    s = skip_bws(s, e);
+    if (s == e || *s != ';')
+      return -EINVAL;
+    s = skip_bws(s + 1, e);
+    for (name = s; s < e && is_tchar(*s);)
+      s++;
+    if (s == name)
+      return -EINVAL;
+    const char *after = skip_bws(s, e);
+    if (after < e && *after == '=') {
+      s = ext_value_end(skip_bws(after + 1, e), e);
+      if (s == NULL)
+        return -EINVAL;
+    }
+  }
+  /* "SIZE\r\n" and what follows it, moved up over the extensions */
+  memmove((char *)size_end, e, (size_t)(buf + *len - e));
+  *len -= (size_t)(e - size_end);
   return 0;
 }
 
@@ -326,6 +520,8 @@ void parse_settings_init(llhttp_settings_t *s) {
   s->on_header_value_complete = on_header_value_complete;
   s->on_headers_complete = on_headers_complete;
   s->on_body = on_body;
+  s->on_chunk_header = on_chunk_header;
+  s->on_chunk_complete = on_chunk_complete;
   s->on_message_complete = on_message_complete;
 }
 
