@@ -37,6 +37,7 @@ static void describe_socket(int fd, char *where, size_t wherelen) {
   }
 }
 
+/* EXIT_OK, EXIT_USAGE when --host is no address, or EXIT_RUNTIME. */
 static int bind_socket(const struct config *cfg, int *fd_out, char *where,
                        size_t wherelen) {
   struct addrinfo hints, *ai = NULL;
@@ -54,13 +55,16 @@ static int bind_socket(const struct config *cfg, int *fd_out, char *where,
             "mchost: --host '%s': %s (give an address such as "
             "0.0.0.0, 127.0.0.1 or ::)\n",
             cfg->host, gai_strerror(rc));
-    return -1;
+    /* A name that could not be looked up now may resolve later. */
+    return rc == EAI_AGAIN || rc == EAI_SYSTEM || rc == EAI_MEMORY
+               ? EXIT_RUNTIME
+               : EXIT_USAGE;
   }
   fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     fprintf(stderr, "mchost: cannot create a socket: %s\n", strerror(errno));
     freeaddrinfo(ai);
-    return -1;
+    return EXIT_RUNTIME;
   }
   /* Lets a restarted mchost bind at once while old connections sit in
    * TIME_WAIT; it does not let two servers share the port. */
@@ -78,12 +82,12 @@ static int bind_socket(const struct config *cfg, int *fd_out, char *where,
             e == EADDRINUSE ? "address already in use" : strerror(e), hint);
     close(fd);
     freeaddrinfo(ai);
-    return -1;
+    return EXIT_RUNTIME;
   }
   freeaddrinfo(ai);
   *fd_out = fd;
   describe_socket(fd, where, wherelen);
-  return 0;
+  return EXIT_OK;
 }
 
 int listen_open(const struct config *cfg, int *fd, char *where,
@@ -96,7 +100,7 @@ int listen_open(const struct config *cfg, int *fd, char *where,
     describe_socket(*fd, where, wherelen);
     return EXIT_OK;
   case 0:
-    return bind_socket(cfg, fd, where, wherelen) == 0 ? EXIT_OK : EXIT_RUNTIME;
+    return bind_socket(cfg, fd, where, wherelen);
   default:
     fprintf(stderr, "mchost: socket activation: %s\n", err);
     return EXIT_USAGE;

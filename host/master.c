@@ -42,6 +42,15 @@ void master_notify_ready(struct master *m) {
               (int)getpid());
 }
 
+void master_booted(struct master *m) {
+  if (m->booted)
+    return;
+  m->booted = 1;
+  log_info("listening on http://%s with %u worker%s (plugin %s%s)", m->where,
+           m->wanted, m->wanted == 1 ? "" : "s", m->cfg->plugin,
+           m->watching ? ", reloading on changes" : "");
+}
+
 /* Logs once per generation that all of its workers are serving. */
 void master_announce(struct master *m) {
   unsigned ready = 0;
@@ -234,7 +243,7 @@ static void master_watch_signals(struct master *m) {
 
 int master_main(const struct config *cfg, int argc, char **argv) {
   static struct master m;
-  char who[32], where[128], err[PATH_MAX + 128];
+  char who[32], err[PATH_MAX + 128];
   int rc;
 
   snprintf(who, sizeof who, "master %d", (int)getpid());
@@ -249,7 +258,7 @@ int master_main(const struct config *cfg, int argc, char **argv) {
   if ((rc = master_check_files(&m)) != EXIT_OK)
     return rc;
   signal(SIGPIPE, SIG_IGN);
-  if ((rc = listen_open(cfg, &m.listen_fd, where, sizeof where)) != EXIT_OK)
+  if ((rc = listen_open(cfg, &m.listen_fd, m.where, sizeof m.where)) != EXIT_OK)
     return rc;
   if (privileges_drop(cfg) != 0)
     return EXIT_USAGE;
@@ -264,9 +273,10 @@ int master_main(const struct config *cfg, int argc, char **argv) {
     reload_cleanup(&m);
     return EXIT_PLUGIN;
   }
-  log_info("listening on http://%s with %u worker%s (plugin %s%s)", where,
-           m.wanted, m.wanted == 1 ? "" : "s", cfg->plugin,
-           m.watching ? ", reloading on changes" : "");
+  /* "listening on" waits for the first worker to be ready (master_booted()):
+   * a plugin that cannot load ends mchost with no such line. */
+  log_debug("starting %u worker%s on http://%s", m.wanted,
+            m.wanted == 1 ? "" : "s", m.where);
   master_reconcile(&m);
   uv_run(&m.loop, UV_RUN_DEFAULT);
 

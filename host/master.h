@@ -128,6 +128,7 @@ struct master {
   char exe[PATH_MAX];
   struct stat exe_st; /* as it was at start (master_exe()) */
   int listen_fd;
+  char where[128];     /* the listening address, "127.0.0.1:3000" */
   struct wproc *procs; /* running (not yet exited) workers */
   unsigned wanted;
   unsigned generation;      /* the generation serving */
@@ -162,6 +163,10 @@ void wproc_tell(struct wproc *p, uint32_t type);
 /* master.c */
 void master_reconcile(struct master *m);
 void master_announce(struct master *m);
+/* A worker is ready: the first time, says "listening on" and marks the
+ * master booted (a later failure to start is no longer a plugin that
+ * cannot be used). */
+void master_booted(struct master *m);
 void master_notify_ready(struct master *m);
 /* board.c */
 void master_board_create(struct master *m);

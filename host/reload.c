@@ -441,7 +441,7 @@ void reload_on_worker_ready(struct master *m, struct wproc *p) {
   m->generation = r->generation;
   master_board_count(m, 0, 1);
   m->announced = 1;
-  m->booted = 1;
+  master_booted(m);
   for (struct wproc *q = m->procs; q != NULL; q = q->next)
     if (q->generation != m->generation)
       master_stop_worker(q);

@@ -152,7 +152,7 @@ static void master_on_ready(struct master *m, struct wproc *p) {
     reload_on_worker_ready(m, p);
     return;
   }
-  m->booted = 1;
+  master_booted(m);
   master_announce(m);
 }
 

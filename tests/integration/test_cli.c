@@ -121,6 +121,15 @@ Test(cli, option_without_value_is_a_usage_error) {
                      "stderr should name --port" RUN_FMT, R.out, R.err);
 }
 
+Test(cli, host_that_is_no_address_is_a_usage_error) {
+  run((const char *const[]){"--plugin", HELLO, "--host", "999.1.1.1", "--port",
+                            "0", NULL});
+  cr_expect_eq(R.exit_code, 2, "exit code %d, want 2" RUN_FMT, R.exit_code,
+               R.out, R.err);
+  cr_expect(strstr(R.err, "--host") && strstr(R.err, "999.1.1.1"),
+            "stderr should name --host and its value" RUN_FMT, R.out, R.err);
+}
+
 Test(cli, plugin_is_required) {
   run((const char *const[]){"--port", "0", "--host", "127.0.0.1", NULL});
   cr_expect_eq(R.exit_code, 2, "exit code %d, want 2" RUN_FMT, R.exit_code,

@@ -42,6 +42,10 @@ static const char *expect_refused(const char *plugin, const char *workers,
                 srv_log_tail(&S));
   cr_expect_eq(code, 3, "master exit code %d, want 3" SRV_LOG_FMT, code,
                srv_log_tail(&S));
+  /* "listening on" means serving: never said for a plugin that cannot be. */
+  cr_expect_eq(log_count(&S, "listening on"), 0,
+               "it said 'listening on' and then exited" SRV_LOG_FMT,
+               srv_log_tail(&S));
   int n = log_count(&S, key);
   if (want_count > 0)
     cr_expect_eq(n, want_count,
