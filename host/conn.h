@@ -21,6 +21,9 @@ struct conn;
  * Large, so that a big body takes few reads: only the pages a connection
  * really fills become resident memory. */
 #define CONN_READ_SIZE 65536
+/* Responses at least this large are written straight from the plugin's
+ * buffer instead of being copied into `out` first. */
+#define CONN_DIRECT_WRITE_MIN 16384
 
 struct mc_request {
   struct conn *c;

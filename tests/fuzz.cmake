@@ -1,8 +1,8 @@
 # Fuzzing (tests/fuzz/README.md).
 #
 # Every build replays the seed corpus and the committed crashers through
-# the fuzz entry points (fuzz.replay_*), with whatever compiler and
-# sanitizers it has. With clang and -DMCHOST_FUZZ=ON it also builds the
+# the fuzz targets (fuzz.replay_*), with whatever compiler and sanitizers
+# it has. With clang and -DMCHOST_FUZZ=ON it also builds the
 # libFuzzer targets, tests/fuzz_<target>, which `make fuzz` runs.
 
 option(MCHOST_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
@@ -13,8 +13,8 @@ endif()
 
 set(MCHOST_FUZZ_TARGETS conn config)
 
-# The host core once more, with the entry points compiled in: the same
-# sources, include directories, libraries and options as mchost_core
+# The host core once more, for the fuzzer's coverage instrumentation: the
+# same sources, include directories, libraries and options as mchost_core
 # (host/CMakeLists.txt), read from it so that the two cannot drift apart.
 get_target_property(fuzz_core_dir mchost_core SOURCE_DIR)
 get_target_property(fuzz_core_sources mchost_core SOURCES)
@@ -28,7 +28,6 @@ foreach(prop INCLUDE_DIRECTORIES COMPILE_DEFINITIONS COMPILE_OPTIONS
     set_property(TARGET mchost_core_fuzz PROPERTY ${prop} "${value}")
   endif()
 endforeach()
-target_compile_definitions(mchost_core_fuzz PUBLIC MCHOST_FUZZING)
 
 if(MCHOST_FUZZ)
   # Coverage feedback from the host and from llhttp, whose states are most
