@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "conn.h"
 #include "log.h"
 #include "utc.h"
@@ -105,11 +106,14 @@ void access_record(struct access_log *a, const struct conn *c) {
   const char *method = req->method ? req->method : "-";
   const char *target = req->target ? req->target : "-";
   const char *version = req->version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  const char *id;
   char line[2048];
   size_t n;
 
   if (a->fd < 0)
     return;
+  /* Token characters only (client.c): no escaping needed. */
+  id = client_request_id(req->c);
   if (a->json) {
     double ms = (double)(uv_hrtime() - c->started_ns) / 1e6;
     char esc[1200], stamp[UTC_ISO_MS_LEN + 1];
@@ -121,17 +125,17 @@ void access_record(struct access_log *a, const struct conn *c) {
                          "{\"time\":\"%s\",\"remote\":\"%s\","
                          "\"method\":\"%s\",\"target\":\"%.*s\","
                          "\"version\":\"%s\",\"status\":%d,\"bytes\":%llu,"
-                         "\"ms\":%.3f}\n",
+                         "\"ms\":%.3f,\"request_id\":\"%s\"}\n",
                          stamp, req->remote_addr, method, (int)elen, esc,
                          version, c->res.status,
-                         (unsigned long long)c->res.bytes, ms);
+                         (unsigned long long)c->res.bytes, ms, id);
   } else {
     char esc[1200];
     clf_escape(esc, sizeof esc, target);
     n = (size_t)snprintf(line, sizeof line,
-                         "%s - - [%s] \"%s %s %s\" %d %llu\n", req->remote_addr,
-                         clf_date(a), method, esc, version, c->res.status,
-                         (unsigned long long)c->res.bytes);
+                         "%s - - [%s] \"%s %s %s\" %d %llu \"%s\"\n",
+                         req->remote_addr, clf_date(a), method, esc, version,
+                         c->res.status, (unsigned long long)c->res.bytes, id);
   }
   if (n >= sizeof line)
     n = sizeof line - 1, line[n - 1] = '\n';

@@ -48,6 +48,11 @@ const char *config_kind_value(enum config_kind k) {
     return "a duration in milliseconds (try 100 or 0.5s)";
   case OPT_FORMAT:
     return "a log format (text or json)";
+  case OPT_TRUST:
+    return "a comma-separated list of addresses, CIDRs (10.0.0.0/8, "
+           "fd00::/8) or unix, at most 64";
+  case OPT_HEADER:
+    return "X-Forwarded-For, Forwarded or X-Real-IP";
   case OPT_LIST:
   case OPT_STRING:
     break;
@@ -198,6 +203,10 @@ static int set_value(struct config *cfg, const struct option_def *o,
     return -EINVAL;
   case OPT_LIST:
     return list_add(field, value);
+  case OPT_TRUST:
+    return forwarded_add_trusted(field, value);
+  case OPT_HEADER:
+    return forwarded_parse_kind(value, num);
   }
   return -EINVAL;
 }

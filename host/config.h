@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "forwarded.h"
+
 /* Exit codes, so that scripts and the master tell the failures apart. */
 enum {
   EXIT_OK = 0,
@@ -24,7 +26,9 @@ enum config_kind {
   OPT_FLAG,     /* no value; --name=yes|no|1|0|true|false also works */
   OPT_LIST,     /* repeatable; MCHOST_<NAME> holds a ':'-separated list */
   OPT_MS,       /* milliseconds (or with ms/s suffix) */
-  OPT_FORMAT    /* text|json */
+  OPT_FORMAT,   /* text|json */
+  OPT_TRUST,    /* addresses and CIDRs, comma-separated; repeatable */
+  OPT_HEADER    /* X-Forwarded-For|Forwarded|X-Real-IP */
 };
 
 #define CONFIG_LIST_MAX 32
@@ -45,6 +49,12 @@ struct config_list {
   X("host", OPT_STRING, host, "ADDR", "0.0.0.0", "address to listen on")       \
   X("port", OPT_PORT, port, "N", "3000",                                       \
     "TCP port to listen on; 0 picks a free one")                               \
+  X("proxy-protocol", OPT_FLAG, proxy_protocol, "", NULL,                      \
+    "connections start with a PROXY protocol header, v1 or v2")                \
+  X("trusted-proxies", OPT_TRUST, trusted_proxies, "CIDR,...", NULL,           \
+    "proxies whose headers name the client (addresses, CIDRs, unix)")          \
+  X("client-header", OPT_HEADER, client_header, "NAME", "X-Forwarded-For",     \
+    "what trusted proxies name the client in (or Forwarded, X-Real-IP)")       \
   X("workers", OPT_COUNT, workers, "N", NULL,                                  \
     "worker processes (default: number of CPUs)")                              \
   X("kill-timeout", OPT_DURATION, kill_timeout_ms, "S", "30",                  \
@@ -96,6 +106,9 @@ struct config {
   const char *plugin;
   const char *host;
   uint64_t port;
+  uint64_t proxy_protocol;
+  struct trusted_proxies trusted_proxies;
+  uint64_t client_header; /* enum forwarded_kind */
   uint64_t workers;
   uint64_t kill_timeout_ms;
   uint64_t request_timeout_ms;

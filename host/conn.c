@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "log.h"
 #include "parse.h"
 #include "worker.h"
@@ -63,6 +64,10 @@ static void conn_on_timer(uv_timer_t *t) {
   switch (kind) {
   case TIMER_HEADER:
   case TIMER_BODY:
+    if (c->proxy_wait) {
+      client_proxy_timeout(c);
+      break;
+    }
     /* The request was answered with an error already, which the client is
      * slow to read: a 408 would follow its Connection: close. */
     if (c->close_after) {
@@ -150,9 +155,10 @@ static void conn_abandon(struct conn *c) {
 
   if (res->state != RES_DEFERRED && !streaming)
     return;
-  log_error("'%s %s' from %s: its deferred response did not finish within "
-            "--request-timeout; answering %s",
+  log_error("'%s %s' from %s (request %s): its deferred response did not "
+            "finish within --request-timeout; answering %s",
             c->req.method, c->req.target, c->req.remote_addr,
+            client_request_id(c),
             streaming ? "by closing the connection" : "503");
   uv_timer_stop(&c->later);
   c->orphaned = 1;
@@ -205,6 +211,8 @@ static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     if (c->timer_kind == TIMER_LINGER)
       return;
     c->rlen += (size_t)n;
+    if (c->proxy_wait && client_read_proxy(c) != 0)
+      return;
     if (c->timer_kind == TIMER_BODY)
       conn_set_timer(c, TIMER_BODY, c->w->cfg->header_timeout_ms);
     conn_process(c);
@@ -528,35 +536,6 @@ void conn_free_buffers(struct conn *c) {
   c->rbuf = c->hbuf = c->req.body = c->out.data = c->wout.data = NULL;
 }
 
-/* "192.0.2.1", by hand: uv_ip4_name() goes through snprintf(), which
- * costs every new connection a few hundred nanoseconds and brings the
- * printf machinery into an otherwise idle worker's memory. */
-static void ipv4_name(const struct sockaddr_in *a, char *out) {
-  const unsigned char *b = (const unsigned char *)&a->sin_addr.s_addr;
-  for (int i = 0; i < 4; i++) {
-    if (b[i] >= 100)
-      *out++ = (char)('0' + b[i] / 100);
-    if (b[i] >= 10)
-      *out++ = (char)('0' + b[i] / 10 % 10);
-    *out++ = (char)('0' + b[i] % 10);
-    *out++ = i < 3 ? '.' : '\0';
-  }
-}
-
-static void conn_set_peer(struct conn *c, const struct sockaddr *peer) {
-  c->req.remote_addr[0] = '\0';
-  c->req.remote_port = 0;
-  if (peer->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
-    uv_ip6_name(a, c->req.remote_addr, sizeof c->req.remote_addr);
-    c->req.remote_port = ntohs(a->sin6_port);
-  } else if (peer->sa_family == AF_INET) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
-    ipv4_name(a, c->req.remote_addr);
-    c->req.remote_port = ntohs(a->sin_port);
-  }
-}
-
 int conn_start(struct conn *c, struct worker *w, int fd,
                const struct sockaddr *peer) {
   int err;
@@ -591,7 +570,10 @@ int conn_start(struct conn *c, struct worker *w, int fd,
     return err;
   }
   uv_tcp_nodelay(&c->tcp, 1);
-  conn_set_peer(c, peer);
+  if (client_start(c, peer) != 0) { /* refused, and logged */
+    conn_close(c);
+    return 0;
+  }
   llhttp_init(&c->parser, HTTP_REQUEST, &w->settings);
   c->parser.data = c;
   conn_set_timer(c, TIMER_HEADER, w->cfg->header_timeout_ms);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "forwarded.h"
 #include "llhttp.h"
 #include "mchost.h"
 
@@ -39,8 +40,10 @@ struct mc_request {
   } headers[CONN_MAX_HEADERS];
   char *body; /* owned by the conn, reused; NUL-terminated */
   size_t body_len, body_cap;
-  char remote_addr[46];
+  char remote_addr[FORWARDED_ADDR_LEN]; /* the client (client.c) */
   int remote_port;
+  const char *scheme;            /* "http" or "https" */
+  char id[FORWARDED_ID_MAX + 1]; /* "" until client_request_id() */
 };
 
 enum res_state {
@@ -110,6 +113,8 @@ struct conn {
       orphaned : 1; /* a plugin may still hold its response: never reused */
   unsigned chunk_line : 1; /* a chunk-size line is next (parse_chunk_line) */
   unsigned last_chunk : 1; /* the chunk being parsed is the last one */
+  unsigned proxy_wait : 1; /* --proxy-protocol: its header is not read yet */
+  unsigned trusted : 1;    /* the peer is a trusted proxy (client.c) */
   int error_status;      /* set by a parser callback that rejects the request */
   int expect;            /* index of the Expect header, or -1 */
   int hosts;             /* Host header fields seen */
@@ -129,6 +134,10 @@ struct conn {
   size_t field_start;
   mc_request req;
   mc_response res;
+  /* c->trusted: the peer, where each request's client starts from */
+  char peer_addr[FORWARDED_ADDR_LEN];
+  int peer_port;
+  const char *peer_scheme;
   /* output: `out` collects, `wout` is in flight in `wreq` */
   struct buf out, wout;
   uv_write_t wreq;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "client.h"
 #include "conn.h"
 #include "worker.h"
 
@@ -53,6 +54,9 @@ static int on_message_begin(llhttp_t *p) {
   c->te_field = 0;
   c->expect = -1;
   c->continue_sent = 0;
+  c->req.id[0] = '\0';
+  if (c->trusted)
+    client_request_begin(c);
   /* --header-timeout bounds the whole head from its first byte: a client
    * that trickles one byte at a time cannot hold a connection forever. */
   if (c->timer_kind != TIMER_HEADER)
@@ -349,8 +353,12 @@ static int on_headers_complete(llhttp_t *p) {
   mc_request *req = &c->req;
   int has_body = (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) ||
                  ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
-  int status = head_status(c, p, has_body);
+  int status;
 
+  /* First: a request rejected here is logged with its client. */
+  if (c->trusted)
+    client_request_headers(c);
+  status = head_status(c, p, has_body);
   if (status != 0)
     return reject(c, status);
   req->method = llhttp_method_name((llhttp_method_t)p->method);

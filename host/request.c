@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <strings.h>
 
+#include "client.h"
 #include "conn.h"
 
 MC_EXTERN const char *mc_request_method(const mc_request *req) {
@@ -55,6 +56,14 @@ MC_EXTERN const char *mc_request_remote_addr(const mc_request *req) {
 
 MC_EXTERN int mc_request_remote_port(const mc_request *req) {
   return req->remote_port;
+}
+
+MC_EXTERN const char *mc_request_scheme(const mc_request *req) {
+  return req->scheme;
+}
+
+MC_EXTERN const char *mc_request_id(const mc_request *req) {
+  return client_request_id(req->c);
 }
 
 MC_EXTERN int mc_request_keep_alive(const mc_request *req) {

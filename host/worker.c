@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "accept.h"
+#include "client.h"
 #include "guard.h"
 #include "log.h"
 #include "parse.h"
@@ -249,9 +250,10 @@ void worker_call_plugin(struct worker *w, struct conn *c, int later) {
      * next allocation. Told, the master replaces it now and kills it at
      * --kill-timeout whatever happens next. */
     worker_tell_tainted(w);
-    snprintf(context, sizeof context, "'%s %.400s' from %s",
+    snprintf(context, sizeof context, "'%s %.300s' from %s (request %s)",
              c->req.method ? c->req.method : "?",
-             c->req.target ? c->req.target : "?", c->req.remote_addr);
+             c->req.target ? c->req.target : "?", c->req.remote_addr,
+             client_request_id(c));
     guard_log_fault(rc, context);
     uv_timer_stop(&c->later);
     if (res->state == RES_STREAMING)

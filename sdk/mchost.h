@@ -162,9 +162,28 @@ MC_EXTERN int mc_request_header_at(const mc_request *req, size_t i,
  * Bounded by --max-body: larger requests get 413 and never reach mc_run. */
 MC_EXTERN const void *mc_request_body(const mc_request *req, size_t *len);
 
-/* The client's address ("127.0.0.1", "::1") and port. */
+/* The client's address ("127.0.0.1", "::1") and port. That is the peer of
+ * the connection, unless mchost was told to believe a proxy in front of it
+ * (docs/deploying-behind-a-proxy.md): then the address a PROXY protocol
+ * header (--proxy-protocol) or a trusted proxy's X-Forwarded-For,
+ * Forwarded or X-Real-IP header (--trusted-proxies) names. The port is 0
+ * when that header gave none. "" and 0 for a peer on a Unix socket. The
+ * string lives as long as the request. */
 MC_EXTERN const char *mc_request_remote_addr(const mc_request *req);
 MC_EXTERN int mc_request_remote_port(const mc_request *req);
+
+/* "http", or "https" when a trusted proxy says that the client spoke TLS
+ * to it (X-Forwarded-Proto, Forwarded proto=, or the SSL TLV of a PROXY v2
+ * header). A static string. */
+MC_EXTERN const char *mc_request_scheme(const mc_request *req);
+
+/* The request's ID, as the access log and the crash and timeout log lines
+ * show it: the X-Request-Id of a trusted proxy (--trusted-proxies; 1 to
+ * 200 token characters or "/=:@", else ignored), or else 32 hex digits
+ * made by the worker, unique per worker and time. Never NULL; lives as
+ * long as the request. The response does not carry it unless the plugin
+ * adds it: mc_response_header(res, "X-Request-Id", mc_request_id(req)). */
+MC_EXTERN const char *mc_request_id(const mc_request *req);
 
 /* 1 when the connection stays open after this response, 0 when it closes. */
 MC_EXTERN int mc_request_keep_alive(const mc_request *req);

@@ -13,3 +13,8 @@ mchost_add_test(unit.notify TIMEOUT 30)
 
 # utc.c: the dates of the logs and the Date header, against strftime().
 mchost_add_test(unit.utc TIMEOUT 60)
+
+# proxy.c and forwarded.c: the PROXY protocol header, --trusted-proxies and
+# the forwarding headers.
+mchost_add_test(unit.proxy TIMEOUT 30)
+mchost_add_test(unit.forwarded TIMEOUT 30)

@@ -69,7 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
              cfg.max_connections < 1 || cfg.max_connections > 1024 ||
              cfg.log_level > MC_LOG_DEBUG || cfg.log_format > 1 ||
              cfg.watch.n > CONFIG_LIST_MAX || cfg.max_requests > UINT32_MAX ||
-             cfg.host == NULL || cfg.ext == NULL) {
+             cfg.trusted_proxies.n > FORWARDED_TRUST_MAX ||
+             cfg.client_header > FORWARDED_REAL_IP || cfg.host == NULL ||
+             cfg.ext == NULL) {
     config_fuzz_fail("a value outside its documented range");
   }
   free(copy);

@@ -230,14 +230,15 @@ static void get_ok(const char *target) {
 /* ---- Common Log Format ---- */
 
 struct clf {
-  char remote[64], date[64], request[1200];
+  char remote[64], date[64], request[1200], id[256];
   int status;
   long long bytes;
 };
 
-/* `host - - [date] "request" status bytes`, strictly: the request field ends
- * at the first '"', as in every tool that reads this format. 1 if it
- * parses. */
+/* `host - - [date] "request" status bytes "request-id"`, strictly: the
+ * request field ends at the first '"', as in every tool that reads this
+ * format, and the ID is a quoted field of its own at the end, as nginx's
+ * "$request_id" is usually added. 1 if it parses. */
 static int clf_parse(const char *line, struct clf *out) {
   const char *p = strchr(line, ' '), *q;
   char tail[64];
@@ -252,7 +253,8 @@ static int clf_parse(const char *line, struct clf *out) {
       (size_t)(p - q - 3) >= sizeof out->request)
     return 0;
   snprintf(out->request, sizeof out->request, "%.*s", (int)(p - q - 3), q + 3);
-  return sscanf(p + 1, " %d %lld%63s", &out->status, &out->bytes, tail) == 2;
+  return sscanf(p + 1, " %d %lld \"%255[^\" ]\"%63s", &out->status, &out->bytes,
+                out->id, tail) == 3;
 }
 
 /* The date is "27/Nov/2026:17:45:18 +0000" and within a minute of now. */
@@ -299,6 +301,9 @@ static void expect_clf_file(const char *path, const struct want *want,
       continue;
     }
     cr_expect_str_eq(e.remote, "127.0.0.1", "line %d: [%s]", i + 1, lines[i]);
+    cr_expect_eq(strspn(e.id, "0123456789abcdef"), 32,
+                 "line %d: the request ID is not 32 hex digits: [%s]", i + 1,
+                 lines[i]);
     cr_expect(clf_date_ok(e.date), "line %d: bad or wrong date: [%s]", i + 1,
               lines[i]);
     if (w == NULL) {
@@ -633,8 +638,9 @@ static int expect_json_lines(const char *what, char *text,
 Test(log_format, json_makes_error_log_and_access_log_json_objects) {
   static const char *const error_keys[] = {"time", "level", "process", "msg",
                                            NULL};
-  static const char *const access_keys[] = {
-      "time", "remote", "method", "target", "version", "status", "bytes", NULL};
+  static const char *const access_keys[] = {"time",   "remote",     "method",
+                                            "target", "version",    "status",
+                                            "bytes",  "request_id", NULL};
   start_split((const char *const[]){"--plugin", HELLO, "--workers", "1",
                                     "--log-format", "json", "--access-log", "-",
                                     NULL},
