@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
 /* state of a walk */
 enum { WALK_START, WALK_SET, WALK_PENDING };
 
@@ -206,20 +207,12 @@ int forwarded_id_ok(const char *s) {
 
 /* "_abc": an obfuscated port (RFC 7239, 6.3), which says nothing. */
 static int parse_port(const char *s, int *port) {
-  unsigned v = 0;
-  size_t n = strlen(s);
-  if (s[0] == '_' && n > 1) {
+  uint64_t v;
+  if (s[0] == '_' && s[1] != '\0') {
     *port = 0;
     return 0;
   }
-  if (n == 0 || n > 5)
-    return -1;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -1;
-    v = v * 10 + (unsigned)(s[i] - '0');
-  }
-  if (v > 65535)
+  if (strlen(s) > 5 || config_parse_uint(s, 0, 65535, &v) != 0)
     return -1;
   *port = (int)v;
   return 0;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "config.h"
 static const unsigned char v2_sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
                                          0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
 
@@ -52,17 +53,11 @@ static size_t v1_field(const char **p, const char *end, char *out,
   return n;
 }
 
+/* Decimal, 0 to 65535, without the leading zeros no proxy writes. */
 static int v1_port(const char *s, uint16_t *port) {
-  unsigned v = 0;
-  size_t n = strlen(s);
-  if (n == 0 || n > 5 || (s[0] == '0' && n > 1))
-    return -1;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -1;
-    v = v * 10 + (unsigned)(s[i] - '0');
-  }
-  if (v > 65535)
+  uint64_t v;
+  if ((s[0] == '0' && s[1] != '\0') || strlen(s) > 5 ||
+      config_parse_uint(s, 0, 65535, &v) != 0)
     return -1;
   *port = (uint16_t)v;
   return 0;
