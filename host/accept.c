@@ -12,12 +12,22 @@
  * its data: libuv then delivers the socket's readiness to that watcher.
  * Re-adding it every ACCEPT_REARM accepts moves this worker to the back of
  * the socket's wait queue, which spreads connections evenly (nginx does the
- * same). Tested with libuv 1.44 (uv__io_poll dispatches by data.fd).
+ * same).
+ *
+ * That relies on two libuv internals (src/unix/linux.c): uv_backend_fd()
+ * is the loop's epoll instance, and uv__io_poll() hands each event to the
+ * watcher of the fd in its data.fd. Both hold in the versions between
+ * ACCEPT_LIBUV_FIRST and ACCEPT_LIBUV_LAST. With any other libuv (it is
+ * linked statically: the version built against is the one that runs), or
+ * without EPOLLEXCLUSIVE, each worker polls the socket through libuv
+ * instead, as libuv's own accept loop does: every worker is woken by each
+ * connection, and the board still balances them. The worker says so.
  */
 #define _GNU_SOURCE /* accept4, EPOLLEXCLUSIVE */
 #include "accept.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -33,6 +43,22 @@
  * exclusive wakeup (see above). */
 #define ACCEPT_BATCH 8
 #define ACCEPT_REARM 16
+
+/* The libuv versions whose internals the exclusive accept was checked
+ * against, as UV_VERSION_HEX: 1.44.0 to 1.51.x. */
+#define ACCEPT_LIBUV_FIRST 0x012c00
+#define ACCEPT_LIBUV_LAST 0x0133ff
+
+/* Why this worker must poll the socket plainly, or NULL. The variable
+ * MCHOST_TEST_ACCEPT_PLAIN forces it, so that the tests take this path
+ * (test_balance.c). */
+static const char *accept_plain_reason(void) {
+  if (UV_VERSION_HEX < ACCEPT_LIBUV_FIRST || UV_VERSION_HEX > ACCEPT_LIBUV_LAST)
+    return "its internals were not checked in this libuv version";
+  if (getenv("MCHOST_TEST_ACCEPT_PLAIN") != NULL)
+    return "MCHOST_TEST_ACCEPT_PLAIN is set";
+  return NULL;
+}
 
 static int accept_arm(struct worker *w) {
   struct epoll_event ev;
@@ -206,10 +232,17 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
 }
 
 int accept_start(struct worker *w) {
+  const char *plain = accept_plain_reason();
   int err;
 
   w->listen_fd = WORKER_LISTEN_FD;
-  w->accept_evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  w->accept_evfd = -1;
+  if (plain != NULL)
+    log_warn("libuv %s: accepting without exclusive wakeups (%s): every "
+             "worker is woken by each new connection",
+             uv_version_string(), plain);
+  else
+    w->accept_evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   uv_timer_init(&w->loop, &w->accept_retry);
   w->accept_retry.data = w;
   if (w->accept_evfd >= 0) {

@@ -492,8 +492,13 @@ int srv_wait_ready(struct srv *s, int timeout_ms) {
 }
 
 int srv_start(struct srv *s, const char *const *extra_args, int timeout_ms) {
+  return srv_start_env(s, extra_args, NULL, timeout_ms);
+}
+
+int srv_start_env(struct srv *s, const char *const *extra_args,
+                  const char *const *env, int timeout_ms) {
   int64_t deadline = deadline_in(timeout_ms);
-  int err = spawn_mchost(extra_args, s);
+  int err = spawn_mchost_env(extra_args, env, s);
   if (err < 0)
     return err;
   err = srv_wait_port(s, timeout_ms);

@@ -101,6 +101,9 @@ int srv_wait_ready(struct srv *s, int timeout_ms);
 /* spawn + wait_port + wait_ready; on failure stops what it started and
  * returns -errno (s->log_path still names the log, for the message). */
 int srv_start(struct srv *s, const char *const *extra_args, int timeout_ms);
+/* The same with `env` added, as for spawn_mchost_env(). */
+int srv_start_env(struct srv *s, const char *const *extra_args,
+                  const char *const *env, int timeout_ms);
 
 /* Waits up to timeout_ms for the master to exit. Returns its exit code
  * (0..255), 128 + signal if it was killed, or -ETIMEDOUT. */

@@ -4,6 +4,8 @@
  * libuv's epoll set by hand, and the shared board). libuv's own accept loop
  * gives one worker nearly every connection; this pins the difference, and
  * would catch a libuv upgrade that changes how its loop dispatches events.
+ * With a libuv whose internals were not checked, the workers poll the
+ * socket plainly; MCHOST_TEST_ACCEPT_PLAIN takes that path here.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -19,8 +21,9 @@ static struct srv S;
 static void stop(void) { srv_stop(&S); }
 
 /* Opens CONNS connections at once (a burst, as wrk or a browser pool does),
- * sends one request on each, and counts which worker answered each one. */
-static void burst(int workers, double max_share) {
+ * sends one request on each, and counts which worker answered each one.
+ * `env` as for spawn_mchost_env(). */
+static void burst(int workers, double max_share, const char *const *env) {
   static struct http_client c[CONNS];
   struct http_resp r;
   pid_t pids[8] = {0};
@@ -30,8 +33,8 @@ static void burst(int workers, double max_share) {
                         nworkers, NULL};
 
   snprintf(nworkers, sizeof nworkers, "%d", workers);
-  cr_assert_eq(srv_start(&S, args, 5000), 0, "mchost did not start" SRV_LOG_FMT,
-               srv_log_tail(&S));
+  cr_assert_eq(srv_start_env(&S, args, env, 5000), 0,
+               "mchost did not start" SRV_LOG_FMT, srv_log_tail(&S));
   /* Every worker accepting, not only started: a worker that is still
    * setting up is no sibling to make room for, and the first one would
    * rightly take the whole burst (seen on a loaded machine). */
@@ -70,9 +73,23 @@ static void burst(int workers, double max_share) {
 
 Test(balance, two_workers_split_a_burst_of_keepalive_connections, .fini = stop,
      .timeout = 20) {
-  burst(2, 0.6);
+  burst(2, 0.6, NULL);
+  cr_expect_eq(log_count(&S, "without exclusive wakeups"), 0,
+               "the exclusive accept is not used" SRV_LOG_FMT,
+               srv_log_tail(&S));
 }
 
 Test(balance, four_workers_all_take_a_share, .fini = stop, .timeout = 20) {
-  burst(4, 0.4);
+  burst(4, 0.4, NULL);
+}
+
+/* The fallback for a libuv whose internals were not checked: every worker
+ * says it accepts without exclusive wakeups, and they still serve the
+ * whole burst and share it. */
+Test(balance, plain_accept_fallback_serves_and_shares, .fini = stop,
+     .timeout = 20) {
+  burst(2, 0.75, (const char *const[]){"MCHOST_TEST_ACCEPT_PLAIN=1", NULL});
+  cr_expect_eq(log_count(&S, "without exclusive wakeups"), 2,
+               "want the fallback named once per worker" SRV_LOG_FMT,
+               srv_log_tail(&S));
 }
