@@ -29,6 +29,7 @@
 #include "client.h"
 #include "log.h"
 #include "parse.h"
+#include "request.h"
 #include "worker.h"
 
 #define container_of(ptr, type, member)                                        \
@@ -239,6 +240,7 @@ static void dispatch(struct conn *c) {
     __atomic_store_n(&c->w->board->slot[c->w->slot].requests, c->w->served,
                      __ATOMIC_RELAXED);
   response_reset(&c->res, c);
+  request_reset(&c->req);
   c->res.head_only = c->parser.method == HTTP_HEAD;
   worker_call_plugin(c->w, c, 0);
 }
@@ -531,6 +533,7 @@ void conn_free_buffers(struct conn *c) {
   free(c->rbuf);
   free(c->hbuf);
   free(c->req.body);
+  request_free(&c->req);
   free(c->out.data);
   free(c->wout.data);
   c->rbuf = c->hbuf = c->req.body = c->out.data = c->wout.data = NULL;

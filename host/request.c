@@ -1,9 +1,11 @@
 /* request.c - the SDK's request accessors. The data lives in the conn. */
 #include <errno.h>
+#include <string.h>
 #include <strings.h>
 
 #include "client.h"
 #include "conn.h"
+#include "request.h"
 
 MC_EXTERN const char *mc_request_method(const mc_request *req) {
   return req->method;
@@ -68,4 +70,23 @@ MC_EXTERN const char *mc_request_id(const mc_request *req) {
 
 MC_EXTERN int mc_request_keep_alive(const mc_request *req) {
   return req->keep_alive;
+}
+
+/* ---- the helpers' per-request state (request.h) ---- */
+
+struct req_parsed *request_parsed(mc_request *req) {
+  if (req->parsed == NULL &&
+      (req->parsed = arena_alloc(&req->arena, sizeof *req->parsed)) != NULL)
+    memset(req->parsed, 0, sizeof *req->parsed);
+  return req->parsed;
+}
+
+void request_reset(mc_request *req) {
+  arena_reset(&req->arena);
+  req->parsed = NULL;
+}
+
+void request_free(mc_request *req) {
+  arena_free(&req->arena);
+  req->parsed = NULL;
 }

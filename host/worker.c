@@ -20,6 +20,7 @@
 #include "log.h"
 #include "parse.h"
 #include "proto.h"
+#include "request.h"
 #include "utc.h"
 
 /* Released conns kept with their buffers for the next connection. */
@@ -99,6 +100,7 @@ void worker_conn_release(struct worker *w, struct conn *c) {
       worker_finish(w);
     return;
   }
+  request_free(&c->req);
   /* A pooled conn keeps its buffers, but not large ones (a big body or
    * response once): those go, and the small output buffer that a fault's
    * 500 needs comes back (see conn_alloc_buffers()). */

@@ -18,3 +18,8 @@ mchost_add_test(unit.utc TIMEOUT 60)
 # the forwarding headers.
 mchost_add_test(unit.proxy TIMEOUT 30)
 mchost_add_test(unit.forwarded TIMEOUT 30)
+# params.c, cookie.c, mime.c, multipart.c: the SDK's request helpers on
+# requests made by hand (unit/request_fake.h).
+foreach(unit params cookie multipart)
+  mchost_add_test(unit.${unit} TIMEOUT 60)
+endforeach()
