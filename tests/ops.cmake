@@ -23,3 +23,11 @@ mchost_add_test(integration.ops_alloc TIMEOUT 120
 if(MCHOST_SANITIZE MATCHES "address|thread|memory")
   target_compile_definitions(test_ops_alloc PRIVATE MCHOST_TEST_SANITIZED=1)
 endif()
+
+# test_params: the SDK's request helpers (query, form, cookies, multipart)
+# with curl and Python against the params fixture, and hostile input.
+mchost_add_fixture(params)
+mchost_add_test(integration.params TIMEOUT 90 SOURCES integration/project.c
+                DEPENDS mchost_fixture_params)
+# Its limits come from the SDK header.
+target_include_directories(test_params PRIVATE "${PROJECT_SOURCE_DIR}/sdk")

@@ -87,7 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
   fuzz_list(mc_request_form_count(&req), mc_request_form_at, &req, len);
   fuzz_list(mc_request_cookie_count(&req), mc_request_cookie_at, &req,
             strlen(text));
-  for (int i = 0; i < mc_request_cookie_count(&req); i++) {
+  /* The lookups of the first few: all of them would cost n^2. */
+  for (int i = 0; i < mc_request_cookie_count(&req) && i < 32; i++) {
     const char *name, *value;
     FUZZ_CHECK(mc_request_cookie_at(&req, (size_t)i, &name, &value) == 0);
     FUZZ_CHECK(name[0] != '\0' && strchr(name, ';') == NULL &&
