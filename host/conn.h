@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "forwarded.h"
 #include "arena.h"
+#include "forwarded.h"
 #include "llhttp.h"
 #include "mchost.h"
 
@@ -45,8 +45,8 @@ struct mc_request {
   int remote_port;
   const char *scheme;            /* "http" or "https" */
   char id[FORWARDED_ID_MAX + 1]; /* "" until client_request_id() */
-  struct arena arena;        /* the SDK helpers' memory (request.h) */
-  struct req_parsed *parsed; /* what they parsed; NULL until one asks */
+  struct arena arena;            /* the SDK helpers' memory (request.h) */
+  struct req_parsed *parsed;     /* what they parsed; NULL until one asks */
 };
 
 enum res_state {
