@@ -65,6 +65,8 @@ struct config_list {
     "seconds to receive a request's headers (408 after)")                      \
   X("keepalive-timeout", OPT_DURATION, keepalive_timeout_ms, "S", "5",         \
     "seconds an idle keep-alive connection stays open")                        \
+  X("send-timeout", OPT_DURATION, send_timeout_ms, "S", "60",                  \
+    "seconds a client may take none of its response before it is dropped")     \
   X("max-body", OPT_SIZE, max_body, "SIZE", "1M",                              \
     "largest request body (413 above)")                                        \
   X("max-header-size", OPT_SIZE, max_header_size, "SIZE", "8K",                \
@@ -114,6 +116,7 @@ struct config {
   uint64_t request_timeout_ms;
   uint64_t header_timeout_ms;
   uint64_t keepalive_timeout_ms;
+  uint64_t send_timeout_ms;
   uint64_t max_body;
   uint64_t max_header_size;
   uint64_t max_connections;

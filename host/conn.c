@@ -45,6 +45,7 @@ static void conn_abandon(struct conn *c);
 static void conn_linger(struct conn *c);
 static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void conn_on_close(uv_handle_t *h);
+static void conn_wait_client(struct conn *c, enum conn_timer expired);
 
 /* ---- timers ---- */
 
@@ -62,6 +63,13 @@ static void conn_on_timer(uv_timer_t *t) {
   }
   c->timer_kind = TIMER_NONE;
   c->deadline = NO_DEADLINE;
+  /* Output waits for the client: whatever phase ended, the client's own
+   * pace decides now (a slow download is not cut by a keep-alive or
+   * response deadline, and a slow client is not the plugin's fault). */
+  if (c->writing && kind != TIMER_LINGER && kind != TIMER_RESUME) {
+    conn_wait_client(c, kind);
+    return;
+  }
   switch (kind) {
   case TIMER_HEADER:
   case TIMER_BODY:
@@ -90,6 +98,7 @@ static void conn_on_timer(uv_timer_t *t) {
   case TIMER_REQUEST:
     conn_abandon(c);
     break;
+  case TIMER_SEND: /* the write completed meanwhile */
   case TIMER_RESUME:
     /* A response finished outside conn_process(), from a plugin callback:
      * the next request is dispatched here, not inside that callback. */
@@ -122,9 +131,38 @@ void conn_set_timer(struct conn *c, enum conn_timer kind, uint64_t ms) {
   uv_timer_start(t, conn_on_timer, ms, 0);
 }
 
+/* What the kernel has taken of the output so far. */
+static uint64_t conn_taken(const struct conn *c) {
+  return c->committed - c->tcp.write_queue_size;
+}
+
+/* A deadline passed while output waits in the queue. The client must take
+ * some of it every --send-timeout: if it took nothing since the last look,
+ * it reads nothing and the connection ends (the plugin learns it from
+ * mc_response_aborted(), -EPIPE and its drain callback); else look again
+ * later. libuv reports no partial progress of a write, so this looks at the
+ * queue when the timer fires. */
+static void conn_wait_client(struct conn *c, enum conn_timer expired) {
+  uint64_t taken = conn_taken(c);
+
+  if (expired == TIMER_SEND && taken == c->taken_mark) {
+    log_debug("closing a connection from %s: it took nothing of its "
+              "response for --send-timeout",
+              c->req.remote_addr);
+    if (c->res.state != RES_IDLE && c->res.state != RES_DONE)
+      c->res.aborted = 1;
+    conn_close(c);
+    return;
+  }
+  c->taken_mark = taken;
+  conn_set_timer(c, TIMER_SEND, c->w->cfg->send_timeout_ms);
+}
+
 void conn_abort_stream(struct conn *c) {
   mc_response *res = &c->res;
 
+  c->drain = NULL;
+  res->drain_cb = NULL;
   if (c->committed <= res->start) {
     c->out.len = (size_t)(res->start - c->committed);
     res->state = RES_HANDLER; /* as if nothing had been sent: 500 */
@@ -140,7 +178,8 @@ void conn_abort_stream(struct conn *c) {
 
 void conn_watch_deferred(struct conn *c) {
   uint64_t ms = c->w->cfg->request_timeout_ms;
-  if (ms > 0 && c->timer_kind != TIMER_REQUEST && !c->closing &&
+  if (ms > 0 && c->timer_kind != TIMER_REQUEST && c->timer_kind != TIMER_SEND &&
+      !c->closing &&
       (c->res.state == RES_DEFERRED || c->res.state == RES_STREAMING))
     conn_set_timer(c, TIMER_REQUEST, ms);
 }
@@ -229,6 +268,16 @@ static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 
 /* ---- processing ---- */
 
+/* After a batch of output went to the kernel: a writer waiting for room
+ * goes on (conn_on_drain()). */
+static void conn_check_drain(struct conn *c) {
+  void (*drain)(struct conn *) = c->drain;
+  if (drain != NULL && !c->closing && conn_queued(c) <= CONN_QUEUE_LOW) {
+    c->drain = NULL;
+    drain(c);
+  }
+}
+
 static void dispatch(struct conn *c) {
   c->request_ready = 0;
   c->requests++;
@@ -242,7 +291,7 @@ static void dispatch(struct conn *c) {
   response_reset(&c->res, c);
   request_reset(&c->req);
   c->res.head_only = c->parser.method == HTTP_HEAD;
-  worker_call_plugin(c->w, c, 0);
+  worker_call_plugin(c->w, c, NULL, NULL);
 }
 
 /* The request is malformed: answered with its error status, and the
@@ -314,6 +363,7 @@ static void conn_process(struct conn *c) {
   c->in_process = 0;
   conn_flush(c);
   conn_update_reading(c);
+  conn_check_drain(c);
 }
 
 void conn_response_done(struct conn *c) {
@@ -359,8 +409,22 @@ static int buf_append(struct buf *b, const void *data, size_t len) {
   return 0;
 }
 
+size_t conn_queued(const struct conn *c) {
+  return c->out.len + c->tcp.write_queue_size;
+}
+
+int conn_on_drain(struct conn *c, void (*fn)(struct conn *c)) {
+  if (c->closing)
+    return -EPIPE;
+  if (conn_queued(c) <= CONN_QUEUE_LOW && !c->writing)
+    return -EALREADY;
+  c->drain = fn;
+  return 0;
+}
+
 static void conn_on_write(uv_write_t *wr, int status) {
   struct conn *c = container_of(wr, struct conn, wreq);
+
   c->writing = 0;
   c->wout.len = 0;
   if (c->closing)
@@ -371,6 +435,10 @@ static void conn_on_write(uv_write_t *wr, int status) {
     conn_close(c);
     return;
   }
+  /* The client took it all: the phase it interrupted begins again. */
+  if (c->timer_kind == TIMER_SEND)
+    conn_set_timer(c, TIMER_NONE, 0);
+  conn_watch_deferred(c);
   conn_process(c);
 }
 
@@ -403,6 +471,14 @@ void conn_flush(struct conn *c) {
         return;
       }
       c->writing = 1;
+      /* From now on the client's pace decides, not an idle or response
+       * deadline (see conn_wait_client()); a request still being received
+       * keeps its own. */
+      if (c->timer_kind == TIMER_NONE || c->timer_kind == TIMER_KEEPALIVE ||
+          c->timer_kind == TIMER_REQUEST) {
+        c->taken_mark = conn_taken(c);
+        conn_set_timer(c, TIMER_SEND, c->w->cfg->send_timeout_ms);
+      }
       return;
     }
     c->out.len = 0;
@@ -493,6 +569,15 @@ static void conn_linger(struct conn *c) {
 
 static void conn_on_close(uv_handle_t *h) {
   struct conn *c = h->data;
+  void (*drain)(struct conn *) = c->drain;
+
+  /* A writer waiting for the queue to drain learns that it never will.
+   * Called while this handle still counts as open, so that the hook may
+   * finish the response without the conn being released under it. */
+  if (h == (uv_handle_t *)&c->tcp && drain != NULL) {
+    c->drain = NULL;
+    drain(c);
+  }
   if (--c->handles_open > 0)
     return;
   if (c->res.state == RES_IDLE || c->res.state == RES_DONE ||
@@ -553,6 +638,7 @@ int conn_start(struct conn *c, struct worker *w, int fd,
   c->field_start = SIZE_MAX;
   c->out.len = c->wout.len = 0;
   c->committed = 0;
+  c->drain = NULL;
   c->req.body_len = 0;
   c->req.nheaders = 0;
   c->req.c = c;

@@ -73,6 +73,8 @@ struct mc_response {
   char headers[CONN_RES_HEADERS_SIZE];
   void (*later_cb)(mc_response *res, void *data);
   void *later_data;
+  void (*drain_cb)(mc_response *res, void *data); /* mc_response_on_drain */
+  void *drain_data;
 };
 
 /* A growable byte buffer that is kept across requests. */
@@ -90,7 +92,9 @@ enum conn_timer {
   TIMER_KEEPALIVE, /* idle between requests: close quietly */
   TIMER_LINGER,    /* closing: drain what the client still sends */
   TIMER_RESUME,    /* 0 ms: go on with the next request */
-  TIMER_REQUEST    /* a deferred response must finish: 503 */
+  TIMER_REQUEST,   /* a deferred response must finish: 503 */
+  TIMER_SEND       /* output waits for the client: it must take some of it
+                      every --send-timeout, or the connection ends */
 };
 
 struct conn {
@@ -128,6 +132,9 @@ struct conn {
   uint64_t requests;
   uint64_t started_ns; /* the current request's dispatch, for the log */
   uint64_t committed;  /* output bytes handed to the kernel or to uv_write */
+  uint64_t taken_mark; /* bytes the kernel had taken at the last look
+                          (TIMER_SEND) */
+  void (*drain)(struct conn *c); /* conn_on_drain() */
   /* input: bytes [rpos, rlen) are received but not parsed */
   size_t rpos, rlen;
   char *rbuf;
@@ -180,6 +187,25 @@ void conn_response_done(struct conn *c);
 int conn_output(struct conn *c, const uv_buf_t *bufs, unsigned n);
 /* Writes queued output now (one vectored write when possible). */
 void conn_flush(struct conn *c);
+
+/* ---- the output queue (backpressure), for responses and upgraded
+ * connections alike ----
+ * Bytes accepted for the client but not yet handed to the kernel: what
+ * `out` collects plus what libuv still holds of the write in flight. A
+ * writer that may produce without bound (a stream, WebSocket frames) stops
+ * taking data once it holds CONN_QUEUE_HIGH bytes and goes on when
+ * conn_on_drain() says so. */
+#define CONN_QUEUE_HIGH MC_QUEUE_HIGH
+#define CONN_QUEUE_LOW MC_QUEUE_LOW
+size_t conn_queued(const struct conn *c);
+
+/* Calls fn(c) once, from the loop, when a write completes and leaves at
+ * most CONN_QUEUE_LOW bytes queued, or when the connection closes (then
+ * c->closing is set and nothing more can be sent). One hook per conn: a
+ * second call replaces the first. Returns 0; -EALREADY when the queue is
+ * already at or below CONN_QUEUE_LOW (fn is not called: write now);
+ * -EPIPE when the connection is closing (fn is not called). */
+int conn_on_drain(struct conn *c, void (*fn)(struct conn *c));
 
 /* response.c: head and error responses */
 const char *http_reason(int status);

@@ -268,6 +268,8 @@ MC_EXTERN int mc_response_write(mc_response *res, const void *data,
     return -EPIPE;
   if (len == 0 || res->head_only || !body_allowed(res->status))
     return 0;
+  if (conn_queued(res->c) >= CONN_QUEUE_HIGH)
+    return -EAGAIN;
   res->bytes += len;
   if (!res->chunked) {
     b[0] = uv_buf_init((char *)data, (unsigned)len);
@@ -291,8 +293,36 @@ MC_EXTERN int mc_response_end(mc_response *res) {
     rc = conn_output(res->c, &b, 1);
   }
   uv_timer_stop(&res->c->later);
+  res->c->drain = NULL;
+  res->drain_cb = NULL;
   finish(res);
   return rc;
+}
+
+MC_EXTERN size_t mc_response_queued(const mc_response *res) {
+  return res->head_sent ? conn_queued(res->c) : 0;
+}
+
+static void response_on_drain(struct conn *c) {
+  void (*cb)(mc_response *, void *) = c->res.drain_cb;
+  c->res.drain_cb = NULL;
+  if (c->closing)
+    c->res.aborted = 1;
+  if (cb != NULL && c->res.state == RES_STREAMING)
+    worker_call_plugin(c->w, c, cb, c->res.drain_data);
+}
+
+MC_EXTERN int mc_response_on_drain(mc_response *res,
+                                   void (*cb)(mc_response *res, void *data),
+                                   void *data) {
+  int rc;
+  if (cb == NULL || res->state != RES_STREAMING)
+    return -EINVAL;
+  if ((rc = conn_on_drain(res->c, response_on_drain)) != 0)
+    return rc;
+  res->drain_cb = cb;
+  res->drain_data = data;
+  return 0;
 }
 
 MC_EXTERN void mc_response_defer(mc_response *res) {
@@ -302,7 +332,10 @@ MC_EXTERN void mc_response_defer(mc_response *res) {
 
 static void response_on_later(uv_timer_t *t) {
   struct conn *c = t->data;
-  worker_call_plugin(c->w, c, 1);
+  void (*cb)(mc_response *, void *) = c->res.later_cb;
+  c->res.later_cb = NULL;
+  if (cb != NULL)
+    worker_call_plugin(c->w, c, cb, c->res.later_data);
 }
 
 MC_EXTERN int mc_response_later(mc_response *res, unsigned ms,

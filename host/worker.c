@@ -232,18 +232,24 @@ static void run_thunk(void *arg) {
   c->w->plugin.run(&c->req, &c->res);
 }
 
-static void later_thunk(void *arg) {
-  struct conn *c = arg;
-  void (*cb)(mc_response *, void *) = c->res.later_cb;
-  c->res.later_cb = NULL;
-  if (cb != NULL)
-    cb(&c->res, c->res.later_data);
+struct plugin_call {
+  struct conn *c;
+  void (*cb)(mc_response *res, void *data);
+  void *data;
+};
+
+static void callback_thunk(void *arg) {
+  struct plugin_call *pc = arg;
+  pc->cb(&pc->c->res, pc->data);
 }
 
-void worker_call_plugin(struct worker *w, struct conn *c, int later) {
+void worker_call_plugin(struct worker *w, struct conn *c,
+                        void (*cb)(mc_response *res, void *data), void *data) {
   mc_response *res = &c->res;
-  int rc = guard_call(later ? later_thunk : run_thunk, c,
-                      w->cfg->request_timeout_ms);
+  struct plugin_call pc = {c, cb, data};
+  int rc = cb != NULL
+               ? guard_call(callback_thunk, &pc, w->cfg->request_timeout_ms)
+               : guard_call(run_thunk, c, w->cfg->request_timeout_ms);
 
   if (rc != 0) {
     char context[512];
@@ -267,7 +273,7 @@ void worker_call_plugin(struct worker *w, struct conn *c, int later) {
     return;
   }
   conn_watch_deferred(c);
-  if (!later && res->state == RES_HANDLER) {
+  if (cb == NULL && res->state == RES_HANDLER) {
     log_error("%s %s: mc_run() returned without answering; call "
               "mc_response_send(), mc_response_begin(), mc_response_defer() "
               "or mc_response_later()",

@@ -87,7 +87,10 @@ void worker_taint(struct worker *w, const char *why);
 /* --max-requests reached: a replacement starts, this one drains. */
 void worker_retire(struct worker *w);
 
-/* Calls the plugin's mc_run for the conn's request, under the guard. */
-void worker_call_plugin(struct worker *w, struct conn *c, int later);
+/* Calls the plugin under the guard for the conn's request: mc_run() when cb
+ * is NULL, else cb(&c->res, data) (mc_response_later(), a drain or a
+ * mc_work() callback). A fault answers 500 and retires the worker. */
+void worker_call_plugin(struct worker *w, struct conn *c,
+                        void (*cb)(mc_response *res, void *data), void *data);
 
 #endif

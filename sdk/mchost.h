@@ -343,10 +343,45 @@ MC_EXTERN int mc_response_send(mc_response *res, int status, const void *body,
  * -EINVAL: bad status; -EALREADY: already started or sent. */
 MC_EXTERN int mc_response_begin(mc_response *res, int status);
 
+/* Backpressure. Each response has an output queue: bytes accepted by
+ * mc_response_write() but not yet handed to the kernel (the kernel's own
+ * socket buffer comes on top, and is not counted). A client that reads
+ * slower than the plugin writes makes it grow; at MC_QUEUE_HIGH bytes,
+ * mc_response_write() refuses more (-EAGAIN), so a client that never reads
+ * costs the worker at most MC_QUEUE_HIGH plus the last piece accepted. The
+ * plugin then waits for mc_response_on_drain(), which fires once the queue
+ * is down to MC_QUEUE_LOW. A client that takes nothing at all for
+ * --send-timeout (default 60 s) loses its connection. */
+#define MC_QUEUE_HIGH (64 * 1024)
+#define MC_QUEUE_LOW (16 * 1024)
+
 /* Sends one piece of a streamed response (copied before returning; len 0 is
- * a no-op). -EALREADY: not streaming; -EPIPE: the client is gone (keep going
- * or stop, but still call mc_response_end()). */
+ * a no-op). Any length is accepted while fewer than MC_QUEUE_HIGH bytes are
+ * queued.
+ * -EALREADY: not streaming;
+ * -EAGAIN: MC_QUEUE_HIGH bytes or more are queued: nothing was taken; write
+ *          it again after mc_response_on_drain() calls back;
+ * -EPIPE: the client is gone (keep going or stop, but still call
+ *         mc_response_end()). */
 MC_EXTERN int mc_response_write(mc_response *res, const void *data, size_t len);
+
+/* Bytes of this response accepted but not yet handed to the kernel (see
+ * MC_QUEUE_HIGH); 0 when everything went out, or before the head. */
+MC_EXTERN size_t mc_response_queued(const mc_response *res);
+
+/* Calls cb(res, data) once, on the worker's loop and under the crash guard
+ * (a fault costs what a fault in mc_run() costs), when the queue of this
+ * streamed response is down to MC_QUEUE_LOW bytes, or when the connection
+ * ends first (then mc_response_aborted() is 1, and cb should call
+ * mc_response_end()). A second call replaces the pending one. The callback
+ * is dropped when the response ends.
+ * -EINVAL: cb is NULL, or the response is not streaming;
+ * -EALREADY: the queue is already at or below MC_QUEUE_LOW: write now (cb
+ *            is not called);
+ * -EPIPE: the client is gone (cb is not called). */
+MC_EXTERN int mc_response_on_drain(mc_response *res,
+                                   void (*cb)(mc_response *res, void *data),
+                                   void *data);
 
 /* Finishes a streamed response. -EALREADY: not streaming. */
 MC_EXTERN int mc_response_end(mc_response *res);

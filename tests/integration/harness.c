@@ -598,6 +598,30 @@ int wait_workers(pid_t master, int n, int timeout_ms, int stable_ms) {
   }
 }
 
+pid_t only_worker(pid_t master, int timeout_ms) {
+  pid_t pids[4];
+  int n = wait_workers(master, 1, timeout_ms, 100);
+  if (n < 0)
+    return n;
+  if (n != 1 || worker_pids(master, pids, 4) != 1)
+    return -ESRCH;
+  return pids[0];
+}
+
+long rss_kib(pid_t pid) {
+  char path[64], line[256];
+  long kib = -ENOENT;
+  FILE *f;
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  if ((f = fopen(path, "r")) == NULL)
+    return -errno;
+  while (fgets(line, sizeof line, f) != NULL)
+    if (strncmp(line, "VmRSS:", 6) == 0)
+      kib = atol(line + 6);
+  fclose(f);
+  return kib;
+}
+
 int cpu_count(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? (int)n : 1;
@@ -621,31 +645,35 @@ void rm_tree(const char *path) {
 
 /* ---- run to completion ---- */
 
-int run_mchost_sync(const char *const *args, const char *const *env,
-                    struct run_result *r, int timeout_ms) {
+/* Runs what `l` describes until it exits or timeout_ms pass; frees l. */
+static int run_launch_sync(struct launch *l, int err, struct run_result *r,
+                           int timeout_ms) {
   char out_path[64], err_path[64];
-  struct launch l;
-  int out_fd, err_fd, err, st = 0;
+  int out_fd, err_fd, st = 0;
   pid_t pid = -1;
   int64_t deadline = deadline_in(timeout_ms);
 
   memset(r, 0, sizeof *r);
   r->exit_code = -1;
   if ((out_fd = open_log(out_path, sizeof out_path, "/tmp/mchost-out-XXXXXX")) <
-      0)
+      0) {
+    if (err == 0)
+      launch_free(l);
     return out_fd;
+  }
   if ((err_fd = open_log(err_path, sizeof err_path, "/tmp/mchost-err-XXXXXX")) <
       0) {
+    if (err == 0)
+      launch_free(l);
     close(out_fd);
     unlink(out_path);
     return err_fd;
   }
-  err = launch_build(&l, args, 0, env, NULL);
   if (err == 0) {
-    l.out_fd = out_fd;
-    l.err_fd = err_fd;
-    err = launch_start(&l, &pid);
-    launch_free(&l);
+    l->out_fd = out_fd;
+    l->err_fd = err_fd;
+    err = launch_start(l, &pid);
+    launch_free(l);
   }
   close(out_fd);
   close(err_fd);
@@ -683,6 +711,47 @@ int run_mchost_sync(const char *const *args, const char *const *env,
   unlink(out_path);
   unlink(err_path);
   return err;
+}
+
+int run_mchost_sync(const char *const *args, const char *const *env,
+                    struct run_result *r, int timeout_ms) {
+  struct launch l;
+  int err = launch_build(&l, args, 0, env, NULL);
+  return run_launch_sync(&l, err, r, timeout_ms);
+}
+
+/* argv[0] found in $PATH, as execvp() would, into path. */
+static int find_in_path(const char *name, char *path, size_t size) {
+  const char *dirs = getenv("PATH");
+  if (strchr(name, '/') != NULL) {
+    snprintf(path, size, "%s", name);
+    return access(path, X_OK) == 0 ? 0 : -ENOENT;
+  }
+  for (const char *d = dirs ? dirs : "/usr/bin:/bin"; *d != '\0';) {
+    size_t n = strcspn(d, ":");
+    snprintf(path, size, "%.*s/%s", (int)n, d, name);
+    if (n > 0 && access(path, X_OK) == 0)
+      return 0;
+    d += n + (d[n] == ':');
+  }
+  return -ENOENT;
+}
+
+int run_tool_sync(const char *const *argv, struct run_result *r,
+                  int timeout_ms) {
+  static const char *const none[] = {NULL};
+  char path[512];
+  struct launch l;
+  int err;
+
+  memset(r, 0, sizeof *r);
+  r->exit_code = -1;
+  if ((err = find_in_path(argv[0], path, sizeof path)) != 0)
+    return err;
+  /* Built as for mchost, then argv[0] (MCHOST_BIN) becomes the tool. */
+  if ((err = launch_build(&l, argv + 1, 0, none, NULL)) == 0)
+    l.argv[0] = path;
+  return run_launch_sync(&l, err, r, timeout_ms);
 }
 
 void run_result_free(struct run_result *r) {

@@ -167,6 +167,13 @@ int pid_alive(pid_t pid);
  * timeout_ms. Returns 1 if it is, else 0. */
 int wait_pid_gone(pid_t pid, int timeout_ms);
 
+/* Waits (as wait_workers()) until `master` has exactly one worker, and
+ * returns its pid; -ESRCH when it has another number, or -errno. */
+pid_t only_worker(pid_t master, int timeout_ms);
+
+/* The resident memory of `pid` in KiB (VmRSS), or -errno. */
+long rss_kib(pid_t pid);
+
 /* Number of online CPUs (mchost's default worker count). */
 int cpu_count(void);
 
@@ -196,6 +203,12 @@ struct run_result {
 int run_mchost_sync(const char *const *args, const char *const *env,
                     struct run_result *r, int timeout_ms);
 void run_result_free(struct run_result *r);
+
+/* Runs a client program (curl, python3, node: argv[0] is looked up in
+ * $PATH) the same way, with the test's environment minus MCHOST_*.
+ * Returns 0, -ENOENT when the program is not installed, or -errno. */
+int run_tool_sync(const char *const *argv, struct run_result *r,
+                  int timeout_ms);
 
 /* `mchost status <master>` run to completion (5 s), as run_mchost_sync(). */
 int run_status(pid_t master, struct run_result *r);

@@ -57,11 +57,10 @@ static void start_crash(const char *request_timeout) {
 }
 
 static pid_t the_worker(void) {
-  pid_t pids[4];
-  int n = wait_workers(S.pid, 1, 3000, 100);
-  cr_assert_eq(n, 1, "want 1 worker, saw %d" SRV_LOG_FMT, n, srv_log_tail(&S));
-  cr_assert_eq(worker_pids(S.pid, pids, 4), 1);
-  return pids[0];
+  pid_t pid = only_worker(S.pid, 3000);
+  cr_assert_gt(pid, 0, "want 1 worker: %s" SRV_LOG_FMT, strerror((int)-pid),
+               srv_log_tail(&S));
+  return pid;
 }
 
 /* Polls until the master has a worker other than `old`; returns its pid or

@@ -1,0 +1,171 @@
+/*
+ * test_stream.c - long-lived responses and backpressure (sdk/mchost.h,
+ * "Backpressure"; docs/sdk.md): a client that never reads costs the worker
+ * a bounded queue and loses its connection at --send-timeout, without
+ * retiring the worker; a client that reads gets every byte although the
+ * plugin is told -EAGAIN on the way; a fault in a drain callback is a
+ * plugin fault like any other.
+ *
+ * Fixture: tests/plugins/stream.c (see its list).
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "harness.h"
+
+#define STREAM TEST_PLUGINS_DIR "/stream.so"
+
+static struct srv S;
+static struct http_client C;
+
+static void stream_init(void) { C.fd = -1; }
+
+static void stream_fini(void) {
+  http_close(&C);
+  srv_stop(&S);
+}
+
+TestSuite(stream, .init = stream_init, .fini = stream_fini, .timeout = 40);
+
+static void start_stream(const char *const *more) {
+  const char *args[24] = {"--plugin", STREAM,        "--workers",
+                          "1",        "--log-level", "debug"};
+  int n = 6, err;
+  for (; more != NULL && *more != NULL && n < 22; more++)
+    args[n++] = *more;
+  args[n] = NULL;
+  err = srv_start(&S, args, 5000);
+  cr_assert_eq(err, 0, "mchost did not start serving: %s" SRV_LOG_FMT,
+               strerror(-err), srv_log_tail(&S));
+}
+
+static pid_t the_worker(void) {
+  pid_t pid = only_worker(S.pid, 3000);
+  cr_assert_gt(pid, 0, "want 1 worker: %s" SRV_LOG_FMT, strerror((int)-pid),
+               srv_log_tail(&S));
+  return pid;
+}
+
+/* The client asks for an endless stream and never reads. The kernel's
+ * buffers fill, then the plugin's writes are refused (-EAGAIN) instead of
+ * piling up in the worker; after --send-timeout with nothing taken the
+ * connection ends, the plugin's drain callback learns it, and the worker
+ * goes on serving (a slow client is not a plugin fault). */
+Test(stream, never_reading_client_is_bounded_and_dropped_at_send_timeout) {
+  const char *more[] = {"--send-timeout", "2", NULL};
+  int rcvbuf = 4096;
+  struct http_resp r;
+  long before, peak = 0;
+  int64_t sent_at, deadline;
+  pid_t worker;
+
+  start_stream(more);
+  worker = the_worker();
+  before = rss_kib(worker);
+  cr_assert_eq(http_open(&C, S.port, 2000), 0);
+  setsockopt(C.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  cr_assert_eq(http_send_str(&C, "GET /firehose HTTP/1.1\r\nHost: t\r\n\r\n"),
+               0);
+  sent_at = now_ms();
+  deadline = deadline_in(15000);
+  while (log_count(&S, "stream: firehose ended") == 0 &&
+         remaining_ms(deadline) > 0) {
+    long kib = rss_kib(worker);
+    if (kib > peak)
+      peak = kib;
+    sleep_ms(50);
+  }
+  cr_assert(log_count(&S, "stream: firehose ended") == 1,
+            "the never-reading client still holds its stream" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  cr_expect_lt(peak - before, 8 * 1024,
+               "worker RSS grew by %ld KiB for a client that reads nothing",
+               peak - before);
+  /* dropped by --send-timeout (2 s after its last progress), not sooner */
+  cr_expect_geq(now_ms() - sent_at, 1500, "dropped after %lld ms",
+                (long long)(now_ms() - sent_at));
+  cr_expect(wait_log(&S, "aborted 1", 100),
+            "the plugin was not told that its client is gone" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  char *log = srv_log_read(&S);
+  char line[512];
+  cr_assert_not_null(log);
+  cr_expect(find_line(log, "queue max", line, sizeof line) != NULL);
+  /* The queue never held much more than MC_QUEUE_HIGH (64 KiB) plus one
+   * piece. */
+  const char *q = strstr(line, "queue max ");
+  cr_expect(q != NULL && atol(q + 10) <= 64 * 1024 + 16384 + 64,
+            "queue grew to %s", q ? q + 10 : "?");
+  free(log);
+  cr_expect_eq(log_count(&S, "retiring this worker"), 0,
+               "a slow client retired the worker" SRV_LOG_FMT,
+               srv_log_tail(&S));
+  cr_expect_eq(http_get(S.port, "/", &r), 0);
+  cr_expect_eq(r.status, 200);
+  cr_expect(pid_alive(worker));
+}
+
+/* curl reads 64 MiB that the plugin writes as fast as backpressure lets
+ * it: every byte arrives, although most writes were refused and retried. */
+Test(stream, reading_client_gets_every_byte_of_a_backpressured_stream) {
+  char url[128];
+  struct run_result rr;
+  int err;
+
+  start_stream(NULL);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/firehose", S.port);
+  const char *argv[] = {"curl",      "-sS", "--limit-rate",     "40M", "-o",
+                        "/dev/null", "-w",  "%{size_download}", url,   NULL};
+  err = run_tool_sync(argv, &rr, 30000);
+  cr_assert_eq(err, 0, "curl: %s", strerror(-err));
+  cr_expect_eq(rr.exit_code, 0, "curl failed: %s", rr.err);
+  cr_expect_str_eq(rr.out, "67108864", "curl got %s bytes", rr.out);
+  cr_expect(wait_log(&S, "aborted 0", 2000), SRV_LOG_FMT, srv_log_tail(&S));
+  run_result_free(&rr);
+}
+
+/* A fault in a drain callback is a plugin fault: the log says so, the
+ * stream is cut (no last chunk), the worker retires and is replaced. */
+Test(stream, fault_in_drain_callback_cuts_the_stream_and_retires_the_worker) {
+  char buf[65536];
+  struct http_resp r;
+  ssize_t n;
+  int64_t deadline;
+  int closed = 0;
+  size_t last = 0;
+  pid_t old;
+
+  start_stream(NULL);
+  old = the_worker();
+  cr_assert_eq(http_open(&C, S.port, 2000), 0);
+  cr_assert_eq(
+      http_send_str(&C, "GET /drain-crash HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+  /* Let the queue fill before reading, so that the plugin waits for a
+   * drain; then read until the server ends the connection. */
+  sleep_ms(300);
+  deadline = deadline_in(10000);
+  while (!closed && remaining_ms(deadline) > 0) {
+    n = recv(C.fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+      closed = 1;
+    else if (n < 0)
+      sleep_ms(5);
+    else
+      last = (size_t)n;
+  }
+  cr_expect(closed, "the connection of the faulted stream stays open");
+  cr_expect(last < 5 || memcmp(buf + last - 5, "0\r\n\r\n", 5) != 0,
+            "the cut stream ended with its last chunk");
+  cr_expect(wait_log(&S, "plugin crashed: SIGSEGV", 3000),
+            "no fault report" SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect(wait_log(&S, "retiring this worker", 3000), SRV_LOG_FMT,
+            srv_log_tail(&S));
+  cr_expect(wait_pid_gone(old, 5000), "the faulted worker still runs");
+  cr_expect_eq(http_get(S.port, "/", &r), 0);
+  cr_expect_eq(r.status, 200);
+}

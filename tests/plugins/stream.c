@@ -1,0 +1,134 @@
+/* Fixture for long-lived responses and backpressure:
+ *   GET /firehose       streams 16 KiB pieces as fast as the client takes
+ *                       them: writes until mc_response_write() says -EAGAIN,
+ *                       then waits for mc_response_on_drain(). Stops after
+ *                       64 MiB accepted (a bound for a broken host that
+ *                       never says -EAGAIN). Logs "stream: firehose ended
+ *                       after N bytes, queue max Q, aborted A" at the end.
+ *   GET /sse?n=N&ms=M   text/event-stream: N events "data: i\n\n", one every
+ *                       M ms (mc_response_later), then the end.
+ *   GET /drain-crash    streams until -EAGAIN, then SIGSEGV in the drain
+ *                       callback (once the client reads)
+ *   anything else       200 "ok\n" (the harness's readiness probe)
+ * Built without sanitizers (the NULL write is the point), see
+ * tests/CMakeLists.txt. */
+#include <mchost.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+MC_PLUGIN();
+
+#define PIECE 16384
+#define FIREHOSE_MAX (64u << 20)
+
+static char piece[PIECE];
+static int *volatile null_ptr;
+
+struct firehose {
+  unsigned long long sent;
+  size_t queue_max;
+};
+
+static void firehose_end(mc_response *res, struct firehose *f) {
+  mc_log(MC_LOG_INFO,
+         "stream: firehose ended after %llu bytes, queue max %zu, aborted %d",
+         f->sent, f->queue_max, mc_response_aborted(res));
+  mc_response_end(res);
+  free(f);
+}
+
+static void firehose_more(mc_response *res, void *data) {
+  struct firehose *f = data;
+
+  for (int i = 0; i < 64; i++) {
+    int rc;
+    size_t q;
+    if (mc_response_aborted(res) || f->sent >= FIREHOSE_MAX) {
+      firehose_end(res, f);
+      return;
+    }
+    rc = mc_response_write(res, piece, sizeof piece);
+    if ((q = mc_response_queued(res)) > f->queue_max)
+      f->queue_max = q;
+    if (rc == -EAGAIN) {
+      rc = mc_response_on_drain(res, firehose_more, f);
+      if (rc == -EALREADY)
+        break; /* room already: go on at the next turn */
+      if (rc != 0)
+        firehose_end(res, f);
+      return;
+    }
+    if (rc != 0) {
+      firehose_end(res, f);
+      return;
+    }
+    f->sent += sizeof piece;
+  }
+  mc_response_later(res, 0, firehose_more, f);
+}
+
+static void sse_next(mc_response *res, void *data) {
+  uintptr_t i = (uintptr_t)data;
+  const char *q = mc_request_query(mc_response_request(res));
+  const char *n = strstr(q, "n="), *ms = strstr(q, "ms=");
+  unsigned long total = n ? strtoul(n + 2, NULL, 10) : 10;
+  unsigned interval = ms ? (unsigned)strtoul(ms + 3, NULL, 10) : 10;
+  char event[64];
+  int len;
+
+  if (i >= total || mc_response_aborted(res)) {
+    mc_response_end(res);
+    return;
+  }
+  len = snprintf(event, sizeof event, "data: %lu\n\n", (unsigned long)i);
+  mc_response_write(res, event, (size_t)len);
+  mc_response_later(res, interval, sse_next, (void *)(i + 1));
+}
+
+static void drain_crash(mc_response *res, void *data) {
+  (void)res;
+  (void)data;
+  *null_ptr = 1;
+}
+
+void mc_run(mc_request *req, mc_response *res) {
+  const char *path = mc_request_path(req);
+
+  if (strcmp(path, "/firehose") == 0) {
+    struct firehose *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+      mc_response_send(res, 500, "oom\n", 4);
+      return;
+    }
+    memset(piece, 'x', sizeof piece);
+    mc_response_begin(res, 200);
+    firehose_more(res, f);
+    return;
+  }
+  if (strcmp(path, "/sse") == 0) {
+    mc_response_header(res, "Content-Type", "text/event-stream");
+    mc_response_header(res, "Cache-Control", "no-cache");
+    mc_response_begin(res, 200);
+    sse_next(res, (void *)0);
+    return;
+  }
+  if (strcmp(path, "/drain-crash") == 0) {
+    mc_response_begin(res, 200);
+    for (int i = 0; i < 100000; i++) {
+      int rc = mc_response_write(res, piece, sizeof piece);
+      if (rc == -EAGAIN) {
+        if (mc_response_on_drain(res, drain_crash, NULL) == 0)
+          return;
+        break;
+      }
+      if (rc != 0)
+        break;
+    }
+    mc_response_end(res); /* only if no drain was awaited: a test failure */
+    return;
+  }
+  mc_response_send(res, 200, "ok\n", 3);
+}
