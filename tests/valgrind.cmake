@@ -67,3 +67,7 @@ mchost_add_valgrind_test(reload FILTER "reload/sighup_reloads_without_dev")
 # The access log reopened on SIGUSR1; workers retiring at --max-requests.
 mchost_add_valgrind_test(ops FILTER
   "@(access_log/sigusr1*|max_requests/workers_are_replaced*)")
+# The request helpers: parameters, cookies and multipart parsed into the
+# per-request memory, which each request resets and the conn frees.
+mchost_add_valgrind_test(params FILTER
+  "params/@(curl_multipart*|curl_cookies|hostile*|bad_escapes*)")
