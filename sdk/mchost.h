@@ -192,8 +192,10 @@ MC_EXTERN int mc_request_keep_alive(const mc_request *req);
  *
  * Parsed on the first call that needs them (a request that never asks costs
  * nothing), once per request. Every string they return is NUL-terminated
- * and owned by mchost, valid until the response is finished, like the
- * request itself. They take a non-const request because they fill it in.
+ * (a part's data is not: it has a length) and lives in memory that mchost
+ * keeps per request: valid until the response is finished, like the
+ * request itself; never free it. They take a non-const request because
+ * they fill it in.
  *
  * Limits: a query, a form body or the Cookie headers with more than
  * MC_PARAMS_MAX pairs, or a multipart body with more than MC_PARTS_MAX
