@@ -31,7 +31,7 @@ CTEST_JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libc6-dev is only a Recommends of gcc, and recommends are not installed.
 DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libcriterion-dev \
-        node-llhttp curl python3
+        node-llhttp curl python3 prometheus
 
 # Always passed, ON or OFF, so that a WERROR=1 run does not stick in the
 # CMake cache for the next plain `make build`.

@@ -27,15 +27,18 @@
 #include "accept.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "worker.h"
 
@@ -43,6 +46,9 @@
  * exclusive wakeup (see above). */
 #define ACCEPT_BATCH 8
 #define ACCEPT_REARM 16
+/* At --max-connections, how often a worker looks again for an idle
+ * keep-alive connection to close for a waiting client. */
+#define SHED_RETRY_MS 50
 
 /* The libuv versions whose internals the exclusive accept was checked
  * against, as UV_VERSION_HEX: 1.44.0 to 1.51.x. */
@@ -108,21 +114,14 @@ void accept_board_post(struct worker *w) {
                    __ATOMIC_RELAXED);
 }
 
-/* Exclusive wakeups decide which worker is woken, not which one is busy:
- * the worker that happens to be running takes a burst of connections, and
- * keeps them (keep-alive). So a worker that already holds more than its
- * share, compared with the least loaded sibling that accepts, lets this
- * connection go to the others. The slack (8, plus an eighth) keeps short
- * connections out of it: with a connection per request, each worker holds
- * only a handful at any moment, and a smaller margin makes them step aside
- * for 1 ms by turns, which costs those clients most of their throughput
- * (docs/performance.md). */
-static int accept_fair(struct worker *w) {
+/* The connections held by the least loaded sibling that accepts, or
+ * UINT32_MAX when no sibling accepts (or there is no board). */
+static uint32_t least_loaded_sibling(struct worker *w) {
   uint32_t least = UINT32_MAX;
   uint32_t slots;
 
   if (w->board == NULL)
-    return 1;
+    return UINT32_MAX;
   /* Only the slots in use: this runs for every accepted connection. */
   slots = __atomic_load_n(&w->board->head.slots, __ATOMIC_RELAXED);
   for (unsigned i = 0; i < slots && i < BOARD_SLOTS; i++) {
@@ -134,6 +133,20 @@ static int accept_fair(struct worker *w) {
     if (conns < least)
       least = conns;
   }
+  return least;
+}
+
+/* Exclusive wakeups decide which worker is woken, not which one is busy:
+ * the worker that happens to be running takes a burst of connections, and
+ * keeps them (keep-alive). So a worker that already holds more than its
+ * share, compared with the least loaded sibling that accepts, lets this
+ * connection go to the others. The slack (8, plus an eighth) keeps short
+ * connections out of it: with a connection per request, each worker holds
+ * only a handful at any moment, and a smaller margin makes them step aside
+ * for 1 ms by turns, which costs those clients most of their throughput
+ * (docs/performance.md). */
+static int accept_fair(struct worker *w) {
+  uint32_t least = least_loaded_sibling(w);
   return least == UINT32_MAX || w->nconns <= least + 8 + least / 8;
 }
 
@@ -149,7 +162,9 @@ void accept_resume(struct worker *w) {
 
 static void accept_on_retry(uv_timer_t *t) { accept_resume(t->data); }
 
-/* Stops accepting for `ms` (0: until a connection is released). */
+/* Stops accepting for `ms` (0: until a connection is released; a release
+ * also ends a pause of some ms, unless the worker stepped aside for
+ * fairness). */
 static void accept_pause(struct worker *w, uint64_t ms) {
   if (!w->accepting)
     return;
@@ -182,6 +197,42 @@ static int accept_yield(struct worker *w) {
   return 0;
 }
 
+/* At --max-connections, an idle keep-alive connection is the first thing
+ * to give up: when a client waits in the backlog and no sibling accepts,
+ * the connection idle the longest is closed to make room for it, rather
+ * than leaving the new client waiting for a connection that may stay idle
+ * for --keepalive-timeout (nginx reuses its idle connections the same
+ * way). Only one idle between requests: no request in progress, nothing
+ * received and not parsed, nothing waiting in its socket. Its fd is closed
+ * at once (uv_close()); the conn itself is released a moment later.
+ * Returns 1 when one was closed. */
+static int accept_shed_idle(struct worker *w) {
+  struct conn *oldest = NULL;
+  struct pollfd waiting = {.fd = w->listen_fd, .events = POLLIN};
+  uv_os_fd_t fd;
+  int unread = 0;
+
+  if (least_loaded_sibling(w) != UINT32_MAX)
+    return 0;
+  for (struct conn *c = w->active; c != NULL; c = c->next)
+    if (c->timer_kind == TIMER_KEEPALIVE && c->requests > 0 && !c->closing &&
+        !c->close_after && !c->writing && c->res.state == RES_IDLE &&
+        c->rpos == c->rlen &&
+        (oldest == NULL || c->deadline < oldest->deadline))
+      oldest = c;
+  if (oldest == NULL || poll(&waiting, 1, 0) != 1 ||
+      uv_fileno((uv_handle_t *)&oldest->tcp, &fd) != 0 ||
+      ioctl(fd, FIONREAD, &unread) != 0 || unread > 0)
+    return 0;
+  log_debug("at --max-connections: closing the longest idle keep-alive "
+            "connection (from %s) for a new one",
+            oldest->req.remote_addr);
+  conn_close(oldest);
+  if (w->board != NULL)
+    metrics_add(&w->board->slot[w->slot].counts.shed, 1);
+  return 1;
+}
+
 static void accept_on_poll(uv_poll_t *h, int status, int events) {
   struct worker *w = h->data;
   (void)status;
@@ -193,8 +244,10 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
     struct conn *c;
     int fd;
 
-    if (w->nconns >= w->cfg->max_connections) {
-      accept_pause(w, 0);
+    if (w->nconns >= w->cfg->max_connections && !accept_shed_idle(w)) {
+      /* Until a connection is released, or until one of them may have
+       * become idle and can make room. */
+      accept_pause(w, SHED_RETRY_MS);
       return;
     }
     if (accept_yield(w))
@@ -222,6 +275,8 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
     }
     if (conn_start(c, w, fd, (struct sockaddr *)&peer) != 0)
       log_warn("could not set up a connection");
+    else if (w->board != NULL)
+      metrics_add(&w->board->slot[w->slot].counts.accepted, 1);
     if (w->accept_evfd >= 0 && ++w->accepts_since_rearm >= ACCEPT_REARM) {
       w->accepts_since_rearm = 0;
       accept_disarm(w);

@@ -3,6 +3,7 @@
 
 #include "mchost.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct option_def {
@@ -53,6 +55,8 @@ const char *config_kind_value(enum config_kind k) {
            "fd00::/8) or unix, at most 64";
   case OPT_HEADER:
     return "X-Forwarded-For, Forwarded or X-Real-IP";
+  case OPT_ADDR:
+    return "ADDR:PORT (try 127.0.0.1:9100 or [::1]:9100)";
   case OPT_LIST:
   case OPT_STRING:
     break;
@@ -141,6 +145,37 @@ int config_parse_bool(const char *s, uint64_t *out) {
   return -EINVAL;
 }
 
+int config_parse_addr(const char *s, struct sockaddr_storage *out) {
+  char host[INET6_ADDRSTRLEN + 2];
+  const char *colon = s != NULL ? strrchr(s, ':') : NULL;
+  size_t hlen;
+  uint64_t port;
+  int err;
+
+  if (colon == NULL || (hlen = (size_t)(colon - s)) == 0 || hlen >= sizeof host)
+    return -EINVAL;
+  if ((err = config_parse_uint(colon + 1, 0, 65535, &port)) != 0)
+    return err;
+  memcpy(host, s, hlen);
+  host[hlen] = '\0';
+  memset(out, 0, sizeof *out);
+  if (host[0] == '[' && host[hlen - 1] == ']') {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
+    host[hlen - 1] = '\0';
+    if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+      return -EINVAL;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    return 0;
+  }
+  struct sockaddr_in *a = (struct sockaddr_in *)out;
+  if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+    return -EINVAL;
+  a->sin_family = AF_INET;
+  a->sin_port = htons((uint16_t)port);
+  return 0;
+}
+
 static int parse_ms(const char *s, uint64_t *out) {
   char *end;
   /* a bare number means milliseconds here, as in master-cluster's cooldown */
@@ -207,6 +242,13 @@ static int set_value(struct config *cfg, const struct option_def *o,
     return forwarded_add_trusted(field, value);
   case OPT_HEADER:
     return forwarded_parse_kind(value, num);
+  case OPT_ADDR: {
+    struct sockaddr_storage ss;
+    int err = config_parse_addr(value, &ss);
+    if (err == 0)
+      *(const char **)field = value;
+    return err;
+  }
   }
   return -EINVAL;
 }

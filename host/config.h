@@ -28,7 +28,8 @@ enum config_kind {
   OPT_MS,       /* milliseconds (or with ms/s suffix) */
   OPT_FORMAT,   /* text|json */
   OPT_TRUST,    /* addresses and CIDRs, comma-separated; repeatable */
-  OPT_HEADER    /* X-Forwarded-For|Forwarded|X-Real-IP */
+  OPT_HEADER,   /* X-Forwarded-For|Forwarded|X-Real-IP */
+  OPT_ADDR      /* ADDR:PORT, [IPv6]:PORT; kept as given */
 };
 
 #define CONFIG_LIST_MAX 32
@@ -63,8 +64,9 @@ struct config_list {
     "seconds a handler may run before its client gets 503 (0 = off)")          \
   X("header-timeout", OPT_DURATION, header_timeout_ms, "S", "10",              \
     "seconds to receive a request's headers (408 after)")                      \
-  X("keepalive-timeout", OPT_DURATION, keepalive_timeout_ms, "S", "5",         \
-    "seconds an idle keep-alive connection stays open")                        \
+  X("keepalive-timeout", OPT_DURATION, keepalive_timeout_ms, "S", "65",        \
+    "seconds an idle keep-alive connection stays open (longer than a "         \
+    "balancer's idle timeout)")                                                \
   X("send-timeout", OPT_DURATION, send_timeout_ms, "S", "60",                  \
     "seconds a client may take none of its response before it is dropped")     \
   X("max-body", OPT_SIZE, max_body, "SIZE", "1M",                              \
@@ -99,6 +101,10 @@ struct config_list {
     "replace a worker after N requests, gracefully (0 = never)")               \
   X("max-requests-jitter", OPT_UINT, max_requests_jitter, "N", "0",            \
     "add 0..N to --max-requests per worker, so they do not retire together")   \
+  X("admin", OPT_ADDR, admin, "ADDR:PORT", NULL,                               \
+    "serve /healthz, /readyz and /metrics here, from the master (off)")        \
+  X("drain-delay", OPT_DURATION, drain_delay_ms, "S", "0",                     \
+    "on TERM, fail /readyz and keep serving S seconds before stopping")        \
   X("user", OPT_STRING, user, "USER", NULL,                                    \
     "run as USER after binding the port (when started as root)")               \
   X("group", OPT_STRING, group, "GROUP", NULL,                                 \
@@ -133,6 +139,8 @@ struct config {
   const char *access_log;
   uint64_t max_requests;
   uint64_t max_requests_jitter;
+  const char *admin;
+  uint64_t drain_delay_ms;
   const char *user;
   const char *group;
   /* derived by config_load(): --reload, --dev or MCHOST_ENV=dev*, unless
@@ -149,6 +157,10 @@ int config_parse_size(const char *s, uint64_t *out);
 int config_parse_duration(const char *s, uint64_t *out_ms);
 int config_parse_log_level(const char *s, uint64_t *out);
 int config_parse_bool(const char *s, uint64_t *out);
+/* "ADDR:PORT" with a numeric IPv4 address, or "[IPv6]:PORT", into *out
+ * (a sockaddr_in or sockaddr_in6; port 0 picks a free one). */
+struct sockaddr_storage;
+int config_parse_addr(const char *s, struct sockaddr_storage *out);
 
 /* Fills cfg from defaults, then MCHOST_* variables, then argv[first..argc).
  * On a bad option writes one message (without "mchost: ") to err and returns

@@ -28,6 +28,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "metrics.h"
 #include "parse.h"
 #include "request.h"
 #include "worker.h"
@@ -209,7 +210,8 @@ static void conn_abandon(struct conn *c) {
     response_send_error(c, 503);
     res->state = RES_ABANDONED;
   }
-  worker_taint(c->w, "a deferred response exceeded --request-timeout");
+  worker_taint(c->w, "a deferred response exceeded --request-timeout",
+               TAINT_TIMEOUT);
 }
 
 /* ---- reading ---- */
@@ -279,15 +281,18 @@ static void conn_check_drain(struct conn *c) {
 }
 
 static void dispatch(struct conn *c) {
+  struct worker *w = c->w;
   c->request_ready = 0;
   c->requests++;
-  if (c->w->access.fd >= 0)
-    c->started_ns = uv_hrtime();
-  if (++c->w->served == c->w->max_requests)
-    worker_retire(c->w);
-  if (c->w->board != NULL)
-    __atomic_store_n(&c->w->board->slot[c->w->slot].requests, c->w->served,
-                     __ATOMIC_RELAXED);
+  c->started_ns = uv_hrtime(); /* for the access log and the metrics */
+  if (++w->served == w->max_requests)
+    worker_retire(w);
+  if (w->board != NULL) {
+    struct board_slot *s = &w->board->slot[w->slot];
+    __atomic_store_n(&s->requests, w->served, __ATOMIC_RELAXED);
+    metrics_inflight(s, 1);
+    c->inflight = 1;
+  }
   response_reset(&c->res, c);
   request_reset(&c->req);
   c->res.head_only = c->parser.method == HTTP_HEAD;
@@ -632,6 +637,7 @@ int conn_start(struct conn *c, struct worker *w, int fd,
   c->closing = c->close_after = c->reading = c->writing = 0;
   c->in_process = c->request_ready = c->orphaned = c->last_request = 0;
   c->chunk_line = 0;
+  c->inflight = 0;
   c->error_status = 0;
   c->requests = 0;
   c->rpos = c->rlen = c->hlen = 0;

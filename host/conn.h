@@ -122,6 +122,7 @@ struct conn {
   unsigned last_chunk : 1; /* the chunk being parsed is the last one */
   unsigned proxy_wait : 1; /* --proxy-protocol: its header is not read yet */
   unsigned trusted : 1;    /* the peer is a trusted proxy (client.c) */
+  unsigned inflight : 1; /* dispatched, not yet answered (board count) */
   int error_status;      /* set by a parser callback that rejects the request */
   int expect;            /* index of the Expect header, or -1 */
   int hosts;             /* Host header fields seen */
@@ -130,7 +131,8 @@ struct conn {
   int value_at_end;      /* its last piece ended with the input */
   const char *exec_end;  /* end of the input llhttp is parsing */
   uint64_t requests;
-  uint64_t started_ns; /* the current request's dispatch, for the log */
+  uint64_t started_ns; /* the current request's dispatch (or the error that
+                          answers it), for the access log and the metrics */
   uint64_t committed;  /* output bytes handed to the kernel or to uv_write */
   uint64_t taken_mark; /* bytes the kernel had taken at the last look
                           (TIMER_SEND) */

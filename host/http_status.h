@@ -45,4 +45,7 @@
   X(504, "Gateway Timeout")                                                    \
   X(505, "HTTP Version Not Supported")
 
+/* The reason phrase of a status code of the list (response.c). */
+const char *http_reason(int status);
+
 #endif

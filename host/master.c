@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "access.h"
+#include "admin.h"
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
@@ -72,6 +73,8 @@ static void master_finish(struct master *m) {
   for (size_t i = 0; i < MASTER_NSIGNALS; i++)
     uv_close((uv_handle_t *)&m->sig[i], NULL);
   uv_close((uv_handle_t *)&m->respawn_timer, NULL);
+  uv_close((uv_handle_t *)&m->drain_timer, NULL);
+  admin_close(m);
 }
 
 static void master_on_respawn_timer(uv_timer_t *t) {
@@ -139,6 +142,32 @@ static void master_begin_stop(struct master *m, const char *why) {
     master_stop_worker(p);
 }
 
+static void master_on_drain_end(uv_timer_t *t) {
+  struct master *m = t->data;
+  m->draining = 0;
+  master_begin_stop(m, m->drain_why);
+  master_reconcile(m);
+}
+
+/* --drain-delay: /readyz fails at once, so that balancers take this
+ * instance out of rotation, while the workers go on serving whatever
+ * still comes for that long; then the graceful stop. */
+static void master_begin_drain(struct master *m, const char *why) {
+  if (m->cfg->drain_delay_ms == 0) {
+    master_begin_stop(m, why);
+    return;
+  }
+  m->draining = 1;
+  snprintf(m->drain_why, sizeof m->drain_why, "%s", why);
+  notify_send("STOPPING=1\nSTATUS=draining (%s)", why);
+  log_info("%s: draining: not ready from now on, still serving for %.1f s "
+           "(--drain-delay), then stopping gracefully",
+           why, (double)m->cfg->drain_delay_ms / 1000.0);
+  uv_timer_stop(&m->respawn_timer);
+  uv_timer_start(&m->drain_timer, master_on_drain_end, m->cfg->drain_delay_ms,
+                 0);
+}
+
 static void master_on_signal(uv_signal_t *h, int signum) {
   struct master *m = h->data;
   char why[32];
@@ -148,11 +177,16 @@ static void master_on_signal(uv_signal_t *h, int signum) {
   case SIGTERM:
   case SIGQUIT:
   case SIGINT:
-    if (!m->stopping) {
-      master_begin_stop(m, why);
+    if (!m->stopping && !m->draining) {
+      master_begin_drain(m, why);
     } else if (signum == SIGINT) {
       log_warn("second SIGINT: stopping now");
       m->exit_code = EXIT_RUNTIME;
+      if (!m->stopping) {
+        uv_timer_stop(&m->drain_timer);
+        m->draining = 0;
+        master_begin_stop(m, why);
+      }
       for (struct wproc *p = m->procs; p != NULL; p = p->next)
         uv_process_kill(&p->proc, SIGKILL);
     }
@@ -161,13 +195,13 @@ static void master_on_signal(uv_signal_t *h, int signum) {
     if (m->wanted < 1024)
       m->wanted++;
     log_info("%s: %u workers", why, m->wanted);
-    master_board_count(m, 0, 0);
+    master_board_note(m, BOARD_SYNC);
     break;
   case SIGTTOU:
     if (m->wanted > 1)
       m->wanted--;
     log_info("%s: %u worker%s", why, m->wanted, m->wanted == 1 ? "" : "s");
-    master_board_count(m, 0, 0);
+    master_board_note(m, BOARD_SYNC);
     break;
   case SIGHUP:
     reload_request(m, 0, why);
@@ -234,6 +268,8 @@ static int check_access_log(const struct config *cfg) {
 static void master_watch_signals(struct master *m) {
   uv_timer_init(&m->loop, &m->respawn_timer);
   m->respawn_timer.data = m;
+  uv_timer_init(&m->loop, &m->drain_timer);
+  m->drain_timer.data = m;
   for (size_t i = 0; i < MASTER_NSIGNALS; i++) {
     uv_signal_init(&m->loop, &m->sig[i]);
     m->sig[i].data = m;
@@ -260,6 +296,8 @@ int master_main(const struct config *cfg, int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if ((rc = listen_open(cfg, &m.listen_fd, m.where, sizeof m.where)) != EXIT_OK)
     return rc;
+  if ((rc = admin_open(&m)) != EXIT_OK)
+    return rc;
   if (privileges_drop(cfg) != 0)
     return EXIT_USAGE;
   if (check_access_log(cfg) != 0)
@@ -273,6 +311,10 @@ int master_main(const struct config *cfg, int argc, char **argv) {
     reload_cleanup(&m);
     return EXIT_PLUGIN;
   }
+  if (admin_start(&m) != 0) {
+    reload_cleanup(&m);
+    return EXIT_RUNTIME;
+  }
   /* "listening on" waits for the first worker to be ready (master_booted()):
    * a plugin that cannot load ends mchost with no such line. */
   log_debug("starting %u worker%s on http://%s", m.wanted,
@@ -283,6 +325,8 @@ int master_main(const struct config *cfg, int argc, char **argv) {
   uv_walk(&m.loop, close_walk_cb, NULL);
   uv_run(&m.loop, UV_RUN_DEFAULT);
   uv_loop_close(&m.loop);
+  admin_free(&m);
+  free(m.gens);
   reload_cleanup(&m);
   if (m.listen_fd >= 0)
     close(m.listen_fd);

@@ -83,6 +83,24 @@ enum {
       MASTER_NSIGNALS
 };
 
+/* The master's own counters on the board (board.c). */
+enum board_event {
+  BOARD_CRASH,   /* a plugin fault, a worker death, a lost worker */
+  BOARD_TIMEOUT, /* a handler or deferred response over --request-timeout */
+  BOARD_START,   /* a worker started */
+  BOARD_RELOAD,  /* a generation swapped in */
+  BOARD_RELOAD_FAILED, /* a reload that left the old generation serving */
+  BOARD_SYNC           /* only post the generation and workers wanted */
+};
+
+/* Responses of reaped workers, by generation (board.c, metrics.c). */
+struct gen_count {
+  unsigned generation;
+  uint64_t responses[BOARD_CLASSES];
+};
+
+struct admin;
+
 enum reload_state {
   RELOAD_IDLE,
   RELOAD_BUILDING, /* --build is running */
@@ -136,6 +154,9 @@ struct master {
   int booted;               /* a worker has been ready once */
   int announced;            /* "ready" was logged for this generation */
   int stopping;
+  int draining; /* --drain-delay: not ready, still serving */
+  uv_timer_t drain_timer;
+  char drain_why[32]; /* the signal that started the drain */
   int exit_code;
   uint64_t fails[FAIL_RING];
   unsigned nfails;
@@ -152,6 +173,9 @@ struct master {
   int board_fd; /* the workers' shared board (proto.h), -1 if none */
   struct board *board;
   unsigned char slot_used[BOARD_SLOTS];
+  struct gen_count *gens; /* reaped workers' responses by generation */
+  unsigned ngens, gens_cap;
+  struct admin *admin; /* --admin, or NULL */
 };
 
 /* wproc.c */
@@ -168,11 +192,14 @@ void master_announce(struct master *m);
  * cannot be used). */
 void master_booted(struct master *m);
 void master_notify_ready(struct master *m);
+/* admin.c (admin.h) closes its listener and connections */
+void admin_close(struct master *m);
 /* board.c */
 void master_board_create(struct master *m);
 void master_board_slot(struct master *m, const struct wproc *p,
                        enum board_state state);
-void master_board_count(struct master *m, unsigned crashes, unsigned reloads);
+void master_board_note(struct master *m, enum board_event ev);
+void master_board_retire(struct master *m, const struct wproc *p);
 
 /* reload.c */
 int reload_init(struct master *m, char *err, size_t errlen);

@@ -12,6 +12,9 @@ enum msg_type {
   MSG_RETIRING = 5 /* worker -> master: --max-requests reached, replace me */
 };
 
+/* MSG_TAINTED's value: why the worker retires. */
+enum taint { TAINT_FAULT = 0, TAINT_TIMEOUT = 1 };
+
 /* A worker may be corrupt: the master checks size, type and worker_id of
  * every message before it acts on one. */
 struct msg {
@@ -23,42 +26,85 @@ struct msg {
 /*
  * The board: memory shared by the master and every worker (a memfd the
  * master creates and each worker inherits as fd 5). Each worker posts how
- * many connections it holds, whether it accepts, and how many requests it
- * served; the master posts who the workers are. Workers read it to share
- * connections fairly (accept.c, accept_fair()), and `mchost status PID`
- * reads it to show a running server (status.c). Nothing else depends on it,
- * so a corrupt worker scribbling here can only skew the balance or the
- * status shown.
+ * many connections it holds, whether it accepts, and what it counted
+ * (requests, responses by status class and duration, connections); the
+ * master posts who the workers are, its own counters, and the counts of
+ * the workers it has reaped. Workers read it to share connections fairly
+ * (accept.c, accept_fair()); the master reads it for /metrics (metrics.c),
+ * and `mchost status PID` to show a running server (status.c). Nothing else
+ * depends on it, so a corrupt worker scribbling here can only skew the
+ * balance or the numbers shown.
  */
 #define BOARD_SLOTS 1024
-#define BOARD_MAGIC 0x6d63686fu /* "mcho" */
+#define BOARD_MAGIC 0x6d636832u /* "mch2": the layout of this file */
+
+/* Responses by status class: [0] 1xx .. [4] 5xx. */
+#define BOARD_CLASSES 5
+/* The request-duration histogram: upper bounds of its buckets in
+ * microseconds (Prometheus' default buckets, from 1 ms), the last bucket
+ * being +Inf. */
+#define BOARD_BUCKET_BOUNDS_US                                                 \
+  1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,      \
+      2500000, 5000000, 10000000
+#define BOARD_BUCKETS 14
 
 enum board_state { SLOT_FREE, SLOT_STARTING, SLOT_SERVING, SLOT_DRAINING };
+
+/* What a worker counts, each field only ever growing. Written by the one
+ * worker with relaxed atomic stores, read by anyone. */
+struct board_counts {
+  uint64_t responses[BOARD_CLASSES];
+  uint64_t duration[BOARD_BUCKETS]; /* responses by duration (per bucket,
+                                       not cumulative) */
+  uint64_t duration_us;             /* the sum of those durations */
+  uint64_t accepted;                /* connections accepted */
+  uint64_t shed; /* idle keep-alive connections closed to make room for a
+                    new one at --max-connections */
+};
 
 struct board_slot {
   uint32_t conns;     /* by the worker: open connections */
   uint32_t accepting; /* by the worker: 1 while it takes new connections */
   uint64_t requests;  /* by the worker: requests dispatched */
+  uint32_t inflight;  /* by the worker: requests dispatched, not answered */
   int32_t pid;        /* by the master, from here on */
   uint32_t id, generation, state;
   uint64_t started_ms; /* wall clock, ms since the epoch */
+  /* by the worker, per request: a cache line of its own, away from what
+   * its siblings read at every accept */
+  struct board_counts counts __attribute__((aligned(64)));
 };
 
 struct board_head {
   uint32_t magic;
   int32_t master_pid;
-  uint32_t generation; /* serving */
-  uint32_t wanted;     /* workers */
-  uint32_t crashes;    /* plugin faults and worker deaths */
-  uint32_t reloads;    /* generations swapped in */
-  uint32_t slots;      /* slots ever used: readers scan no further */
+  uint32_t generation;      /* serving */
+  uint32_t wanted;          /* workers */
+  uint32_t crashes;         /* plugin faults and worker deaths */
+  uint32_t reloads;         /* generations swapped in */
+  uint32_t slots;           /* slots ever used: readers scan no further */
+  uint32_t timeouts;        /* handlers or deferred responses over
+                               --request-timeout */
+  uint32_t starts;          /* workers started */
+  uint32_t reload_failures; /* generations discarded */
   uint64_t started_ms;
   char plugin[256];
+  /* the counts of every worker reaped so far, so that the sums never go
+   * backwards when a worker is replaced */
+  struct board_counts retired;
+  uint64_t retired_requests;
 };
 
 struct board {
   struct board_head head;
   struct board_slot slot[BOARD_SLOTS];
 };
+
+/* The counts of every worker, running or reaped, added up (board.c). */
+struct board_sum {
+  struct board_counts counts;
+  uint64_t requests, inflight, conns;
+};
+void board_sum(const struct board *b, struct board_sum *sum);
 
 #endif

@@ -167,6 +167,7 @@ static void reload_fail(struct master *m, const char *reason) {
   log_error("reload to generation %u failed: %s; generation %u keeps "
             "serving",
             r->generation, reason, m->generation);
+  master_board_note(m, BOARD_RELOAD_FAILED);
   for (struct wproc *p = m->procs; p != NULL; p = p->next)
     if (p->generation == r->generation)
       master_stop_worker(p);
@@ -270,6 +271,7 @@ static void build_finish(struct master *m) {
             r->build_sig ? "signal" : "exit code",
             r->build_sig ? r->build_sig : (int)r->build_status,
             (unsigned long long)ms, m->generation, r->build_log);
+  master_board_note(m, BOARD_RELOAD_FAILED);
   reload_done(m);
 }
 
@@ -401,7 +403,7 @@ static void reload_begin(struct master *m, int what, int force) {
 void reload_request(struct master *m, int what, const char *why) {
   struct reload *r = &m->reload;
 
-  if (m->stopping)
+  if (m->stopping || m->draining)
     return;
   if (r->state != RELOAD_IDLE) {
     r->again = 1;
@@ -439,7 +441,7 @@ void reload_on_worker_ready(struct master *m, struct wproc *p) {
     return;
   /* Every new worker accepts now: the old ones may stop accepting. */
   m->generation = r->generation;
-  master_board_count(m, 0, 1);
+  master_board_note(m, BOARD_RELOAD);
   m->announced = 1;
   master_booted(m);
   for (struct wproc *q = m->procs; q != NULL; q = q->next)

@@ -13,6 +13,7 @@
 #include "access.h"
 #include "conn.h"
 #include "http_status.h"
+#include "metrics.h"
 #include "worker.h"
 
 /* The head: status line, host headers, plugin headers, framing. */
@@ -166,6 +167,13 @@ static void finish(mc_response *res) {
   struct conn *c = res->c;
   int parked = c->closing; /* may be released by conn_response_done() */
   res->state = RES_DONE;
+  if (c->w->board != NULL) {
+    struct board_slot *s = &c->w->board->slot[c->w->slot];
+    metrics_response(s, res->status, (uv_hrtime() - c->started_ns) / 1000);
+    if (c->inflight)
+      metrics_inflight(s, -1);
+    c->inflight = 0;
+  }
   if (c->w->access.fd >= 0)
     access_record(&c->w->access, c);
   conn_response_done(c);

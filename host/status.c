@@ -95,6 +95,25 @@ static const char *state_name(uint32_t state) {
   return "?";
 }
 
+/* What every worker counted, those already replaced included. */
+static void print_totals(const struct board *b) {
+  struct board_sum sum;
+  uint64_t all = 0;
+
+  board_sum(b, &sum);
+  for (unsigned i = 0; i < BOARD_CLASSES; i++)
+    all += sum.counts.responses[i];
+  printf("%llu response%s (", (unsigned long long)all, all == 1 ? "" : "s");
+  for (unsigned i = 0; i < BOARD_CLASSES; i++)
+    printf("%s%uxx %llu", i > 0 ? ", " : "", i + 1,
+           (unsigned long long)sum.counts.responses[i]);
+  printf("), %llu in flight; connections: %llu open, %llu accepted, %llu "
+         "idle ones shed\n\n",
+         (unsigned long long)sum.inflight, (unsigned long long)sum.conns,
+         (unsigned long long)sum.counts.accepted,
+         (unsigned long long)sum.counts.shed);
+}
+
 /* The master's line, then one per worker, as `ps` would lay them out. */
 static void print_board(const struct board *b) {
   uint64_t now = utc_now_ms();
@@ -104,10 +123,12 @@ static void print_board(const struct board *b) {
   printf("mchost master %d, up %s, plugin %.256s\n", (int)b->head.master_pid,
          up, b->head.plugin);
   printf("generation %u serving, %u worker%s wanted, %u crash%s, %u "
-         "reload%s\n\n",
+         "timeout%s, %u reload%s (%u failed)\n",
          b->head.generation, b->head.wanted, b->head.wanted == 1 ? "" : "s",
-         b->head.crashes, b->head.crashes == 1 ? "" : "es", b->head.reloads,
-         b->head.reloads == 1 ? "" : "s");
+         b->head.crashes, b->head.crashes == 1 ? "" : "es", b->head.timeouts,
+         b->head.timeouts == 1 ? "" : "s", b->head.reloads,
+         b->head.reloads == 1 ? "" : "s", b->head.reload_failures);
+  print_totals(b);
   printf("%-7s %-8s %-4s %-9s %-8s %6s %10s\n", "worker", "pid", "gen", "state",
          "uptime", "conns", "requests");
   for (unsigned i = 0; i < b->head.slots && i < BOARD_SLOTS; i++) {

@@ -25,6 +25,9 @@
 
 /* Released conns kept with their buffers for the next connection. */
 #define POOL_MAX 256
+/* How long an idle keep-alive connection stays open once its worker
+ * stops (see worker_stop()). */
+#define STOP_IDLE_MS 1000
 
 /* mc_worker_self() has no argument to find its worker by: like the guard,
  * this is process-wide by nature. Set once in worker_main(). */
@@ -127,7 +130,7 @@ void worker_conn_release(struct worker *w, struct conn *c) {
   if (w->stopping) {
     if (w->nconns == 0)
       worker_finish(w);
-  } else if (!w->accepting && !uv_is_active((uv_handle_t *)&w->accept_retry)) {
+  } else if (!w->accepting && !w->yielded) {
     accept_resume(w);
   }
 }
@@ -158,7 +161,15 @@ static void worker_stop(struct worker *w, const char *why) {
    * lose it (the race every keep-alive close has). Every keep-alive decision
    * reads w->stopping: the next response says Connection: close, and an idle
    * connection closes when its keep-alive timeout ends, as it would have
-   * anyway. So a reload or a graceful stop loses no request. */
+   * anyway. So a reload or a graceful stop loses no request. The idle
+   * ones get at most STOP_IDLE_MS more: the keep-alive timeout is longer
+   * than --kill-timeout by default, and a stopping worker should not wait
+   * for clients that have nothing to ask. */
+  for (struct conn *c = w->active; c != NULL; c = c->next) {
+    uint64_t now = uv_now(&w->loop);
+    if (c->timer_kind == TIMER_KEEPALIVE && c->deadline > now + STOP_IDLE_MS)
+      conn_set_timer(c, TIMER_KEEPALIVE, STOP_IDLE_MS);
+  }
   uv_timer_start(&w->kill_timer, worker_on_kill_timer, w->cfg->kill_timeout_ms,
                  0);
   if (w->nconns == 0)
@@ -176,18 +187,18 @@ void worker_retire(struct worker *w) {
 }
 
 /* Allocates nothing: see worker_call_plugin(). */
-static void worker_tell_tainted(struct worker *w) {
+static void worker_tell_tainted(struct worker *w, enum taint how) {
   if (w->told_tainted)
     return;
   w->told_tainted = 1;
-  worker_send(w, MSG_TAINTED, 0);
+  worker_send(w, MSG_TAINTED, how);
 }
 
-void worker_taint(struct worker *w, const char *why) {
+void worker_taint(struct worker *w, const char *why, enum taint how) {
   if (w->tainted)
     return;
   w->tainted = 1;
-  worker_tell_tainted(w);
+  worker_tell_tainted(w, how);
   log_error("retiring this worker: %s; a replacement is starting", why);
   worker_stop(w, why);
 }
@@ -257,7 +268,7 @@ void worker_call_plugin(struct worker *w, struct conn *c,
      * malloc can leave the heap locked, and then this worker hangs at its
      * next allocation. Told, the master replaces it now and kills it at
      * --kill-timeout whatever happens next. */
-    worker_tell_tainted(w);
+    worker_tell_tainted(w, rc == GUARD_TIMEOUT ? TAINT_TIMEOUT : TAINT_FAULT);
     snprintf(context, sizeof context, "'%s %.300s' from %s (request %s)",
              c->req.method ? c->req.method : "?",
              c->req.target ? c->req.target : "?", c->req.remote_addr,
@@ -268,8 +279,10 @@ void worker_call_plugin(struct worker *w, struct conn *c,
       conn_abort_stream(c);
     if (res->state == RES_HANDLER || res->state == RES_DEFERRED)
       response_send_error(c, rc == GUARD_TIMEOUT ? 503 : 500);
-    worker_taint(w, rc == GUARD_TIMEOUT ? "a handler exceeded --request-timeout"
-                                        : "the plugin crashed");
+    if (rc == GUARD_TIMEOUT)
+      worker_taint(w, "a handler exceeded --request-timeout", TAINT_TIMEOUT);
+    else
+      worker_taint(w, "the plugin crashed", TAINT_FAULT);
     return;
   }
   conn_watch_deferred(c);

@@ -82,7 +82,7 @@ void worker_conn_release(struct worker *w, struct conn *c);
 
 /* The worker must retire: a plugin fault, or a handler timeout. Stops
  * accepting at once, tells the master, drains, exits. */
-void worker_taint(struct worker *w, const char *why);
+void worker_taint(struct worker *w, const char *why, enum taint how);
 
 /* --max-requests reached: a replacement starts, this one drains. */
 void worker_retire(struct worker *w);

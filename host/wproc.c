@@ -115,7 +115,7 @@ static void wproc_on_control_lost(uv_timer_t *t) {
             "stopping it; a replacement is starting",
             p->id, p->pid);
   master_note_failure(m);
-  master_board_count(m, 1, 0);
+  master_board_note(m, BOARD_CRASH);
   master_stop_worker(p);
   master_reconcile(m);
 }
@@ -177,7 +177,8 @@ static void wproc_apply(struct wproc *p, const struct msg *msg) {
       master_board_slot(m, p, SLOT_DRAINING);
       if (msg->type == MSG_TAINTED) {
         master_note_failure(m);
-        master_board_count(m, 1, 0);
+        master_board_note(m, msg->value == TAINT_TIMEOUT ? BOARD_TIMEOUT
+                                                         : BOARD_CRASH);
       }
       uv_timer_start(&p->kill_timer, wproc_on_kill_timer,
                      m->cfg->kill_timeout_ms + 1000, 0);
@@ -242,11 +243,9 @@ static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
 
   p->exited = 1;
   wproc_unlink(m, p);
-  if (p->slot < BOARD_SLOTS) {
+  master_board_retire(m, p);
+  if (p->slot < BOARD_SLOTS)
     m->slot_used[p->slot] = 0;
-    if (m->board != NULL)
-      memset(&m->board->slot[p->slot], 0, sizeof m->board->slot[0]);
-  }
   describe_exit(how, sizeof how, status, sig);
   if (p->generation != m->generation && p->state != W_STOPPING &&
       !m->stopping) {
@@ -269,7 +268,7 @@ static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
                   ? " (a fault outside guarded code: see its backtrace above)"
                   : "");
     master_note_failure(m);
-    master_board_count(m, 1, 0);
+    master_board_note(m, BOARD_CRASH);
   }
   wproc_close(p);
   reload_forget_generation(m, p->generation);
@@ -395,6 +394,7 @@ int master_spawn(struct master *m, unsigned generation, const char *so) {
   if (p->slot < BOARD_SLOTS)
     m->slot_used[p->slot] = 1;
   master_board_slot(m, p, SLOT_STARTING);
+  master_board_note(m, BOARD_START);
   uv_read_start((uv_stream_t *)&p->control, wproc_on_alloc, wproc_on_read);
   p->next = m->procs;
   m->procs = p;

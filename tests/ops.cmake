@@ -31,3 +31,9 @@ mchost_add_test(integration.params TIMEOUT 90 SOURCES integration/project.c
                 DEPENDS mchost_fixture_params)
 # Its limits come from the SDK header.
 target_include_directories(test_params PRIVATE "${PROJECT_SOURCE_DIR}/sdk")
+
+# test_admin: --admin (/healthz, /readyz, /metrics checked by promtool,
+# from the Debian prometheus package: `make deps`), --drain-delay, and
+# idle keep-alive connections shed at --max-connections. crash.so makes
+# the crashes, the crash loop and the hanging handler.
+mchost_add_test(integration.admin TIMEOUT 120 DEPENDS mchost_fixture_crash)

@@ -82,6 +82,9 @@ Test(status, counts_crashes_and_reloads, .fini = stop, .timeout = 20) {
             srv_log_tail(&S));
   status(&r);
   cr_expect(strstr(r.out, "1 crash,") != NULL, "%s", r.out);
+  /* the crashed worker's 500 is still counted after its replacement */
+  cr_expect(strstr(r.out, "5xx 1)") != NULL, "%s", r.out);
+  cr_expect(strstr(r.out, "(0 failed)") != NULL, "%s", r.out);
   cr_expect(strstr(r.out, "1 reload") != NULL, "%s", r.out);
   cr_expect(strstr(r.out, "generation 2 serving") != NULL, "%s", r.out);
   run_result_free(&r);

@@ -1,4 +1,5 @@
 /* test_config.c - option values as a user types them, and what they mean. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -53,6 +54,29 @@ Test(config, ports_and_counts_have_ranges) {
   cr_expect_eq(config_parse_uint(" 4", 1, 1024, &v), -EINVAL);
 }
 
+Test(config, admin_addresses_are_addr_colon_port) {
+  struct sockaddr_storage ss;
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+  cr_assert_eq(config_parse_addr("127.0.0.1:9100", &ss), 0);
+  cr_expect_eq(ss.ss_family, AF_INET);
+  cr_expect_eq(ntohs(v4->sin_port), 9100);
+  cr_expect_eq(ntohl(v4->sin_addr.s_addr), 0x7f000001);
+  cr_assert_eq(config_parse_addr("[::1]:0", &ss), 0);
+  cr_expect_eq(ss.ss_family, AF_INET6);
+  cr_expect_eq(ntohs(v6->sin6_port), 0);
+  cr_expect(IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr));
+  cr_expect_eq(config_parse_addr("127.0.0.1:65536", &ss), -ERANGE);
+  cr_expect_eq(config_parse_addr("127.0.0.1", &ss), -EINVAL);
+  cr_expect_eq(config_parse_addr(":9100", &ss), -EINVAL);
+  cr_expect_eq(config_parse_addr("127.0.0.1:", &ss), -EINVAL);
+  cr_expect_eq(config_parse_addr("localhost:9100", &ss), -EINVAL);
+  cr_expect_eq(config_parse_addr("::1:9100", &ss), -EINVAL);
+  cr_expect_eq(config_parse_addr("[::1]9100", &ss), -EINVAL);
+  cr_expect_eq(config_parse_addr("[127.0.0.1]:9100", &ss), -EINVAL);
+  cr_expect_eq(config_parse_addr("1.2.3.4:80x", &ss), -EINVAL);
+}
+
 static int load(struct config *cfg, char *err, size_t errlen, int argc,
                 char **argv) {
   return config_load(cfg, argc, argv, 1, err, errlen);
@@ -69,7 +93,9 @@ Test(config, defaults_match_the_design) {
   cr_expect_eq(cfg.kill_timeout_ms, 30000);
   cr_expect_eq(cfg.request_timeout_ms, 30000);
   cr_expect_eq(cfg.header_timeout_ms, 10000);
-  cr_expect_eq(cfg.keepalive_timeout_ms, 5000);
+  cr_expect_eq(cfg.keepalive_timeout_ms, 65000);
+  cr_expect_eq(cfg.admin, NULL);
+  cr_expect_eq(cfg.drain_delay_ms, 0);
   cr_expect_eq(cfg.max_body, 1024 * 1024);
   cr_expect_eq(cfg.max_header_size, 8 * 1024);
   cr_expect_eq(cfg.max_connections, 1024);
