@@ -66,8 +66,8 @@ struct wproc {
  */
 #define MASTER_SIGNALS(X)                                                      \
   X(SIGTERM, "TERM",                                                           \
-    "graceful stop: finish what is in flight, then exit; SIGKILL after "       \
-    "--kill-timeout")                                                          \
+    "graceful stop: /readyz fails, serving goes on for --drain-delay, then "   \
+    "finish what is in flight and exit; SIGKILL after --kill-timeout")         \
   X(SIGINT, "INT",                                                             \
     "graceful stop, as TERM; a second INT (Ctrl-C twice) stops at once")       \
   X(SIGQUIT, "QUIT", "graceful stop, as TERM (nginx's graceful stop)")         \
