@@ -122,7 +122,7 @@ struct conn {
   unsigned last_chunk : 1; /* the chunk being parsed is the last one */
   unsigned proxy_wait : 1; /* --proxy-protocol: its header is not read yet */
   unsigned trusted : 1;    /* the peer is a trusted proxy (client.c) */
-  unsigned inflight : 1; /* dispatched, not yet answered (board count) */
+  unsigned inflight : 1;   /* dispatched, not yet answered (board count) */
   int error_status;      /* set by a parser callback that rejects the request */
   int expect;            /* index of the Expect header, or -1 */
   int hosts;             /* Host header fields seen */
