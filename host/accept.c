@@ -244,7 +244,7 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
     struct conn *c;
     int fd;
 
-    if (w->nconns >= w->cfg->max_connections && !accept_shed_idle(w)) {
+    if (w->nconns >= w->max_connections && !accept_shed_idle(w)) {
       /* Until a connection is released, or until one of them may have
        * become idle and can make room. */
       accept_pause(w, SHED_RETRY_MS);

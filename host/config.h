@@ -73,8 +73,8 @@ struct config_list {
     "largest request body (413 above)")                                        \
   X("max-header-size", OPT_SIZE, max_header_size, "SIZE", "8K",                \
     "largest request line + headers (414/431 above)")                          \
-  X("max-connections", OPT_COUNT, max_connections, "N", "1024",                \
-    "open connections per worker")                                             \
+  X("max-connections", OPT_UINT, max_connections, "N", "0",                    \
+    "open connections per worker (0 = as many as the fd limit allows)")        \
   X("log-level", OPT_LOGLEVEL, log_level, "L", "info",                         \
     "error, warn, info or debug")                                              \
   X("reload", OPT_FLAG, reload, "", NULL,                                      \

@@ -24,6 +24,7 @@
 
 #include "access.h"
 #include "admin.h"
+#include "fdlimit.h"
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
@@ -277,6 +278,23 @@ static void master_watch_signals(struct master *m) {
   }
 }
 
+/* Raises the open-file limit for the workers, and says so when it, not
+ * --max-connections, bounds the connections a worker holds. */
+static void master_check_fd_limit(const struct config *cfg) {
+  uint64_t nofile = fdlimit_raise();
+  uint64_t per = fdlimit_connections(cfg->max_connections, nofile);
+
+  if (cfg->max_connections > per)
+    log_warn("--max-connections %llu is more than the open-file limit "
+             "allows (%llu): each worker holds at most %llu connections; "
+             "raise the hard limit (ulimit -Hn, or LimitNOFILE= for systemd)",
+             (unsigned long long)cfg->max_connections,
+             (unsigned long long)nofile, (unsigned long long)per);
+  else
+    log_debug("open-file limit %llu: up to %llu connections per worker",
+              (unsigned long long)nofile, (unsigned long long)per);
+}
+
 int master_main(const struct config *cfg, int argc, char **argv) {
   static struct master m;
   char who[32], err[PATH_MAX + 128];
@@ -293,6 +311,7 @@ int master_main(const struct config *cfg, int argc, char **argv) {
 
   if ((rc = master_check_files(&m)) != EXIT_OK)
     return rc;
+  master_check_fd_limit(cfg);
   signal(SIGPIPE, SIG_IGN);
   if ((rc = listen_open(cfg, &m.listen_fd, m.where, sizeof m.where)) != EXIT_OK)
     return rc;

@@ -16,6 +16,7 @@
 
 #include "accept.h"
 #include "client.h"
+#include "fdlimit.h"
 #include "guard.h"
 #include "log.h"
 #include "parse.h"
@@ -470,6 +471,9 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
     return EXIT_RUNTIME;
   }
   w.max_requests = max_requests(cfg);
+  /* The master raised the limit already; this worker inherited it. */
+  w.max_connections =
+      fdlimit_connections(cfg->max_connections, fdlimit_raise());
 
   if ((err = worker_listen_master(&w)) != 0) {
     log_error("no control pipe from the master (%s): workers are started "

@@ -45,9 +45,10 @@ struct worker {
   uv_signal_t sigterm;
   uv_timer_t kill_timer;
 
-  struct conn *active;  /* open conns (and parked ones awaiting a plugin) */
-  struct conn *pool;    /* released conns, buffers kept */
-  struct conn *orphans; /* abandoned responses a plugin may still touch */
+  uint64_t max_connections; /* --max-connections within the fd limit */
+  struct conn *active;      /* open conns (and parked ones awaiting a plugin) */
+  struct conn *pool;        /* released conns, buffers kept */
+  struct conn *orphans;     /* abandoned responses a plugin may still touch */
   unsigned nconns;
   unsigned npool;
 

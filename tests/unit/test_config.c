@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "fdlimit.h"
 
 Test(config, sizes_take_k_m_g_suffixes) {
   uint64_t v = 0;
@@ -98,7 +99,7 @@ Test(config, defaults_match_the_design) {
   cr_expect_eq(cfg.drain_delay_ms, 0);
   cr_expect_eq(cfg.max_body, 1024 * 1024);
   cr_expect_eq(cfg.max_header_size, 8 * 1024);
-  cr_expect_eq(cfg.max_connections, 1024);
+  cr_expect_eq(cfg.max_connections, 0); /* sized from the fd limit */
   cr_expect_eq(cfg.cooldown_ms, 100);
   cr_expect_str_eq(cfg.ext, "c,h");
   cr_expect_eq(cfg.reload_on, 0);
@@ -187,4 +188,14 @@ Test(config, unknown_and_valueless_options_are_usage_errors) {
   cr_expect(strstr(err, "unknown option '--bogus'") != NULL, "%s", err);
   cr_expect_neq(load(&cfg, err, sizeof err, 2, novalue), 0);
   cr_expect(strstr(err, "--port") != NULL, "%s", err);
+}
+
+/* --max-connections 0 (the default) is what the open-file limit leaves
+ * after the worker's reserve; a larger option is bounded by it. */
+Test(config, max_connections_are_sized_from_the_fd_limit) {
+  cr_expect_eq(fdlimit_connections(0, 20000), 20000 - FDLIMIT_RESERVE);
+  cr_expect_eq(fdlimit_connections(500, 20000), 500);
+  cr_expect_eq(fdlimit_connections(50000, 20000), 20000 - FDLIMIT_RESERVE);
+  cr_expect_eq(fdlimit_connections(0, 100), 50);
+  cr_expect_eq(fdlimit_connections(0, 1), 1);
 }

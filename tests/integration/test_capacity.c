@@ -1,0 +1,105 @@
+/*
+ * test_capacity.c - how many connections a worker holds: as many as the
+ * open-file limit allows, not a constant. mchost raises its soft
+ * RLIMIT_NOFILE to the hard limit, sizes --max-connections from it, and
+ * says so when the limit, not the option, is what bounds a worker.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "harness.h"
+
+static struct srv S;
+
+static void stop(void) { srv_stop(&S); }
+
+TestSuite(capacity, .fini = stop, .timeout = 60);
+
+static void start_hello(const char *const *more) {
+  const char *args[16] = {"--plugin", PLUGINS_DIR "/hello.so", "--workers",
+                          "1",        "--log-level",           "debug"};
+  size_t n = 6;
+  for (; more && *more && n < 15; more++)
+    args[n++] = *more;
+  args[n] = NULL;
+  cr_assert_eq(srv_start(&S, args, 5000), 0, "mchost did not start" SRV_LOG_FMT,
+               srv_log_tail(&S));
+}
+
+/* The soft and hard "Max open files" of a process, from /proc. */
+static int open_files_limits(pid_t pid, long *soft, long *hard) {
+  char path[64], *text, *line;
+  snprintf(path, sizeof path, "/proc/%d/limits", (int)pid);
+  if ((text = read_file(path, NULL)) == NULL)
+    return -1;
+  line = strstr(text, "Max open files");
+  int ok = line != NULL &&
+           sscanf(line + strlen("Max open files"), "%ld %ld", soft, hard) == 2;
+  free(text);
+  return ok ? 0 : -1;
+}
+
+/* Started with a soft limit of 512, the worker runs with its hard limit. */
+Test(capacity, soft_open_file_limit_is_raised_to_the_hard_limit) {
+  struct rlimit rl;
+  pid_t pids[2];
+  long soft, hard;
+
+  getrlimit(RLIMIT_NOFILE, &rl);
+  cr_assert(rl.rlim_max > 512, "the hard limit here is too low to tell");
+  rl.rlim_cur = 512;
+  cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+  start_hello(NULL);
+  cr_assert_eq(wait_workers(S.pid, 1, 3000, 0), 1);
+  cr_assert_eq(worker_pids(S.pid, pids, 2), 1);
+  cr_assert_eq(open_files_limits(pids[0], &soft, &hard), 0);
+  cr_expect_eq(soft, hard, "the worker's soft limit is %ld, its hard %ld", soft,
+               hard);
+}
+
+/* An option above what the limit allows is bounded by it, and said. */
+Test(capacity, max_connections_above_the_fd_limit_is_said_and_bounded) {
+  const char *more[] = {"--max-connections", "100000000", NULL};
+  start_hello(more);
+  cr_expect(wait_log(&S, "is more than the open-file limit allows", 2000),
+            "no warning about the open-file limit" SRV_LOG_FMT,
+            srv_log_tail(&S));
+}
+
+/* More connections than the old fixed ceiling of 1,024 per worker: the
+ * last one opened is still served. */
+Test(capacity, one_worker_serves_more_than_1024_connections) {
+  enum { N = 1100 };
+  static struct http_client held[N];
+  struct http_resp r;
+  struct rlimit rl;
+  int opened = 0, err;
+
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  cr_assert(rl.rlim_max > N + 2 * 64 + 16, "the hard limit here is too low");
+  start_hello(NULL);
+  for (int i = 0; i < N; i++) {
+    held[i].fd = -1;
+    if (http_open(&held[i], S.port, 2000) == 0)
+      opened++;
+  }
+  cr_assert_eq(opened, N, "only %d connections opened", opened);
+  /* Each connection is accepted before the next request on it is read:
+   * ask on the last one opened, and on the first. */
+  for (int k = 0; k < 2; k++) {
+    struct http_client *c = &held[k == 0 ? N - 1 : 0];
+    cr_assert_eq(http_send_str(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    err = http_read(c, &r, 0, 5000);
+    cr_expect_eq(err, 0, "connection %d of %d was not served: %s" SRV_LOG_FMT,
+                 k == 0 ? N : 1, N, http_strerror(err), srv_log_tail(&S));
+    cr_expect_eq(r.status, 200);
+  }
+  for (int i = 0; i < N; i++)
+    http_close(&held[i]);
+}
