@@ -26,8 +26,6 @@
 #include "master.h"
 #include "metrics.h"
 
-/* A request line and headers larger than this get 431. */
-#define ADMIN_REQUEST_MAX 4096
 /* Admin connections open at once; more are closed at once. */
 #define ADMIN_CONNS_MAX 16
 /* A connection must have sent its request and read its answer by then. */

@@ -22,6 +22,9 @@ void admin_free(struct master *m);
  * way a one-line reason goes into why. */
 int admin_ready(struct master *m, char *why, size_t len);
 
+/* A request line and headers larger than this get 431. */
+#define ADMIN_REQUEST_MAX 4096
+
 /* Parses a request in buf[0..len): 0 while it is incomplete, 200 with its
  * path (without the query) in `path` and *head set for HEAD, or the status
  * to refuse it with (400, 404, 405, 431). */
