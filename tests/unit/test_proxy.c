@@ -32,7 +32,8 @@ static size_t v2(unsigned char *out, unsigned ver_cmd, unsigned fam,
 /* 192.0.2.7:5555 -> 10.0.0.1:80, then `extra` (TLVs). */
 static size_t v2_tcp4(unsigned char *out, const void *extra, size_t elen) {
   unsigned char body[256] = {192, 0, 2, 7, 10, 0, 0, 1, 0x15, 0xb3, 0, 80};
-  memcpy(body + 12, extra, elen);
+  if (elen > 0)
+    memcpy(body + 12, extra, elen);
   return v2(out, 0x21, 0x11, body, 12 + elen);
 }
 
