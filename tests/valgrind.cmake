@@ -71,3 +71,7 @@ mchost_add_valgrind_test(ops FILTER
 # per-request memory, which each request resets and the conn frees.
 mchost_add_valgrind_test(params FILTER
   "params/@(curl_multipart*|curl_cookies|hostile*|bad_escapes*)")
+# The client behind a proxy: PROXY headers (good and hostile) and the
+# forwarding headers of trusted peers, on keep-alive connections.
+mchost_add_valgrind_test(client FILTER
+  "@(proxy/v2_from*|proxy/hostile*|forwarded/a_trusted*|forwarded/forwarded_header*)")
