@@ -270,7 +270,9 @@ void worker_call_plugin(struct worker *w, struct conn *c,
      * next allocation. Told, the master replaces it now and kills it at
      * --kill-timeout whatever happens next. */
     worker_tell_tainted(w, rc == GUARD_TIMEOUT ? TAINT_TIMEOUT : TAINT_FAULT);
-    snprintf(context, sizeof context, "'%s %.300s' from %s (request %s)",
+    /* a method, 200 bytes of the target, an address, an ID of up to
+     * FORWARDED_ID_MAX: within the 512 */
+    snprintf(context, sizeof context, "'%s %.200s' from %s (request %s)",
              c->req.method ? c->req.method : "?",
              c->req.target ? c->req.target : "?", c->req.remote_addr,
              client_request_id(c));
