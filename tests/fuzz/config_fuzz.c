@@ -66,9 +66,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
     if (rc != -EINVAL || err[0] == '\0')
       config_fuzz_fail("an error without its one message");
   } else if (cfg.port > 65535 || cfg.workers < 1 || cfg.workers > 1024 ||
-             cfg.max_connections < 1 || cfg.max_connections > 1024 ||
-             cfg.log_level > MC_LOG_DEBUG || cfg.log_format > 1 ||
-             cfg.watch.n > CONFIG_LIST_MAX || cfg.max_requests > UINT32_MAX ||
+             cfg.max_connections > UINT32_MAX || cfg.log_level > MC_LOG_DEBUG ||
+             cfg.log_format > 1 || cfg.watch.n > CONFIG_LIST_MAX ||
+             cfg.max_requests > UINT32_MAX ||
              cfg.trusted_proxies.n > FORWARDED_TRUST_MAX ||
              cfg.client_header > FORWARDED_REAL_IP || cfg.host == NULL ||
              cfg.ext == NULL) {
