@@ -42,9 +42,19 @@ WERROR_FLAG := -DMCHOST_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 
 all: build
 
+# Without dpkg-query (not Debian, or a container without dpkg) nothing can
+# be checked or installed: say which packages the build needs, and let the
+# build itself name what is missing.
+DPKG_QUERY ?= dpkg-query
+
 deps:
-	@missing=$$(for p in $(DEPS); do \
-	  dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | \
+	@if ! command -v $(DPKG_QUERY) >/dev/null 2>&1; then \
+	  echo "make deps: no $(DPKG_QUERY) here, packages not checked;" \
+	    "the build needs (Debian names): $(DEPS)"; \
+	  exit 0; \
+	fi; \
+	missing=$$(for p in $(DEPS); do \
+	  $(DPKG_QUERY) -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | \
 	    grep -q '^ii' || echo "$$p"; \
 	done); \
 	[ -z "$$missing" ] && exit 0; \

@@ -22,6 +22,7 @@
 
 #include "client.h"
 #include "conn.h"
+#include "deconst.h"
 #include "worker.h"
 
 static struct conn *parser_conn(llhttp_t *p) { return p->data; }
@@ -340,7 +341,7 @@ static int expect_continue(struct conn *c, int has_body) {
    * if the body is welcome: too large was answered 413 before. */
   if (c->req.version == 11 && has_body) {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
+    uv_buf_t b = uv_buf_init(DECONST(char *, cont), sizeof cont - 1);
     conn_output(c, &b, 1);
     conn_flush(c);
     c->continue_sent = 1;
@@ -498,7 +499,7 @@ int parse_chunk_line(char *buf, size_t *len) {
     }
   }
   /* "SIZE\r\n" and what follows it, moved up over the extensions */
-  memmove((char *)size_end, e, (size_t)(buf + *len - e));
+  memmove(buf + (size_end - buf), e, (size_t)(buf + *len - e));
   *len -= (size_t)(e - size_end);
   return 0;
 }

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "deconst.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
@@ -329,7 +330,8 @@ static void build_start(struct master *m) {
   struct reload *r = &m->reload;
   uv_process_options_t opt;
   uv_stdio_container_t stdio[3];
-  char *args[] = {(char *)"/bin/sh", (char *)"-c", (char *)m->cfg->build, NULL};
+  char *args[] = {DECONST(char *, "/bin/sh"), DECONST(char *, "-c"),
+                  DECONST(char *, m->cfg->build), NULL};
   uv_file fds[2];
   int err;
 

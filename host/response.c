@@ -12,6 +12,7 @@
 
 #include "access.h"
 #include "conn.h"
+#include "deconst.h"
 #include "http_status.h"
 #include "metrics.h"
 #include "worker.h"
@@ -191,7 +192,7 @@ static int send_whole(mc_response *res, int status, const void *body,
   bufs[0] = uv_buf_init(
       head, (unsigned)build_head(res, status, (long long)len, &chunked, head));
   if (len > 0 && !res->head_only && body_allowed(status)) {
-    bufs[n++] = uv_buf_init((char *)body, (unsigned)len);
+    bufs[n++] = uv_buf_init(DECONST(char *, body), (unsigned)len);
     res->bytes = len;
   }
   rc = res->c->closing ? -EPIPE : conn_output(res->c, bufs, n);
@@ -280,13 +281,13 @@ MC_EXTERN int mc_response_write(mc_response *res, const void *data,
     return -EAGAIN;
   res->bytes += len;
   if (!res->chunked) {
-    b[0] = uv_buf_init((char *)data, (unsigned)len);
+    b[0] = uv_buf_init(DECONST(char *, data), (unsigned)len);
     return flush_output(res->c, b, 1);
   }
   n = snprintf(size, sizeof size, "%zx\r\n", len);
   b[0] = uv_buf_init(size, (unsigned)n);
-  b[1] = uv_buf_init((char *)data, (unsigned)len);
-  b[2] = uv_buf_init((char *)"\r\n", 2);
+  b[1] = uv_buf_init(DECONST(char *, data), (unsigned)len);
+  b[2] = uv_buf_init(DECONST(char *, "\r\n"), 2);
   return flush_output(res->c, b, 3);
 }
 

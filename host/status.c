@@ -143,7 +143,7 @@ static void print_board(const struct board *b) {
 }
 
 int status_main(int argc, char **argv) {
-  const struct board *b;
+  struct board *b; /* mapped read-only */
   long pid;
   int fd, count;
 
@@ -179,6 +179,6 @@ int status_main(int argc, char **argv) {
     return EXIT_RUNTIME;
   }
   print_board(b);
-  munmap((void *)b, sizeof *b);
+  munmap(b, sizeof *b);
   return EXIT_OK;
 }

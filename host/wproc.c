@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "deconst.h"
 #include "log.h"
 #include "master.h"
 #include "worker.h"
@@ -334,12 +335,12 @@ static char **worker_args(const struct master *m, const struct wproc *p,
   snprintf(num[0], sizeof num[0], "%u", p->id);
   snprintf(num[1], sizeof num[1], "%u", p->generation);
   snprintf(num[2], sizeof num[2], "%u", p->slot);
-  args[k++] = (char *)m->exe;
-  args[k++] = (char *)"__worker";
+  args[k++] = DECONST(char *, m->exe);
+  args[k++] = DECONST(char *, "__worker");
   args[k++] = num[0];
   args[k++] = num[1];
   args[k++] = num[2];
-  args[k++] = (char *)so;
+  args[k++] = DECONST(char *, so);
   for (int i = 1; i < m->argc; i++)
     args[k++] = m->argv[i];
   args[k] = NULL;

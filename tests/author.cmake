@@ -21,7 +21,10 @@ get_target_property(_harness_defs mchost_test_harness
                     INTERFACE_COMPILE_DEFINITIONS)
 list(FILTER _harness_defs EXCLUDE REGEX "^MCHOST_BIN=")
 add_library(mchost_test_harness_installed STATIC ${_harness_sources})
-target_include_directories(mchost_test_harness_installed PUBLIC integration)
+get_target_property(_harness_includes mchost_test_harness
+                    INTERFACE_INCLUDE_DIRECTORIES)
+target_include_directories(mchost_test_harness_installed PUBLIC
+                           ${_harness_includes})
 target_link_libraries(mchost_test_harness_installed PUBLIC
                       PkgConfig::CRITERION)
 target_compile_options(mchost_test_harness_installed PRIVATE

@@ -99,24 +99,24 @@ static int launch_build(struct launch *l, const char *const *args,
     return -ENOMEM;
   }
   if (vg_dir) {
-    l->argv[k++] = (char *)valgrind_path();
+    l->argv[k++] = DECONST(char *, valgrind_path());
     for (i = 0; memcheck_options[i]; i++)
-      l->argv[k++] = (char *)memcheck_options[i];
+      l->argv[k++] = DECONST(char *, memcheck_options[i]);
     snprintf(l->vg_log, sizeof l->vg_log, "--log-file=%s/vg.%%p.log", vg_dir);
     l->argv[k++] = l->vg_log;
   }
-  l->argv[k++] = (char *)MCHOST_BIN;
+  l->argv[k++] = DECONST(char *, MCHOST_BIN);
   /* Port 0: the kernel picks a free port, so tests can run in parallel. */
   if (add_defaults && !has_option(args, "--port")) {
-    l->argv[k++] = (char *)"--port";
-    l->argv[k++] = (char *)"0";
+    l->argv[k++] = DECONST(char *, "--port");
+    l->argv[k++] = DECONST(char *, "0");
   }
   if (add_defaults && !has_option(args, "--host")) {
-    l->argv[k++] = (char *)"--host";
-    l->argv[k++] = (char *)"127.0.0.1";
+    l->argv[k++] = DECONST(char *, "--host");
+    l->argv[k++] = DECONST(char *, "127.0.0.1");
   }
   for (i = 0; i < nargs; i++)
-    l->argv[k++] = (char *)args[i];
+    l->argv[k++] = DECONST(char *, args[i]);
   /* MCHOST_* from the developer's shell would silently change what a test
    * checks: only the test's own `env` may set them. */
   k = 0;
@@ -124,7 +124,7 @@ static int launch_build(struct launch *l, const char *const *args,
     if (strncmp(environ[i], "MCHOST_", 7) != 0)
       l->envp[k++] = environ[i];
   for (i = 0; i < nenv; i++)
-    l->envp[k++] = (char *)env[i];
+    l->envp[k++] = DECONST(char *, env[i]);
   l->parent = getpid();
   return 0;
 }

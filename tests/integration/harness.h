@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "deconst.h" /* host/: for argv and envp, which are char * */
+
 #ifndef MCHOST_BIN
 #error "MCHOST_BIN must be defined by the build (path of the mchost executable)"
 #endif

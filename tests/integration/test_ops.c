@@ -137,19 +137,19 @@ static void spawn_split(const char *const *args, const char *const *env,
   cr_assert(uid == (uid_t)-1 || pw != NULL, "no user with uid %u",
             (unsigned)uid);
 
-  argv[k++] = (char *)MCHOST_BIN;
-  argv[k++] = (char *)"--port";
-  argv[k++] = (char *)"0";
-  argv[k++] = (char *)"--host";
-  argv[k++] = (char *)"127.0.0.1";
+  argv[k++] = DECONST(char *, MCHOST_BIN);
+  argv[k++] = DECONST(char *, "--port");
+  argv[k++] = DECONST(char *, "0");
+  argv[k++] = DECONST(char *, "--host");
+  argv[k++] = DECONST(char *, "127.0.0.1");
   for (; *args != NULL && k < 31; args++)
-    argv[k++] = (char *)*args;
+    argv[k++] = DECONST(char *, *args);
   argv[k] = NULL;
   for (char **v = environ; *v != NULL && e < 500; v++)
     if (strncmp(*v, "MCHOST_", 7) != 0)
       envp[e++] = *v;
   for (; env != NULL && *env != NULL && e < 510; env++)
-    envp[e++] = (char *)*env;
+    envp[e++] = DECONST(char *, *env);
   envp[e] = NULL;
 
   tpath(out_path, sizeof out_path, "stdout");

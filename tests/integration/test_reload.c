@@ -67,8 +67,8 @@ static char BUILD[1024]; /* the --build command of the build tests */
 static int run(const char *const *argv) {
   pid_t pid;
   int st;
-  if (posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ) !=
-      0)
+  if (posix_spawnp(&pid, argv[0], NULL, NULL, DECONST(char *const *, argv),
+                   environ) != 0)
     return -1;
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR)

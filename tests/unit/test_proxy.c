@@ -48,16 +48,16 @@ static int parse(const void *buf, size_t len, struct proxy_header *h) {
 static const char *src_name(const struct proxy_header *h, char *out,
                             size_t size) {
   if (h->src.ss_family == AF_INET)
-    return inet_ntop(AF_INET, &((struct sockaddr_in *)&h->src)->sin_addr, out,
-                     (socklen_t)size);
-  return inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&h->src)->sin6_addr, out,
-                   (socklen_t)size);
+    return inet_ntop(AF_INET, &((const struct sockaddr_in *)&h->src)->sin_addr,
+                     out, (socklen_t)size);
+  return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&h->src)->sin6_addr,
+                   out, (socklen_t)size);
 }
 
 static int src_port(const struct proxy_header *h) {
   return ntohs(h->src.ss_family == AF_INET
-                   ? ((struct sockaddr_in *)&h->src)->sin_port
-                   : ((struct sockaddr_in6 *)&h->src)->sin6_port);
+                   ? ((const struct sockaddr_in *)&h->src)->sin_port
+                   : ((const struct sockaddr_in6 *)&h->src)->sin6_port);
 }
 
 /* Every strict prefix of a valid header asks for more; the whole one is
