@@ -73,6 +73,28 @@ static const char *tpath(char *buf, size_t size, const char *name) {
   return buf;
 }
 
+/* A copy of `src` as <T>/<name> (path in buf) with `mode`. A server that
+ * runs as nobody runs these copies: the checkout, and so the build, may be
+ * in a directory that only root may enter (a clone under /root, a
+ * mktemp -d), where nobody could neither exec mchost nor read a plugin. */
+static const char *copy_for_nobody(char *buf, size_t size, const char *src,
+                                   const char *name, mode_t mode) {
+  char data[65536];
+  ssize_t n = 0;
+  int in = open(src, O_RDONLY | O_CLOEXEC);
+  int out = open(tpath(buf, size, name),
+                 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  cr_assert(in >= 0 && out >= 0, "copy %s to %s: %s", src, buf,
+            strerror(errno));
+  while ((n = read(in, data, sizeof data)) > 0)
+    cr_assert_eq(write(out, data, (size_t)n), n, "write %s", buf);
+  cr_assert_eq(n, 0, "read %s: %s", src, strerror(errno));
+  close(in);
+  cr_assert_eq(fchmod(out, mode), 0); /* whatever the umask */
+  close(out);
+  return buf;
+}
+
 /* The whole file, NUL-terminated (caller frees), or NULL if it is not
  * there. */
 static char *slurp(const char *path) {
@@ -122,12 +144,13 @@ static void stop_gracefully(void) {
                srv_log_tail(&S));
 }
 
-/* Like spawn_mchost_env(), but stdout goes to its own file (out_path) and
- * stderr to S.log_path: the harness joins them in one log, which cannot
- * tell an access log on stdout from the error log. With uid != -1 the
- * server runs as that user (the test is root). */
-static void spawn_split(const char *const *args, const char *const *env,
-                        uid_t uid) {
+/* Like spawn_mchost_env(), but runs the executable `exe`, and stdout goes
+ * to its own file (out_path) and stderr to S.log_path: the harness joins
+ * them in one log, which cannot tell an access log on stdout from the
+ * error log. With uid != -1 the server runs as that user (the test is
+ * root). */
+static void spawn_split(const char *exe, const char *const *args,
+                        const char *const *env, uid_t uid) {
   char *argv[32], *envp[512];
   size_t k = 0, e = 0;
   pid_t parent = getpid(), pid;
@@ -137,7 +160,7 @@ static void spawn_split(const char *const *args, const char *const *env,
   cr_assert(uid == (uid_t)-1 || pw != NULL, "no user with uid %u",
             (unsigned)uid);
 
-  argv[k++] = DECONST(char *, MCHOST_BIN);
+  argv[k++] = DECONST(char *, exe);
   argv[k++] = DECONST(char *, "--port");
   argv[k++] = DECONST(char *, "0");
   argv[k++] = DECONST(char *, "--host");
@@ -190,8 +213,9 @@ static void spawn_split(const char *const *args, const char *const *env,
   close(err);
 }
 
-static void start_split(const char *const *args, const char *const *env) {
-  spawn_split(args, env, (uid_t)-1);
+static void start_split(const char *exe, const char *const *args,
+                        const char *const *env) {
+  spawn_split(exe, args, env, (uid_t)-1);
   int err = srv_wait_port(&S, 5000);
   if (err > 0)
     err = srv_wait_ready(&S, 5000);
@@ -428,7 +452,8 @@ Test(access_log, lines_reach_the_file_within_two_seconds_while_serving) {
 }
 
 Test(access_log, dash_writes_to_stdout) {
-  start_split((const char *const[]){"--plugin", HELLO, "--workers", "1",
+  start_split(MCHOST_BIN,
+              (const char *const[]){"--plugin", HELLO, "--workers", "1",
                                     "--access-log", "-", NULL},
               NULL);
   get_ok("/to-stdout");
@@ -641,7 +666,8 @@ Test(log_format, json_makes_error_log_and_access_log_json_objects) {
   static const char *const access_keys[] = {"time",   "remote",     "method",
                                             "target", "version",    "status",
                                             "bytes",  "request_id", NULL};
-  start_split((const char *const[]){"--plugin", HELLO, "--workers", "1",
+  start_split(MCHOST_BIN,
+              (const char *const[]){"--plugin", HELLO, "--workers", "1",
                                     "--log-format", "json", "--access-log", "-",
                                     NULL},
               NULL);
@@ -799,8 +825,13 @@ Test(user, user_nobody_runs_master_and_workers_as_nobody) {
     cr_skip("this system has no user 'nobody'");
   unsigned uid = pw->pw_uid, gid = pw->pw_gid;
   pid_t pids[2];
-  start((const char *const[]){"--plugin", HELLO, "--workers", "2", "--user",
-                              "nobody", NULL});
+  char exe[160], so[160];
+  copy_for_nobody(exe, sizeof exe, MCHOST_BIN, "mchost", 0755);
+  copy_for_nobody(so, sizeof so, HELLO, "hello.so", 0644);
+  start_split(exe,
+              (const char *const[]){"--plugin", so, "--workers", "2", "--user",
+                                    "nobody", NULL},
+              NULL);
   cr_assert_eq(wait_workers(S.pid, 2, 3000, 100), 2, SRV_LOG_FMT,
                srv_log_tail(&S));
   cr_assert_eq(worker_pids(S.pid, pids, 2), 2);
@@ -838,7 +869,11 @@ Test(user, switching_user_without_root_exits_2_saying_why) {
   /* as root, the server is started as nobody to see what a user sees */
   if (geteuid() == 0 && pw == NULL)
     cr_skip("running as root and this system has no user 'nobody'");
-  spawn_split((const char *const[]){"--plugin", HELLO, "--user", "root", NULL},
+  char exe[160], so[160];
+  copy_for_nobody(exe, sizeof exe, MCHOST_BIN, "mchost", 0755);
+  copy_for_nobody(so, sizeof so, HELLO, "hello.so", 0644);
+  spawn_split(exe,
+              (const char *const[]){"--plugin", so, "--user", "root", NULL},
               NULL, geteuid() == 0 ? pw->pw_uid : (uid_t)-1);
   int code = srv_wait_exit(&S, 5000);
   cr_expect_eq(code, 2, "exit %d, want 2" SRV_LOG_FMT, code, srv_log_tail(&S));
