@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "deconst.h"
 #include "request.h"
 
 /* Sets *req to a fresh request (the previous one's helpers forgotten, as
@@ -26,7 +27,7 @@ static inline void fake_request(mc_request *req, const char *query,
     req->headers[req->nheaders].name = fields[i];
     req->headers[req->nheaders++].value = fields[i + 1];
   }
-  req->body = (char *)body;
+  req->body = DECONST(char *, body); /* the helpers only read it */
   req->body_len = len;
 }
 
