@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "admin.h"
+#include "deconst.h"
 #include "http_status.h"
 #include "log.h"
 #include "master.h"
@@ -185,7 +186,7 @@ static void conn_answer(struct admin_conn *c, int status, const char *type,
   c->answered = 1;
   uv_read_stop((uv_stream_t *)&c->tcp);
   b[0] = uv_buf_init(c->head, (unsigned)n);
-  b[1] = uv_buf_init((char *)body, (unsigned)(head ? 0 : blen));
+  b[1] = uv_buf_init(DECONST(char *, body), (unsigned)(head ? 0 : blen));
   c->wreq.data = c;
   if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, b, 2, conn_on_write) != 0)
     conn_close(c);
