@@ -37,7 +37,7 @@ static void burst(int workers, double max_share, const char *const *env) {
                "mchost did not start" SRV_LOG_FMT, srv_log_tail(&S));
   /* Every worker accepting, not only started: a worker that is still
    * setting up is no sibling to make room for, and the first one would
-   * rightly take the whole burst (seen on a loaded machine). */
+   * rightly take the whole burst (as happens on a loaded machine). */
   snprintf(ready, sizeof ready, "ready: %d workers serving", workers);
   cr_assert(wait_log(&S, ready, 5000), "not all workers ready" SRV_LOG_FMT,
             srv_log_tail(&S));
