@@ -126,9 +126,8 @@ static int is_name(const char *name, const char *want, size_t len) {
 
 void client_request_headers(struct conn *c) {
   const struct config *cfg = c->w->cfg;
-  static const char *const names[] = {"X-Forwarded-For", "Forwarded",
-                                      "X-Real-IP"};
-  const char *client_header = names[cfg->client_header], *id = NULL, *scheme;
+  const char *client_header = forwarded_kind_header(cfg->client_header);
+  const char *id = NULL, *scheme;
   size_t client_len = strlen(client_header);
   mc_request *req = &c->req;
   struct forwarded_walk fw;

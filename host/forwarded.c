@@ -185,13 +185,18 @@ int forwarded_add_trusted(struct trusted_proxies *t, const char *list) {
   return 0;
 }
 
+static const char *const kind_names[] = {"X-Forwarded-For", "Forwarded",
+                                         "X-Real-IP"};
+
 int forwarded_parse_kind(const char *s, uint64_t *out) {
-  static const char *const names[] = {"X-Forwarded-For", "Forwarded",
-                                      "X-Real-IP"};
-  for (uint64_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (strcasecmp(s, names[i]) == 0)
+  for (uint64_t i = 0; i < sizeof kind_names / sizeof kind_names[0]; i++)
+    if (strcasecmp(s, kind_names[i]) == 0)
       return *out = i, 0;
   return -EINVAL;
+}
+
+const char *forwarded_kind_header(enum forwarded_kind kind) {
+  return kind_names[kind];
 }
 
 int forwarded_id_ok(const char *s) {

@@ -49,6 +49,9 @@ int forwarded_add_trusted(struct trusted_proxies *t, const char *list);
  * enum forwarded_kind). Returns 0 or -EINVAL. */
 int forwarded_parse_kind(const char *s, uint64_t *out);
 
+/* The header's name: "X-Forwarded-For", "Forwarded" or "X-Real-IP". */
+const char *forwarded_kind_header(enum forwarded_kind kind);
+
 /* The address and port of an AF_INET or AF_INET6 socket address. Returns 0,
  * or -EAFNOSUPPORT for any other family. */
 int forwarded_addr_of(const struct sockaddr *sa, struct fwd_addr *a, int *port);
