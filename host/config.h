@@ -73,6 +73,10 @@ struct config_list {
     "largest request body (413 above)")                                        \
   X("max-header-size", OPT_SIZE, max_header_size, "SIZE", "8K",                \
     "largest request line + headers (414/431 above)")                          \
+  X("ws-max-message", OPT_SIZE, ws_max_message, "SIZE", "1M",                  \
+    "largest WebSocket message a client may send (1009 above; 0 = no limit)")  \
+  X("ws-idle-timeout", OPT_DURATION, ws_idle_timeout_ms, "S", "60",            \
+    "seconds a WebSocket client may stay silent (pinged at half; 0 = off)")    \
   X("max-connections", OPT_UINT, max_connections, "N", "0",                    \
     "open connections per worker (0 = as many as the fd limit allows)")        \
   X("log-level", OPT_LOGLEVEL, log_level, "L", "info",                         \
@@ -125,6 +129,8 @@ struct config {
   uint64_t send_timeout_ms;
   uint64_t max_body;
   uint64_t max_header_size;
+  uint64_t ws_max_message;
+  uint64_t ws_idle_timeout_ms;
   uint64_t max_connections;
   uint64_t log_level;
   uint64_t reload;

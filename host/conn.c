@@ -32,6 +32,7 @@
 #include "parse.h"
 #include "request.h"
 #include "worker.h"
+#include "ws.h"
 
 #define container_of(ptr, type, member)                                        \
   ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -98,6 +99,9 @@ static void conn_on_timer(uv_timer_t *t) {
     break;
   case TIMER_REQUEST:
     conn_abandon(c);
+    break;
+  case TIMER_WS:
+    ws_on_timer(c);
     break;
   case TIMER_SEND: /* the write completed meanwhile */
   case TIMER_RESUME:
@@ -317,7 +321,7 @@ static void conn_process(struct conn *c) {
     return;
   c->in_process = 1;
   while (!c->closing && !c->close_after && !c->writing &&
-         c->res.state == RES_IDLE && c->rpos < c->rlen) {
+         c->res.state == RES_IDLE && c->rpos < c->rlen && c->ws == NULL) {
     const char *start = c->rbuf + c->rpos;
     llhttp_errno_t err;
 
@@ -357,6 +361,10 @@ static void conn_process(struct conn *c) {
       conn_reject(c, err);
     }
   }
+  /* A WebSocket from now on (ws.c), maybe since the request just
+   * dispatched: what follows it are frames. */
+  if (c->ws != NULL)
+    ws_input(c);
   if (c->rpos == c->rlen)
     c->rpos = c->rlen = 0;
   /* Idle between requests, but no timer: llhttp skips the CRLFs after a
@@ -398,7 +406,7 @@ void conn_response_done(struct conn *c) {
 
 /* ---- writing ---- */
 
-static int buf_append(struct buf *b, const void *data, size_t len) {
+int buf_append(struct buf *b, const void *data, size_t len) {
   if (b->len + len > b->cap) {
     size_t cap = b->cap ? b->cap : 4096;
     char *nd;
@@ -585,6 +593,8 @@ static void conn_on_close(uv_handle_t *h) {
   }
   if (--c->handles_open > 0)
     return;
+  if (c->ws != NULL)
+    ws_release(c);
   if (c->res.state == RES_IDLE || c->res.state == RES_DONE ||
       c->res.state == RES_ABANDONED)
     worker_conn_release(c->w, c);
@@ -650,6 +660,7 @@ int conn_start(struct conn *c, struct worker *w, int fd,
   c->req.c = c;
   c->timer_kind = TIMER_NONE;
   c->deadline = NO_DEADLINE;
+  c->ws = NULL;
   response_reset(&c->res, c);
   c->res.state = RES_IDLE;
 

@@ -93,8 +93,9 @@ enum conn_timer {
   TIMER_LINGER,    /* closing: drain what the client still sends */
   TIMER_RESUME,    /* 0 ms: go on with the next request */
   TIMER_REQUEST,   /* a deferred response must finish: 503 */
-  TIMER_SEND       /* output waits for the client: it must take some of it
+  TIMER_SEND,      /* output waits for the client: it must take some of it
                       every --send-timeout, or the connection ends */
+  TIMER_WS         /* a WebSocket's idle or close timeout (ws.c) */
 };
 
 struct conn {
@@ -154,6 +155,7 @@ struct conn {
   struct buf out, wout;
   uv_write_t wreq;
   uv_shutdown_t sreq;
+  mc_ws *ws; /* the WebSocket this conn became (ws.c), or NULL */
 };
 
 /* Sets up a connection for an accepted socket fd, from the client at peer
@@ -189,6 +191,8 @@ void conn_response_done(struct conn *c);
 int conn_output(struct conn *c, const uv_buf_t *bufs, unsigned n);
 /* Writes queued output now (one vectored write when possible). */
 void conn_flush(struct conn *c);
+/* Appends to a buffer, growing it. Returns 0 or -ENOMEM. */
+int buf_append(struct buf *b, const void *data, size_t len);
 
 /* ---- the output queue (backpressure), for responses and upgraded
  * connections alike ----

@@ -23,6 +23,7 @@
 #include "proto.h"
 #include "request.h"
 #include "utc.h"
+#include "ws.h"
 
 /* Released conns kept with their buffers for the next connection. */
 #define POOL_MAX 256
@@ -157,6 +158,9 @@ static void worker_stop(struct worker *w, const char *why) {
   w->stopping = 1;
   log_debug("stopping: %s", why);
   accept_stop(w);
+  /* A WebSocket has no request boundary to stop at: the plugin is told,
+   * then it gets its close frame (1001). */
+  ws_stop_all(w);
   /* Open connections are not closed here: a client may be sending its next
    * request on an idle keep-alive connection right now, and closing would
    * lose it (the race every keep-alive close has). Every keep-alive decision
@@ -255,21 +259,26 @@ static void callback_thunk(void *arg) {
   pc->cb(&pc->c->res, pc->data);
 }
 
+int worker_guard(struct worker *w, void (*fn)(void *arg), void *arg) {
+  int rc = guard_call(fn, arg, w->cfg->request_timeout_ms);
+  /* The master first, before anything that may allocate: a fault inside
+   * malloc can leave the heap locked, and then this worker hangs at its
+   * next allocation. Told, the master replaces it now and kills it at
+   * --kill-timeout whatever happens next. */
+  if (rc != 0)
+    worker_tell_tainted(w, rc == GUARD_TIMEOUT ? TAINT_TIMEOUT : TAINT_FAULT);
+  return rc;
+}
+
 void worker_call_plugin(struct worker *w, struct conn *c,
                         void (*cb)(mc_response *res, void *data), void *data) {
   mc_response *res = &c->res;
   struct plugin_call pc = {c, cb, data};
-  int rc = cb != NULL
-               ? guard_call(callback_thunk, &pc, w->cfg->request_timeout_ms)
-               : guard_call(run_thunk, c, w->cfg->request_timeout_ms);
+  int rc = cb != NULL ? worker_guard(w, callback_thunk, &pc)
+                      : worker_guard(w, run_thunk, c);
 
   if (rc != 0) {
     char context[512];
-    /* The master first, before anything that may allocate: a fault inside
-     * malloc can leave the heap locked, and then this worker hangs at its
-     * next allocation. Told, the master replaces it now and kills it at
-     * --kill-timeout whatever happens next. */
-    worker_tell_tainted(w, rc == GUARD_TIMEOUT ? TAINT_TIMEOUT : TAINT_FAULT);
     /* a method, 200 bytes of the target, an address, an ID of up to
      * FORWARDED_ID_MAX: within the 512 */
     snprintf(context, sizeof context, "'%s %.200s' from %s (request %s)",

@@ -88,6 +88,12 @@ void worker_taint(struct worker *w, const char *why, enum taint how);
 /* --max-requests reached: a replacement starts, this one drains. */
 void worker_retire(struct worker *w);
 
+/* Calls fn(arg), plugin code, under the guard with --request-timeout.
+ * After a fault or a timeout (the guard's result, non-zero) the master has
+ * been told already; the caller logs it, ends what the call was serving and
+ * calls worker_taint(). */
+int worker_guard(struct worker *w, void (*fn)(void *arg), void *arg);
+
 /* Calls the plugin under the guard for the conn's request: mc_run() when cb
  * is NULL, else cb(&c->res, data) (mc_response_later(), a drain or a
  * mc_work() callback). A fault answers 500 and retires the worker. */
