@@ -259,20 +259,12 @@ static void ws_on_control(mc_ws *ws, const struct wsframe_ev *ev) {
   /* a pong: that the client is alive is all it says */
 }
 
-void ws_input(struct conn *c) {
-  mc_ws *ws = c->ws;
+/* Parses and handles frames until the input is used up, or until
+ * MC_WS_HIGH_WATER bytes are queued for the client. */
+static void ws_parse(mc_ws *ws) {
+  struct conn *c = ws->c;
   struct wsframe_ev ev;
 
-  if (ws->want_drain && conn_queued(c) <= MC_WS_HIGH_WATER / 2 &&
-      ws->state == WS_OPEN) {
-    ws->want_drain = 0;
-    if (ws->h.on_drain != NULL)
-      ws_call(ws, H_DRAIN);
-  }
-  if (c->rpos < c->rlen && ws->state == WS_OPEN) {
-    ws->ping_out = 0;
-    ws_arm_idle(ws);
-  }
   while (ws->state != WS_DONE && c->rpos < c->rlen && !c->closing &&
          conn_queued(c) < MC_WS_HIGH_WATER) {
     c->rpos += wsframe_parse(&ws->parser, (uint8_t *)c->rbuf + c->rpos,
@@ -287,6 +279,33 @@ void ws_input(struct conn *c) {
       if (ws->state == WS_OPEN)
         ws_send_close(ws, ev.code, ev.reason, ev.reason_len);
       ws_finish(ws, ev.code, ev.reason, ev.reason_len);
+    }
+  }
+}
+
+/* From conn_process(): new input, or output written. Output is written
+ * here as it comes, so that a queue that empties at once lets the plugin
+ * (on_drain) and the client's next frames go on without waiting for a
+ * write callback that will not come. */
+void ws_input(struct conn *c) {
+  mc_ws *ws = c->ws;
+
+  if (c->rpos < c->rlen && ws->state == WS_OPEN) {
+    ws->ping_out = 0;
+    ws_arm_idle(ws);
+  }
+  for (;;) {
+    ws_parse(ws);
+    if (ws->state != WS_OPEN || c->closing ||
+        (!ws->want_drain && c->rpos == c->rlen))
+      break;
+    conn_flush(c);
+    if (c->closing || conn_queued(c) > MC_WS_HIGH_WATER / 2)
+      break; /* a write is in flight: its callback comes back here */
+    if (ws->want_drain) {
+      ws->want_drain = 0;
+      if (ws->h.on_drain != NULL)
+        ws_call(ws, H_DRAIN);
     }
   }
   if (ws->state == WS_DONE)

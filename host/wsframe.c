@@ -119,6 +119,9 @@ static int fail(struct wsframe_parser *p, struct wsframe_ev *ev, int code,
                 const char *reason) {
   p->state = ST_DONE;
   ev->type = WSFRAME_ERROR;
+  ev->opcode = 0;
+  ev->data = NULL;
+  ev->len = 0;
   ev->code = code;
   ev->reason = reason;
   ev->reason_len = strlen(reason);

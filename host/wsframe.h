@@ -44,7 +44,8 @@ enum wsframe_event {
 struct wsframe_ev {
   enum wsframe_event type;
   /* DATA: the message's opcode (TEXT or BINARY), whether this piece is its
-   * first and whether it is its last; CONTROL: PING, PONG or CLOSE. */
+   * first and whether it is its last; CONTROL: PING, PONG or CLOSE; ERROR:
+   * 0 (and no data). */
   int opcode;
   int first, last;
   /* DATA: unmasked in place, in the caller's input; CONTROL: the frame's

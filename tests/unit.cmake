@@ -23,3 +23,7 @@ mchost_add_test(unit.forwarded TIMEOUT 30)
 foreach(unit params cookie multipart)
   mchost_add_test(unit.${unit} TIMEOUT 60)
 endforeach()
+
+# wsframe.c, wshandshake.c, sha1.c, base64.c: the WebSocket codec against
+# RFC 6455's examples and rules, and the digest vectors.
+mchost_add_test(unit.wsframe TIMEOUT 30)
