@@ -32,12 +32,18 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libc6-dev is only a Recommends of gcc, and recommends are not installed.
 DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libcriterion-dev \
         node-llhttp curl python3 prometheus
+# The WebSocket tests' clients: Debian's python3-websockets, and Node's `ws`,
+# which the build installs into the build directory with npm. Installed
+# before the build configures, so that CMake finds npm. (Debian's nodejs
+# comes without npm; NodeSource's brings its own, which Debian's would
+# conflict with.)
+TEST_DEPS := python3-websockets nodejs
 
 # Always passed, ON or OFF, so that a WERROR=1 run does not stick in the
 # CMake cache for the next plain `make build`.
 WERROR_FLAG := -DMCHOST_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 
-.PHONY: all deps build run test test-sanitize test-valgrind clean bench fuzz \
+.PHONY: all deps test-deps build run test test-sanitize test-valgrind clean bench fuzz \
         soak format-check docs
 
 all: build
@@ -73,7 +79,11 @@ run: build
 
 # The valgrind.* tests are test-valgrind's: slow, and valgrind is not a
 # dependency of the build.
-test: build
+test-deps:
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(TEST_DEPS)"
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory deps DEPS=npm
+
+test: test-deps build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(CTEST_JOBS) \
 	  -LE valgrind
 
@@ -82,7 +92,7 @@ test: build
 docs: build
 	cmake -DMCHOST=$(BUILD_DIR)/mchost -DSOURCE_DIR=. -P cmake/docs.cmake
 
-test-sanitize: deps
+test-sanitize: test-deps
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug \
 	  -DMCHOST_SANITIZE=address,undefined $(WERROR_FLAG) $(CMAKE_FLAGS)
 	cmake --build $(ASAN_DIR) -j $(JOBS)
