@@ -484,11 +484,11 @@ void conn_flush(struct conn *c) {
         return;
       }
       c->writing = 1;
-      /* From now on the client's pace decides, not an idle or response
-       * deadline (see conn_wait_client()); a request still being received
-       * keeps its own. */
+      /* From now on the client's pace decides, not an idle, response or
+       * WebSocket deadline (see conn_wait_client()); a request still being
+       * received keeps its own. */
       if (c->timer_kind == TIMER_NONE || c->timer_kind == TIMER_KEEPALIVE ||
-          c->timer_kind == TIMER_REQUEST) {
+          c->timer_kind == TIMER_REQUEST || c->timer_kind == TIMER_WS) {
         c->taken_mark = conn_taken(c);
         conn_set_timer(c, TIMER_SEND, c->w->cfg->send_timeout_ms);
       }

@@ -13,10 +13,11 @@
  * or a hang in one closes its WebSocket with 1011, tells the plugin
  * (on_close), and retires the worker as after a crashed request.
  *
- * Output goes through the conn's queue (conn_output()). While
- * MC_WS_HIGH_WATER bytes wait there, mc_ws_send() refuses more and the
+ * Output goes through the conn's queue (conn_output(), conn_queued(),
+ * conn_on_drain(): the backpressure of streamed responses). While
+ * CONN_QUEUE_HIGH bytes wait there, mc_ws_send() refuses more and the
  * client's next frames are left unread: a client that never reads stops
- * being read from, its input buffer fills, and the idle timeout ends it.
+ * being read from, its input buffer fills, and --send-timeout ends it.
  *
  * The conn's one timer serves the idle timeout (a ping after half of it
  * without a byte from the client, a close after all of it) and, once a
@@ -62,7 +63,6 @@ struct mc_ws {
   enum ws_state state;
   uint64_t idle_ms;
   unsigned ping_out : 1;   /* the host pinged; nothing received since */
-  unsigned want_drain : 1; /* mc_ws_send() said -EAGAIN */
   unsigned told_close : 1; /* on_close was called */
   unsigned told_shutdown : 1;
   int close_code;
@@ -260,13 +260,13 @@ static void ws_on_control(mc_ws *ws, const struct wsframe_ev *ev) {
 }
 
 /* Parses and handles frames until the input is used up, or until
- * MC_WS_HIGH_WATER bytes are queued for the client. */
+ * CONN_QUEUE_HIGH bytes are queued for the client. */
 static void ws_parse(mc_ws *ws) {
   struct conn *c = ws->c;
   struct wsframe_ev ev;
 
   while (ws->state != WS_DONE && c->rpos < c->rlen && !c->closing &&
-         conn_queued(c) < MC_WS_HIGH_WATER) {
+         conn_queued(c) < CONN_QUEUE_HIGH) {
     c->rpos += wsframe_parse(&ws->parser, (uint8_t *)c->rbuf + c->rpos,
                              c->rlen - c->rpos, &ev);
     if (ev.type == WSFRAME_DATA) {
@@ -283,30 +283,32 @@ static void ws_parse(mc_ws *ws) {
   }
 }
 
-/* From conn_process(): new input, or output written. Output is written
- * here as it comes, so that a queue that empties at once lets the plugin
- * (on_drain) and the client's next frames go on without waiting for a
- * write callback that will not come. */
+/* From conn_process(): new input, or output written. */
 void ws_input(struct conn *c) {
   mc_ws *ws = c->ws;
 
-  if (c->rpos < c->rlen && ws->state == WS_OPEN) {
-    ws->ping_out = 0;
-    ws_arm_idle(ws);
+  /* New input, or back in a WebSocket phase after output waited for the
+   * client (TIMER_SEND): the idle or close deadline starts again. */
+  if (c->timer_kind != TIMER_SEND &&
+      (c->timer_kind != TIMER_WS || c->rpos < c->rlen)) {
+    if (ws->state == WS_OPEN) {
+      if (c->rpos < c->rlen)
+        ws->ping_out = 0;
+      ws_arm_idle(ws);
+    } else if (ws->state == WS_CLOSE_SENT) {
+      conn_set_timer(c, TIMER_WS, WS_CLOSE_TIMEOUT_MS);
+    }
   }
   for (;;) {
     ws_parse(ws);
-    if (ws->state != WS_OPEN || c->closing ||
-        (!ws->want_drain && c->rpos == c->rlen))
+    if (ws->state == WS_DONE || c->closing || c->rpos == c->rlen)
       break;
+    /* The queue is full: written now; reading goes on if it empties at
+     * once, else when the write completes (conn_on_write() comes back
+     * here), since no callback would come for a queue that emptied. */
     conn_flush(c);
-    if (c->closing || conn_queued(c) > MC_WS_HIGH_WATER / 2)
-      break; /* a write is in flight: its callback comes back here */
-    if (ws->want_drain) {
-      ws->want_drain = 0;
-      if (ws->h.on_drain != NULL)
-        ws_call(ws, H_DRAIN);
-    }
+    if (c->closing || conn_queued(c) > CONN_QUEUE_LOW)
+      break;
   }
   if (ws->state == WS_DONE)
     c->rpos = c->rlen; /* whatever follows the end is not read */
@@ -446,6 +448,15 @@ MC_EXTERN mc_ws *mc_websocket_accept(mc_response *res,
 
 /* ---- the rest of the SDK ---- */
 
+/* conn_on_drain(): the queue is down to CONN_QUEUE_LOW after mc_ws_send()
+ * said -EAGAIN, or the connection closed (on_close says that). */
+static void ws_on_conn_drain(struct conn *c) {
+  mc_ws *ws = c->ws;
+  if (ws != NULL && !c->closing && ws->state == WS_OPEN &&
+      ws->h.on_drain != NULL)
+    ws_call(ws, H_DRAIN);
+}
+
 MC_EXTERN int mc_ws_send(mc_ws *ws, int type, const void *msg, size_t len) {
   uint32_t utf8 = 0;
 
@@ -455,8 +466,8 @@ MC_EXTERN int mc_ws_send(mc_ws *ws, int type, const void *msg, size_t len) {
     return -EINVAL;
   if (ws->state != WS_OPEN || ws->c->closing)
     return -EPIPE;
-  if (conn_queued(ws->c) >= MC_WS_HIGH_WATER) {
-    ws->want_drain = 1;
+  if (conn_queued(ws->c) >= CONN_QUEUE_HIGH) {
+    conn_on_drain(ws->c, ws_on_conn_drain);
     return -EAGAIN;
   }
   return ws_send_frame(ws, type, msg, len);

@@ -427,10 +427,11 @@ MC_EXTERN mc_request *mc_response_request(mc_response *res);
  *   --ws-idle-timeout (60 s): after half of it without a byte from the
  *     client, mchost sends a ping; after all of it, a close (1001); per
  *     connection with mc_ws_set_idle_timeout(); 0 = off;
- *   MC_WS_HIGH_WATER: mc_ws_send() refuses more output (-EAGAIN) while this
- *     much is queued, and mchost stops reading the client's messages until
- *     it has written what is queued: a client that never reads costs a
- *     bounded amount of memory, and the idle timeout ends it;
+ *   MC_QUEUE_HIGH (as for streamed responses): mc_ws_send() refuses more
+ *     output (-EAGAIN) while this much is queued, and mchost stops reading
+ *     the client's messages until the queue is down to MC_QUEUE_LOW: a
+ *     client that never reads costs a bounded amount of memory, and
+ *     --send-timeout (60 s) ends it once it takes nothing;
  *   a close handshake that the client does not finish within 5 s ends the
  *     connection anyway.
  * No extension (permessage-deflate) is negotiated. */
@@ -439,10 +440,6 @@ typedef struct mc_ws mc_ws;
 
 /* Message types, for on_message() and mc_ws_send(). */
 enum mc_ws_type { MC_WS_TEXT = 1, MC_WS_BINARY = 2 };
-
-/* While at least this many bytes wait to be written to a WebSocket's
- * client, mc_ws_send() returns -EAGAIN and its messages are not read. */
-#define MC_WS_HIGH_WATER (256 * 1024)
 
 /* What a plugin does with its WebSockets. Copied by mc_websocket_accept();
  * `data` is the pointer given there. Every handler runs on the loop thread
@@ -454,8 +451,9 @@ struct mc_ws_handlers {
    * (MC_WS_TEXT) is valid UTF-8, checked by mchost. */
   void (*on_message)(mc_ws *ws, int type, const void *msg, size_t len,
                      void *data);
-  /* Optional. After mc_ws_send() returned -EAGAIN: what was queued has
-   * been written down to half of MC_WS_HIGH_WATER, so sending may go on. */
+  /* Optional. After mc_ws_send() returned -EAGAIN: the queue is down to
+   * MC_QUEUE_LOW bytes, so sending may go on. Not called when the
+   * connection ends instead (on_close is). */
   void (*on_drain)(mc_ws *ws, void *data);
   /* Optional. The worker is stopping (a reload, a graceful stop, a
    * retirement): send any last message now. When the handler returns,
@@ -499,8 +497,9 @@ MC_EXTERN mc_ws *mc_websocket_accept(mc_response *res,
  * `msg`, copied or written before returning (msg may be NULL when len is
  * 0).
  * -EINVAL: bad type, or text that is not valid UTF-8;
- * -EAGAIN: MC_WS_HIGH_WATER bytes or more are queued: nothing was sent;
- *          on_drain() says when to try again;
+ * -EAGAIN: MC_QUEUE_HIGH bytes or more are queued: nothing was sent;
+ *          on_drain() says when to try again (any length is taken while
+ *          less is queued);
  * -EPIPE: the WebSocket is closing or closed (nothing is sent after a
  *         close frame). */
 MC_EXTERN int mc_ws_send(mc_ws *ws, int type, const void *msg, size_t len);
@@ -513,7 +512,8 @@ MC_EXTERN int mc_ws_send(mc_ws *ws, int type, const void *msg, size_t len);
  * or received. */
 MC_EXTERN int mc_ws_close(mc_ws *ws, int code, const char *reason);
 
-/* Bytes queued for the client, not yet handed to the kernel. */
+/* Bytes queued for the client, not yet handed to the kernel (see
+ * MC_QUEUE_HIGH). */
 MC_EXTERN size_t mc_ws_queued(const mc_ws *ws);
 
 /* The longest message this WebSocket's client may send from now on, in

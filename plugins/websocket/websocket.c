@@ -41,7 +41,7 @@ static void on_message(mc_ws *ws, int type, const void *msg, size_t len,
                        void *data) {
   (void)data;
   /* mchost stops reading a client that does not read its echoes, so the
-   * queue stays under MC_WS_HIGH_WATER; if it is full all the same, the
+   * queue stays under MC_QUEUE_HIGH; if it is full all the same, the
    * client gets "try again later". */
   if (mc_ws_send(ws, type, msg, len) == -EAGAIN)
     mc_ws_close(ws, 1013, "too much queued");

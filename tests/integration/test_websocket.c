@@ -140,7 +140,7 @@ Test(websocket, protocol_errors_close_with_their_codes, .fini = stop,
 Test(websocket, a_client_that_never_reads_is_bounded_and_ended, .fini = stop,
      .timeout = 90) {
   char pid[16];
-  start(EXAMPLE, (const char *[]){"--ws-idle-timeout", "2", NULL});
+  start(EXAMPLE, (const char *[]){"--send-timeout", "2", NULL});
   snprintf(pid, sizeof pid, "%d", (int)the_worker());
   py("never-reads", pid, "2");
 }
