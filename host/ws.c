@@ -32,6 +32,7 @@
 
 #include "access.h"
 #include "conn.h"
+#include "deconst.h"
 #include "guard.h"
 #include "log.h"
 #include "worker.h"
@@ -91,7 +92,7 @@ static int ws_send_frame(mc_ws *ws, int opcode, const void *data, size_t len) {
     return -EPIPE;
   b[0] = uv_buf_init((char *)head,
                      (unsigned)wsframe_head(head, opcode, (uint64_t)len));
-  b[1] = uv_buf_init((char *)data, (unsigned)len);
+  b[1] = uv_buf_init(DECONST(char *, data), (unsigned)len);
   rc = conn_output(c, b, len > 0 ? 2 : 1);
   if (!c->in_process)
     conn_flush(c);
