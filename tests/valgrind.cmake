@@ -75,3 +75,6 @@ mchost_add_valgrind_test(params FILTER
 # forwarding headers of trusted peers, on keep-alive connections.
 mchost_add_valgrind_test(client FILTER
   "@(proxy/v2_from*|proxy/hostile*|forwarded/a_trusted*|forwarded/forwarded_header*)")
+# The master's admin listener (connections, /metrics pages) and the drain.
+mchost_add_valgrind_test(admin FILTER
+  "admin/@(healthz*|request_counters*|readyz_fails_during*)")
