@@ -119,10 +119,7 @@ int admin_ready(struct master *m, char *why, size_t len) {
              "crash-looping: workers keep failing, restarts are slowed down");
     return 0;
   }
-  for (struct wproc *q = m->procs; q != NULL; q = q->next)
-    serving +=
-        q->generation == m->generation && q->state == W_READY && !q->tainted;
-  if (serving == 0) {
+  if ((serving = master_serving(m)) == 0) {
     snprintf(why, len, "no worker is serving yet");
     return 0;
   }

@@ -53,13 +53,18 @@ void master_booted(struct master *m) {
            m->watching ? ", reloading on changes" : "");
 }
 
+unsigned master_serving(const struct master *m) {
+  unsigned ready = 0;
+  for (const struct wproc *q = m->procs; q != NULL; q = q->next)
+    ready +=
+        q->generation == m->generation && q->state == W_READY && !q->tainted;
+  return ready;
+}
+
 /* Logs once per generation that all of its workers are serving. */
 void master_announce(struct master *m) {
-  unsigned ready = 0;
+  unsigned ready = master_serving(m);
 
-  for (struct wproc *q = m->procs; q != NULL; q = q->next)
-    if (q->generation == m->generation && q->state == W_READY && !q->tainted)
-      ready++;
   if (!m->announced && ready >= m->wanted) {
     m->announced = 1;
     log_info("ready: %u worker%s serving (generation %u)", ready,
@@ -164,7 +169,6 @@ static void master_begin_drain(struct master *m, const char *why) {
   log_info("%s: draining: not ready from now on, still serving for %.1f s "
            "(--drain-delay), then stopping gracefully",
            why, (double)m->cfg->drain_delay_ms / 1000.0);
-  uv_timer_stop(&m->respawn_timer);
   uv_timer_start(&m->drain_timer, master_on_drain_end, m->cfg->drain_delay_ms,
                  0);
 }

@@ -187,6 +187,8 @@ void wproc_tell(struct wproc *p, uint32_t type);
 /* master.c */
 void master_reconcile(struct master *m);
 void master_announce(struct master *m);
+/* Workers of the serving generation that are ready and not retiring. */
+unsigned master_serving(const struct master *m);
 /* A worker is ready: the first time, says "listening on" and marks the
  * master booted (a later failure to start is no longer a plugin that
  * cannot be used). */

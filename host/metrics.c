@@ -159,11 +159,6 @@ static long long rss_bytes(int pid) {
 }
 
 static void put_workers(struct page *p, struct master *m) {
-  unsigned serving = 0;
-
-  for (struct wproc *q = m->procs; q != NULL; q = q->next)
-    serving +=
-        q->generation == m->generation && q->state == W_READY && !q->tainted;
   one(p, "mchost_generation", "gauge",
       "The generation of workers serving: 1 at start, one more per reload.",
       m->generation);
@@ -171,7 +166,7 @@ static void put_workers(struct page *p, struct master *m) {
       "Workers wanted (--workers, changed by TTIN and TTOU).", m->wanted);
   one(p, "mchost_workers_serving", "gauge",
       "Workers of the serving generation that are ready and not retiring.",
-      serving);
+      master_serving(m));
   head(p, "mchost_worker_resident_memory_bytes", "gauge",
        "Resident memory of each worker process, read from /proc when "
        "scraped.");
