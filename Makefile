@@ -31,7 +31,7 @@ CTEST_JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libc6-dev is only a Recommends of gcc, and recommends are not installed.
 DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libcriterion-dev \
-        node-llhttp curl python3 prometheus haproxy nginx-light python3-yaml
+        node-llhttp curl python3 prometheus haproxy nginx-light python3-yaml libdw-dev
 # The WebSocket tests' clients: Debian's python3-websockets, and Node's `ws`,
 # which the build installs into the build directory with npm. Installed
 # before the build configures, so that CMake finds npm. (Debian's nodejs
@@ -147,7 +147,8 @@ soak: build
 # seed corpus. A finding fails, and its input lands in tests/fuzz/regression/.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := conn config params multipart proxy forwarded admin wsframe
+FUZZ_TARGETS := conn config params multipart proxy forwarded admin wsframe \
+                bundle
 FUZZ_DEPS := clang libclang-rt-14-dev
 
 fuzz:

@@ -322,6 +322,10 @@ static void config_derive(struct config *cfg) {
   cfg->reload_on = !cfg->no_reload && (cfg->reload || cfg->dev || dev_env);
   if (cfg->dev && !option_was_set(cfg, "log-level"))
     cfg->log_level = MC_LOG_DEBUG;
+  if (cfg->dev && !option_was_set(cfg, "crash-dir"))
+    cfg->crash_dir = "mchost-crashes";
+  if (cfg->crash_dir != NULL && strcmp(cfg->crash_dir, "off") == 0)
+    cfg->crash_dir = NULL;
 }
 
 int config_load(struct config *cfg, int argc, char **argv, int first, char *err,

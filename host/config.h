@@ -88,7 +88,15 @@ struct config_list {
   X("no-yield", OPT_FLAG, no_yield, "", NULL,                                  \
     "never let other processes run before waiting for events")                 \
   X("dev", OPT_FLAG, dev, "", NULL,                                            \
-    "development: --reload and --log-level debug")                             \
+    "development: --reload, --log-level debug, --crash-dir, errors shown "     \
+    "in the browser")                                                          \
+  X("crash-dir", OPT_STRING, crash_dir, "DIR", NULL,                           \
+    "write a replayable bundle per crash or timeout here (--dev: "             \
+    "mchost-crashes; off = none)")                                             \
+  X("crash-max", OPT_SIZE, crash_max, "SIZE", "64M",                           \
+    "largest total size of --crash-dir; the oldest bundles go first")          \
+  X("crash-keep-secrets", OPT_FLAG, crash_keep_secrets, "", NULL,              \
+    "keep Authorization and Cookie values in crash bundles")                   \
   X("watch", OPT_LIST, watch, "DIR", NULL,                                     \
     "also watch this source directory, recursively (repeatable)")              \
   X("ext", OPT_STRING, ext, "LIST", "c,h",                                     \
@@ -137,6 +145,9 @@ struct config {
   uint64_t no_reload;
   uint64_t no_yield;
   uint64_t dev;
+  const char *crash_dir; /* NULL: no bundles ("off" is read as NULL) */
+  uint64_t crash_max;
+  uint64_t crash_keep_secrets;
   struct config_list watch;
   const char *ext;
   uint64_t cooldown_ms;

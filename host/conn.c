@@ -21,6 +21,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -48,6 +49,7 @@ static void conn_linger(struct conn *c);
 static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void conn_on_close(uv_handle_t *h);
 static void conn_wait_client(struct conn *c, enum conn_timer expired);
+static int buf_append(struct buf *b, const void *data, size_t len);
 
 /* ---- timers ---- */
 
@@ -238,6 +240,8 @@ static void conn_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 }
 
 static void conn_update_reading(struct conn *c) {
+  if (c->detached)
+    return;
   int want = !c->closing && (c->timer_kind == TIMER_LINGER ||
                              c->rlen < CONN_READ_SIZE || c->rpos > 0);
   if (want && !c->reading) {
@@ -284,9 +288,27 @@ static void conn_check_drain(struct conn *c) {
   }
 }
 
+/* With --crash-dir, the bytes llhttp has just parsed, from `start`, join
+ * the current request's copy (a bundle needs them as received; the input
+ * buffer is reused as the request is parsed). A request's bytes begin
+ * after the previous request was dispatched. */
+static void keep_raw(struct conn *c, const char *start) {
+  size_t n = (size_t)(c->rbuf + c->rpos - start);
+  const struct config *cfg = c->w->cfg;
+
+  if (c->raw_done) {
+    c->raw.len = 0;
+    c->raw_done = 0;
+  }
+  /* a chunked body's framing on top of --max-body */
+  if (c->raw.len + n <= cfg->max_header_size + cfg->max_body + 65536)
+    buf_append(&c->raw, start, n);
+}
+
 static void dispatch(struct conn *c) {
   struct worker *w = c->w;
   c->request_ready = 0;
+  c->raw_done = 1;
   c->requests++;
   c->started_ns = uv_hrtime(); /* for the access log and the metrics */
   if (++w->served == w->max_requests)
@@ -343,9 +365,13 @@ static void conn_process(struct conn *c) {
 
     if (err == HPE_OK) {
       c->rpos = c->rlen;
+      if (c->w->cfg->crash_dir != NULL)
+        keep_raw(c, start);
     } else if (err == HPE_PAUSED) {
       /* at the end of a request, or before a chunk-size line */
       c->rpos += (size_t)(llhttp_get_error_pos(&c->parser) - start);
+      if (c->w->cfg->crash_dir != NULL)
+        keep_raw(c, start);
       llhttp_resume(&c->parser);
       if (c->request_ready)
         dispatch(c);
@@ -456,7 +482,7 @@ static void conn_on_write(uv_write_t *wr, int status) {
 }
 
 void conn_flush(struct conn *c) {
-  if (c->writing || c->closing)
+  if (c->writing || c->closing || c->detached)
     return;
   if (c->out.len > 0) {
     uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
@@ -511,7 +537,7 @@ int conn_output(struct conn *c, const uv_buf_t *bufs, unsigned n) {
     total += bufs[i].len;
 
   skip = 0;
-  if (total >= CONN_DIRECT_WRITE_MIN && !c->writing && n < 8) {
+  if (total >= CONN_DIRECT_WRITE_MIN && !c->writing && n < 8 && !c->detached) {
     uv_buf_t iov[9];
     unsigned k = 0;
     int w;
@@ -636,13 +662,13 @@ void conn_free_buffers(struct conn *c) {
   request_free(&c->req);
   free(c->out.data);
   free(c->wout.data);
+  free(c->raw.data);
   c->rbuf = c->hbuf = c->req.body = c->out.data = c->wout.data = NULL;
+  c->raw.data = NULL;
+  c->raw.len = c->raw.cap = 0;
 }
 
-int conn_start(struct conn *c, struct worker *w, int fd,
-               const struct sockaddr *peer) {
-  int err;
-
+static void conn_reset(struct conn *c, struct worker *w) {
   c->w = w;
   c->closing = c->close_after = c->reading = c->writing = 0;
   c->in_process = c->request_ready = c->orphaned = c->last_request = 0;
@@ -663,7 +689,15 @@ int conn_start(struct conn *c, struct worker *w, int fd,
   c->ws = NULL;
   response_reset(&c->res, c);
   c->res.state = RES_IDLE;
+  c->raw.len = 0;
+  c->raw_done = c->detached = 0;
+}
 
+int conn_start(struct conn *c, struct worker *w, int fd,
+               const struct sockaddr *peer) {
+  int err;
+
+  conn_reset(c, w);
   if ((err = uv_tcp_init(&w->loop, &c->tcp)) != 0)
     return close(fd), err;
   uv_timer_init(&w->loop, &c->timer);
@@ -685,4 +719,30 @@ int conn_start(struct conn *c, struct worker *w, int fd,
   conn_set_timer(c, TIMER_HEADER, w->cfg->header_timeout_ms);
   conn_update_reading(c);
   return 0;
+}
+
+int conn_start_detached(struct conn *c, struct worker *w) {
+  conn_reset(c, w);
+  c->detached = 1;
+  uv_timer_init(&w->loop, &c->timer);
+  uv_timer_init(&w->loop, &c->later);
+  c->timer.data = c->later.data = c;
+  c->handles_open = 2;
+  snprintf(c->req.remote_addr, sizeof c->req.remote_addr, "replay");
+  llhttp_init(&c->parser, HTTP_REQUEST, &w->settings);
+  c->parser.data = c;
+  return 0;
+}
+
+size_t conn_feed(struct conn *c, const char *data, size_t len) {
+  size_t room;
+  if (c->rpos > 0 && c->rpos == c->rlen)
+    c->rpos = c->rlen = 0;
+  room = CONN_READ_SIZE - c->rlen;
+  if (len > room)
+    len = room;
+  memcpy(c->rbuf + c->rlen, data, len);
+  c->rlen += len;
+  conn_process(c);
+  return len;
 }

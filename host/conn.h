@@ -124,6 +124,8 @@ struct conn {
   unsigned proxy_wait : 1; /* --proxy-protocol: its header is not read yet */
   unsigned trusted : 1;    /* the peer is a trusted proxy (client.c) */
   unsigned inflight : 1;   /* dispatched, not yet answered (board count) */
+  unsigned raw_done : 1;   /* `raw` holds a dispatched request */
+  unsigned detached : 1;   /* no socket (mchost replay): output stays in out */
   int error_status;      /* set by a parser callback that rejects the request */
   int expect;            /* index of the Expect header, or -1 */
   int hosts;             /* Host header fields seen */
@@ -151,6 +153,8 @@ struct conn {
   char peer_addr[FORWARDED_ADDR_LEN];
   int peer_port;
   const char *peer_scheme;
+  /* the current request's bytes as received, with --crash-dir only */
+  struct buf raw;
   /* output: `out` collects, `wout` is in flight in `wreq` */
   struct buf out, wout;
   uv_write_t wreq;
@@ -163,6 +167,13 @@ struct conn {
  * Returns 0 or a negative errno (the fd is closed then). */
 int conn_start(struct conn *c, struct worker *w, int fd,
                const struct sockaddr *peer);
+
+/* A conn without a socket, for `mchost replay`: conn_feed() gives it
+ * input, and its output collects in c->out. Returns 0 or a libuv error. */
+int conn_start_detached(struct conn *c, struct worker *w);
+/* Parses and dispatches what fits of data[0..len) (conn_start_detached()
+ * conns only). Returns the bytes taken: 0 while a response is pending. */
+size_t conn_feed(struct conn *c, const char *data, size_t len);
 
 /* Starts closing; memory is released by the worker once every handle is
  * closed and no response is left that a plugin may still finish. */

@@ -19,7 +19,6 @@
 #define _GNU_SOURCE
 #include "guard.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
 #include <pthread.h>
@@ -31,8 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <unwind.h>
-
-#include "log.h"
 
 static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
@@ -53,7 +50,6 @@ static struct {
   volatile sig_atomic_t armed;   /* the timer will fire */
   timer_t timer;
   int have_timer;
-  const char *snapshot, *plugin; /* to name the plugin as the user does */
 } guard;
 
 #define ALTSTACK_SIZE (1 << 16)
@@ -250,55 +246,3 @@ int guard_call(void (*fn)(void *arg), void *arg, uint64_t timeout_ms) {
 }
 
 const struct guard_report *guard_last(void) { return &thread.report; }
-
-void guard_name_plugin(const char *snapshot, const char *plugin) {
-  guard.snapshot = snapshot;
-  guard.plugin = plugin;
-}
-
-void guard_log_fault(int result, const char *context) {
-  const struct guard_report *r = &thread.report;
-  Dl_info self;
-  int have_self = dladdr((void *)guard_install, &self) != 0;
-
-  if (result == GUARD_TIMEOUT)
-    log_error("handler timed out (--request-timeout) in %s; it was at:",
-              context);
-  else
-    log_error("plugin crashed: SIG%s (%s) at address %p in %s",
-              sigabbrev_np(r->sig), strsignal(r->sig), r->addr, context);
-  /* Frames 0 and 1 are the handler and the kernel's signal trampoline.
-   * Below the plugin's frames comes mchost's own loop: not interesting, so
-   * the trace ends at the first mchost frame after a plugin frame (a fault
-   * inside an SDK call has mchost frames above the plugin's).
-   * module+offset is what `addr2line -e MODULE OFFSET` takes. */
-  int seen_plugin = 0;
-  for (int i = 2; i < r->nframes; i++) {
-    Dl_info info;
-    const char *module = "?", *slash;
-    uintptr_t off = 0;
-    int found = dladdr(r->frames[i], &info) != 0;
-
-    if (found && have_self && info.dli_fbase == self.dli_fbase && seen_plugin)
-      break;
-    if (found && guard.snapshot != NULL && info.dli_fname != NULL &&
-        strcmp(info.dli_fname, guard.snapshot) == 0)
-      seen_plugin = 1;
-    if (found && info.dli_fname != NULL) {
-      /* the snapshot has the plugin's bytes: its offsets are the plugin's */
-      if (guard.snapshot != NULL && strcmp(info.dli_fname, guard.snapshot) == 0)
-        module = guard.plugin;
-      else
-        module =
-            (slash = strrchr(info.dli_fname, '/')) ? slash + 1 : info.dli_fname;
-      off = (uintptr_t)r->frames[i] - (uintptr_t)info.dli_fbase;
-    }
-    if (found && info.dli_sname != NULL)
-      log_error(
-          "  #%-2d %s+0x%lx (%s+0x%lx)", i - 2, module, (unsigned long)off,
-          info.dli_sname,
-          (unsigned long)((uintptr_t)r->frames[i] - (uintptr_t)info.dli_saddr));
-    else
-      log_error("  #%-2d %s+0x%lx", i - 2, module, (unsigned long)off);
-  }
-}

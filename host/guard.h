@@ -37,12 +37,6 @@ int guard_call(void (*fn)(void *arg), void *arg, uint64_t timeout_ms);
 
 const struct guard_report *guard_last(void);
 
-/* Backtraces name frames in `snapshot` (the generation's copy) after
- * `plugin` (the user's --plugin path). Both strings must stay valid. */
-void guard_name_plugin(const char *snapshot, const char *plugin);
-
-/* Logs the last fault: signal, address, `context` (e.g. the request line)
- * and a backtrace with module+offset for addr2line. */
-void guard_log_fault(int result, const char *context);
+/* The report is named and logged by fault.c. */
 
 #endif

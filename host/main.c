@@ -8,6 +8,7 @@
 #include "llhttp.h"
 #include "master.h"
 #include "mchost.h"
+#include "replay.h"
 #include "scaffold.h"
 #include "status.h"
 #include "usage.h"
@@ -30,6 +31,8 @@ int main(int argc, char **argv) {
   /* `make docs`: the generated tables and reference (usage.h) */
   if (argc == 3 && strcmp(argv[1], "--help-markdown") == 0)
     return usage_print_markdown(argv[2]) == 0 ? EXIT_OK : EXIT_USAGE;
+  if (argc >= 2 && strcmp(argv[1], "replay") == 0)
+    return replay_main(argc - 1, argv + 1);
   if (config_load(&cfg, argc, argv, worker ? WORKER_ARGS : 1, err,
                   sizeof err) != 0) {
     fprintf(stderr, "mchost: %s (see 'mchost --help')\n", err);

@@ -25,6 +25,7 @@
 #include "access.h"
 #include "admin.h"
 #include "fdlimit.h"
+#include "bundle.h"
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
@@ -325,6 +326,11 @@ int master_main(const struct config *cfg, int argc, char **argv) {
     return EXIT_USAGE;
   if (check_access_log(cfg) != 0)
     return EXIT_RUNTIME;
+  if (cfg->crash_dir != NULL &&
+      bundle_dir_prepare(cfg->crash_dir, err, sizeof err) != 0) {
+    fprintf(stderr, "mchost: %s\n", err);
+    return EXIT_RUNTIME;
+  }
 
   master_board_create(&m);
   uv_loop_init(&m.loop);

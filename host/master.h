@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "fault.h"
 #include "proto.h"
 #include "watch.h"
 
@@ -56,7 +57,7 @@ struct wproc {
   int exited;
   int handles; /* open uv handles; freed at 0 */
   size_t rlen;
-  char rbuf[sizeof(struct msg)];
+  char rbuf[sizeof(struct msg) + sizeof(struct fault_msg)];
 };
 
 /*
@@ -211,5 +212,8 @@ void reload_on_worker_exit(struct master *m, struct wproc *p, const char *how);
 void reload_forget_generation(struct master *m, unsigned generation);
 void reload_stop(struct master *m);
 void reload_cleanup(struct master *m);
+/* The file generation `generation` loads its plugin from. */
+void reload_snapshot_path(const struct master *m, unsigned generation,
+                          char *out, size_t len);
 
 #endif

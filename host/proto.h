@@ -5,11 +5,13 @@
 #include <stdint.h>
 
 enum msg_type {
-  MSG_READY = 1,   /* worker -> master: plugin loaded, accepting */
-  MSG_TAINTED = 2, /* worker -> master: retiring, start a replacement now */
-  MSG_STOP = 3,    /* master -> worker: stop accepting, drain, exit */
-  MSG_REOPEN = 4,  /* master -> worker: reopen the access log (SIGUSR1) */
-  MSG_RETIRING = 5 /* worker -> master: --max-requests reached, replace me */
+  MSG_READY = 1,    /* worker -> master: plugin loaded, accepting */
+  MSG_TAINTED = 2,  /* worker -> master: retiring, start a replacement now */
+  MSG_STOP = 3,     /* master -> worker: stop accepting, drain, exit */
+  MSG_REOPEN = 4,   /* master -> worker: reopen the access log (SIGUSR1) */
+  MSG_RETIRING = 5, /* worker -> master: --max-requests reached, replace me */
+  MSG_FAULT = 6,    /* worker -> master: a struct fault_msg follows (fault.h) */
+  MSG_DEV_ERROR = 7 /* master -> worker: --dev error page changed (devpage.h) */
 };
 
 /* MSG_TAINTED's value: why the worker retires. */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "deconst.h"
+#include "devpage.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
@@ -33,7 +34,7 @@ static void reload_begin(struct master *m, int what, int force);
 
 /* ---- snapshots ---- */
 
-static void snapshot_path(const struct master *m, unsigned generation,
+void reload_snapshot_path(const struct master *m, unsigned generation,
                           char *out, size_t len) {
   snprintf(out, len, "%s/gen-%u.so", m->snapdir, generation);
 }
@@ -124,7 +125,7 @@ int reload_init(struct master *m, char *err, size_t errlen) {
   m->reload.timer.data = m;
   if ((rc = make_snapdir(m, err, errlen)) != 0)
     return rc;
-  snapshot_path(m, m->generation, m->snapshot, sizeof m->snapshot);
+  reload_snapshot_path(m, m->generation, m->snapshot, sizeof m->snapshot);
   rc = plugin_snapshot(m->cfg->plugin, m->snapshot, &m->plugin_st, msg,
                        sizeof msg);
   if (rc != 0) {
@@ -164,7 +165,11 @@ static void reload_done(struct master *m) {
 
 static void reload_fail(struct master *m, const char *reason) {
   struct reload *r = &m->reload;
+  char title[128], why[2048];
 
+  snprintf(title, sizeof title, "generation %u could not start", r->generation);
+  devpage_load_error(m, r->generation, why, sizeof why);
+  devpage_set(m, title, why[0] != '\0' ? why : reason);
   log_error("reload to generation %u failed: %s; generation %u keeps "
             "serving",
             r->generation, reason, m->generation);
@@ -203,7 +208,7 @@ static void reload_start_generation(struct master *m, int force) {
     reload_done(m);
     return;
   }
-  snapshot_path(m, gen, tmp, sizeof tmp);
+  reload_snapshot_path(m, gen, tmp, sizeof tmp);
   rc = plugin_snapshot(m->cfg->plugin, tmp, &st, err, sizeof err);
   if (rc == -EAGAIN && ++r->tries < RELOAD_INCOMPLETE_RETRIES) {
     log_debug("%s; retrying in %llu ms", err,
@@ -253,6 +258,7 @@ static void build_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 
 static void build_finish(struct master *m) {
   struct reload *r = &m->reload;
+  char title[64];
   uint64_t ms = uv_now(&m->loop) - r->started_ms;
 
   r->build_log[r->build_len] = '\0';
@@ -264,6 +270,7 @@ static void build_finish(struct master *m) {
   }
   if (r->build_status == 0 && r->build_sig == 0) {
     log_info("build succeeded in %llu ms", (unsigned long long)ms);
+    devpage_clear(m);
     reload_start_generation(m, r->force);
     return;
   }
@@ -273,6 +280,10 @@ static void build_finish(struct master *m) {
             r->build_sig ? r->build_sig : (int)r->build_status,
             (unsigned long long)ms, m->generation, r->build_log);
   master_board_note(m, BOARD_RELOAD_FAILED);
+  snprintf(title, sizeof title, "the build failed (%s %d)",
+           r->build_sig ? "signal" : "exit code",
+           r->build_sig ? r->build_sig : (int)r->build_status);
+  devpage_set(m, title, r->build_log);
   reload_done(m);
 }
 
@@ -451,6 +462,7 @@ void reload_on_worker_ready(struct master *m, struct wproc *p) {
       master_stop_worker(q);
   snprintf(m->snapshot, sizeof m->snapshot, "%s", r->snapshot);
   m->plugin_st = r->st;
+  devpage_clear(m);
   log_info("reloaded: generation %u serving (%u worker%s, %s) in %llu ms; "
            "generation %u is draining",
            m->generation, ready, ready == 1 ? "" : "s", r->why,
@@ -485,7 +497,7 @@ void reload_forget_generation(struct master *m, unsigned generation) {
   for (struct wproc *p = m->procs; p != NULL; p = p->next)
     if (p->generation == generation)
       return;
-  snapshot_path(m, generation, path, sizeof path);
+  reload_snapshot_path(m, generation, path, sizeof path);
   unlink(path);
 }
 
@@ -509,9 +521,13 @@ void reload_cleanup(struct master *m) {
   if (m->snapdir[0] == '\0')
     return;
   for (unsigned g = 1; g <= m->last_generation; g++) {
-    snapshot_path(m, g, path, sizeof path);
+    reload_snapshot_path(m, g, path, sizeof path - 8);
+    unlink(path);
+    strcat(path, ".err"); /* devpage_note_load_error() */
     unlink(path);
   }
+  snprintf(path, sizeof path, "%s/dev-error", m->snapdir);
+  unlink(path);
   rmdir(m->snapdir);
   m->snapdir[0] = '\0';
 }

@@ -122,7 +122,22 @@ static const char cmakelists[] =
     "against\n"
     "# the mchost executable that loads it.\n"
     "mchost_add_plugin(@NAME@ src/@NAME@.c)\n"
-    "target_compile_options(@NAME@ PRIVATE -Wall -Wextra)\n";
+    "target_compile_options(@NAME@ PRIVATE -Wall -Wextra)\n"
+    "\n"
+    "# Handler tests without a server (`ctest --test-dir build`): each\n"
+    "# tests/X.http is a request as a client sends it, which mchost replay\n"
+    "# runs through the plugin in one process; tests/X.expected is the\n"
+    "# response it must give (status line, the headers listed, the body).\n"
+    "enable_testing()\n"
+    "file(GLOB requests CONFIGURE_DEPENDS tests/*.http)\n"
+    "foreach(request IN LISTS requests)\n"
+    "  get_filename_component(test \"${request}\" NAME_WE)\n"
+    "  add_test(NAME ${test}\n"
+    "    COMMAND mchost::mchost replay \"${request}\"\n"
+    "            --plugin $<TARGET_FILE:@NAME@>\n"
+    "            --expect "
+    "\"${CMAKE_CURRENT_SOURCE_DIR}/tests/${test}.expected\")\n"
+    "endforeach()\n";
 
 static const char readme[] =
     "# @NAME@\n"
@@ -162,14 +177,34 @@ static const char readme[] =
     "over only once they are ready, so no request fails. A failed build\n"
     "prints its errors and the running version keeps serving.\n"
     "\n"
+    "## Test\n"
+    "\n"
+    "    ctest --test-dir build --output-on-failure\n"
+    "\n"
+    "runs each request in `tests/*.http` through the plugin with\n"
+    "`mchost replay` (no server, no port) and compares the response with\n"
+    "`tests/*.expected`. Add a test: one more pair of files. A crash prints\n"
+    "its backtrace; `gdb --args mchost replay tests/X.http --plugin\n"
+    "build/@NAME@.so` debugs it.\n"
+    "\n"
     "## Files\n"
     "\n"
     "- `src/@NAME@.c`: the request handler `mc_run`, and the optional\n"
     "  `mc_init` and `mc_shutdown`.\n"
     "- `CMakeLists.txt`: builds `build/@NAME@.so` with "
-    "`mchost_add_plugin()`.\n";
+    "`mchost_add_plugin()`,\n"
+    "  and registers the tests.\n"
+    "- `tests/`: requests and the responses they must get.\n";
 
 static const char gitignore[] = "build/\n";
+
+/* The request bytes as a client sends them: CR LF line ends. */
+static const char test_request[] = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
+
+static const char test_expected[] = "HTTP/1.1 200 OK\n"
+                                    "Content-Type: text/plain; charset=utf-8\n"
+                                    "\n"
+                                    "Hello from @NAME@\n";
 
 /* In writing order: the source last, so that a project cut short by an
  * error still lacks the file a build would need first. */
@@ -180,6 +215,8 @@ static const struct {
     {"CMakeLists.txt", cmakelists},
     {"README.md", readme},
     {".gitignore", gitignore},
+    {"tests/hello.http", test_request},
+    {"tests/hello.expected", test_expected},
     {"src/" PLACEHOLDER ".c", plugin_c},
 };
 #define N_FILES (sizeof files / sizeof files[0])
@@ -195,8 +232,9 @@ static void scaffold_usage(FILE *f) {
   fprintf(f,
           "Usage: mchost new NAME [DIR]\n\n"
           "Writes a plugin project into DIR (default ./NAME), which must not\n"
-          "exist or be empty: src/NAME.c, CMakeLists.txt, README.md and\n"
-          ".gitignore. NAME is made of letters, digits, '_' and '-'.\n");
+          "exist or be empty: src/NAME.c, CMakeLists.txt, README.md,\n"
+          ".gitignore and a test in tests/. NAME is made of letters,\n"
+          "digits, '_' and '-'.\n");
 }
 
 /* Prints one "mchost new: ..." line and returns EXIT_USAGE. */
@@ -367,8 +405,12 @@ int scaffold_main(int argc, char **argv) {
   if (!dir_usable(dir))
     return EXIT_USAGE;
 
-  snprintf(src, sizeof src, "%s/src", dir);
-  if ((err = make_dirs(src, failed, sizeof failed)) != 0) {
+  snprintf(src, sizeof src, "%s/tests", dir);
+  if ((err = make_dirs(src, failed, sizeof failed)) == 0) {
+    snprintf(src, sizeof src, "%s/src", dir);
+    err = make_dirs(src, failed, sizeof failed);
+  }
+  if (err != 0) {
     fprintf(stderr, "mchost new: cannot create directory '%s': %s\n", failed,
             strerror(-err));
     return EXIT_RUNTIME;

@@ -42,6 +42,8 @@ static const char *const synopsis[] = {
     "mchost --plugin FILE [options]",
     "mchost new NAME [DIR]   (write a new plugin project)",
     "mchost status [PID]     (workers, requests, crashes of a running mchost)",
+    "mchost replay FILE|-    (run a crash bundle or a raw request again, in "
+    "one process)",
 };
 #define N_SYNOPSIS (sizeof synopsis / sizeof synopsis[0])
 

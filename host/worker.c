@@ -12,10 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "accept.h"
 #include "client.h"
+#include "devpage.h"
+#include "fault.h"
 #include "fdlimit.h"
 #include "guard.h"
 #include "log.h"
@@ -55,6 +58,8 @@ const char *worker_date(struct worker *w) {
 
 static void worker_send(struct worker *w, uint32_t type, uint64_t value) {
   struct msg m = {type, w->pub.id, value};
+  if (w->replay)
+    return;
   uv_buf_t b = uv_buf_init((char *)&m, sizeof m);
   /* 16 bytes into a socketpair the master drains: never blocks. */
   if (uv_try_write((uv_stream_t *)&w->control, &b, 1) != (int)sizeof m)
@@ -191,6 +196,31 @@ void worker_retire(struct worker *w) {
   worker_stop(w, "--max-requests");
 }
 
+/* A replay prints the report itself. Allocates nothing, like
+ * fault_collect(). */
+void worker_report_fault(struct worker *w, int rc, const char *context,
+                         const struct buf *raw) {
+  struct fault_msg *f = &w->fault;
+  struct msg m = {MSG_FAULT, w->pub.id, sizeof *f};
+  struct iovec iov[2] = {{&m, sizeof m}, {f, sizeof *f}};
+  int err;
+
+  fault_collect(f, rc, w->plugin_path, w->pub.generation, context);
+  snprintf(f->build_id, sizeof f->build_id, "%s", w->crash.build_id);
+  if (w->crash.dir != NULL &&
+      (err = bundle_write(&w->crash, f, raw ? raw->data : NULL,
+                          raw ? raw->len : 0)) != 0)
+    log_error("cannot write a crash bundle in '%s': %s", w->crash.dir,
+              strerror(-err));
+  if (w->replay) {
+    fault_log(NULL, f, w->plugin_path, w->cfg->plugin, w->crash.dir);
+    return;
+  }
+  /* by fd: in mc_init() the pipe is not libuv's yet */
+  if (writev(WORKER_CONTROL_FD, iov, 2) != (ssize_t)(sizeof m + sizeof *f))
+    log_error("could not send the fault report to the master");
+}
+
 /* Allocates nothing: see worker_call_plugin(). */
 static void worker_tell_tainted(struct worker *w, enum taint how) {
   if (w->told_tainted)
@@ -203,8 +233,12 @@ void worker_taint(struct worker *w, const char *why, enum taint how) {
   if (w->tainted)
     return;
   w->tainted = 1;
+  if (w->replay)
+    return;
   worker_tell_tainted(w, how);
-  log_error("retiring this worker: %s; a replacement is starting", why);
+  log_error("retiring this worker (generation %u): %s; a replacement is "
+            "starting",
+            w->pub.generation, why);
   worker_stop(w, why);
 }
 
@@ -233,6 +267,8 @@ static void worker_on_control(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
       worker_stop(w, "asked by the master");
     else if (m.type == MSG_REOPEN)
       access_reopen(&w->access);
+    else if (m.type == MSG_DEV_ERROR)
+      devpage_reload(w);
   }
 }
 
@@ -274,8 +310,12 @@ void worker_call_plugin(struct worker *w, struct conn *c,
                         void (*cb)(mc_response *res, void *data), void *data) {
   mc_response *res = &c->res;
   struct plugin_call pc = {c, cb, data};
-  int rc = cb != NULL ? worker_guard(w, callback_thunk, &pc)
-                      : worker_guard(w, run_thunk, c);
+  int rc;
+
+  if (w->dev_error != NULL && cb == NULL && devpage_answer(w, c))
+    return;
+  rc = cb != NULL ? worker_guard(w, callback_thunk, &pc)
+                  : worker_guard(w, run_thunk, c);
 
   if (rc != 0) {
     char context[512];
@@ -285,11 +325,14 @@ void worker_call_plugin(struct worker *w, struct conn *c,
              c->req.method ? c->req.method : "?",
              c->req.target ? c->req.target : "?", c->req.remote_addr,
              client_request_id(c));
-    guard_log_fault(rc, context);
+    worker_report_fault(w, rc, context, &c->raw);
     uv_timer_stop(&c->later);
     if (res->state == RES_STREAMING)
       conn_abort_stream(c);
-    if (res->state == RES_HANDLER || res->state == RES_DEFERRED)
+    if ((res->state == RES_HANDLER || res->state == RES_DEFERRED) &&
+        w->cfg->dev && rc != GUARD_TIMEOUT)
+      devpage_crash(w, c, &w->fault);
+    else if (res->state == RES_HANDLER || res->state == RES_DEFERRED)
       response_send_error(c, rc == GUARD_TIMEOUT ? 503 : 500);
     if (rc == GUARD_TIMEOUT)
       worker_taint(w, "a handler exceeded --request-timeout", TAINT_TIMEOUT);
@@ -324,29 +367,39 @@ static void shutdown_thunk(void *arg) {
   w->plugin.shutdown();
 }
 
-static int worker_load_plugin(struct worker *w) {
+int worker_load_plugin(struct worker *w) {
   char err[1024];
   struct init_call ic = {w, 0};
   int rc;
 
+  self = w;
   if (plugin_open(&w->plugin, w->plugin_path, w->cfg->plugin, err,
                   sizeof err) != 0) {
     log_error("%s", err);
+    devpage_note_load_error(w, err);
     return -1;
   }
-  guard_name_plugin(w->plugin_path, w->cfg->plugin);
+  w->crash.dir = w->cfg->crash_dir;
+  w->crash.plugin = w->cfg->plugin;
+  w->crash.snapshot = w->plugin_path;
+  w->crash.keep_secrets = (int)w->cfg->crash_keep_secrets;
+  fault_build_id(w->plugin.handle, w->crash.build_id, sizeof w->crash.build_id);
   if (w->plugin.init == NULL)
     return 0;
   rc = guard_call(init_thunk, &ic, w->cfg->request_timeout_ms);
   if (rc != 0) {
-    guard_log_fault(rc, "mc_init()");
-    log_error("plugin '%s' cannot start: mc_init() %s", w->cfg->plugin,
-              rc == GUARD_TIMEOUT ? "did not return in time" : "crashed");
-    return -1;
+    worker_report_fault(w, rc, "mc_init()", NULL);
+    snprintf(err, sizeof err, "plugin '%s' cannot start: mc_init() %s",
+             w->cfg->plugin,
+             rc == GUARD_TIMEOUT ? "did not return in time" : "crashed");
+  } else if (ic.rc != 0) {
+    snprintf(err, sizeof err,
+             "plugin '%s': mc_init() refused to start (returned %d)",
+             w->cfg->plugin, ic.rc);
   }
-  if (ic.rc != 0) {
-    log_error("plugin '%s': mc_init() refused to start (returned %d)",
-              w->cfg->plugin, ic.rc);
+  if (rc != 0 || ic.rc != 0) {
+    log_error("%s", err);
+    devpage_note_load_error(w, err);
     return -1;
   }
   return 0;
@@ -400,7 +453,7 @@ static void worker_cleanup(struct worker *w) {
   if (w->plugin.shutdown != NULL) {
     int rc = guard_call(shutdown_thunk, w, w->cfg->request_timeout_ms);
     if (rc != 0)
-      guard_log_fault(rc, "mc_shutdown()");
+      worker_report_fault(w, rc, "mc_shutdown()", NULL);
   }
   uv_walk(&w->loop, close_walk_cb, NULL);
   uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -476,6 +529,7 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
 
   if (worker_load_plugin(&w) != 0)
     return EXIT_PLUGIN;
+  devpage_reload(&w);
   if (access_open(&w.access, &w.loop, cfg->access_log, (int)cfg->log_format,
                   msg, sizeof msg) != 0) {
     log_error("%s", msg);

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "access.h"
+#include "bundle.h"
 #include "config.h"
 #include "conn.h"
 #include "llhttp.h"
@@ -57,6 +58,11 @@ struct worker {
   int told_tainted; /* MSG_TAINTED sent */
   int exit_code;
 
+  struct bundle_site crash; /* --crash-dir, and what a bundle names */
+  struct fault_msg fault;   /* the last fault, sent to the master */
+  int replay;               /* mchost replay: no master, no socket */
+  char *dev_error;          /* --dev: the failed build or load (devpage.c) */
+
   struct access_log access;
   uint64_t served;       /* requests dispatched */
   uint64_t max_requests; /* --max-requests plus this worker's jitter */
@@ -93,6 +99,17 @@ void worker_retire(struct worker *w);
  * been told already; the caller logs it, ends what the call was serving and
  * calls worker_taint(). */
 int worker_guard(struct worker *w, void (*fn)(void *arg), void *arg);
+
+/* Loads the plugin and runs its mc_init under the guard. Returns 0, or -1
+ * after logging why not. */
+int worker_load_plugin(struct worker *w);
+
+/* After a guarded call faulted or timed out (the master told already): the
+ * record (fault.c), its bundle with the request bytes `raw` (NULL: none)
+ * when --crash-dir is on, and the record to the master, which names the
+ * frames and logs it. Allocates nothing. */
+void worker_report_fault(struct worker *w, int rc, const char *context,
+                         const struct buf *raw);
 
 /* Calls the plugin under the guard for the conn's request: mc_run() when cb
  * is NULL, else cb(&c->res, data) (mc_response_later(), a drain or a

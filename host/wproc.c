@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "bundle.h"
 #include "deconst.h"
 #include "log.h"
 #include "master.h"
@@ -157,11 +158,34 @@ static void master_on_ready(struct master *m, struct wproc *p) {
   master_announce(m);
 }
 
+/* A worker's fault record: logged with the frames named from the
+ * generation's own snapshot, and --crash-dir kept within --crash-max. */
+static void wproc_on_fault(struct wproc *p, struct fault_msg *f) {
+  struct master *m = p->m;
+  char snapshot[PATH_MAX + 32], who[64];
+
+  if (fault_check(f) != 0 || f->generation != p->generation) {
+    log_warn("worker %u (pid %d) sent a garbled fault report", p->id, p->pid);
+    return;
+  }
+  reload_snapshot_path(m, p->generation, snapshot, sizeof snapshot);
+  snprintf(who, sizeof who, "worker %u (pid %d): ", p->id, p->pid);
+  fault_log(who, f, snapshot, m->cfg->plugin, m->cfg->crash_dir);
+  if (f->bundle[0] != '\0' && m->cfg->crash_dir != NULL)
+    bundle_dir_trim(m->cfg->crash_dir, m->cfg->crash_max);
+}
+
 static void wproc_apply(struct wproc *p, const struct msg *msg) {
   struct master *m = p->m;
 
   if (msg->worker_id != p->id) {
     wproc_kill(p, "garbled control message");
+    return;
+  }
+  if (msg->type == MSG_FAULT) {
+    struct fault_msg f;
+    memcpy(&f, p->rbuf + sizeof *msg, sizeof f);
+    wproc_on_fault(p, &f);
     return;
   }
   switch (msg->type) {
@@ -194,8 +218,30 @@ static void wproc_apply(struct wproc *p, const struct msg *msg) {
 
 static void wproc_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   struct wproc *p = h->data;
+  size_t want = sizeof(struct msg);
   (void)hint;
-  *buf = uv_buf_init(p->rbuf + p->rlen, (unsigned)(sizeof p->rbuf - p->rlen));
+  if (p->rlen >= sizeof(struct msg))
+    want += sizeof(struct fault_msg); /* only a fault is longer */
+  *buf = uv_buf_init(p->rbuf + p->rlen, (unsigned)(want - p->rlen));
+}
+
+/* Acts on the message in rbuf once it is whole: a struct msg, and after
+ * MSG_FAULT a struct fault_msg. The reads are sized (wproc_on_alloc())
+ * so that rbuf never holds more than one message. */
+static void wproc_consume(struct wproc *p, size_t n) {
+  struct msg msg;
+  size_t want = sizeof msg;
+
+  p->rlen += n;
+  if (p->rlen < sizeof msg)
+    return;
+  memcpy(&msg, p->rbuf, sizeof msg);
+  if (msg.type == MSG_FAULT)
+    want += sizeof(struct fault_msg);
+  if (p->rlen < want)
+    return;
+  p->rlen = 0;
+  wproc_apply(p, &msg);
 }
 
 static void wproc_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
@@ -207,12 +253,37 @@ static void wproc_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     wproc_on_pipe_closed(p);
     return;
   }
-  p->rlen += (size_t)n;
-  if (p->rlen == sizeof p->rbuf) {
+  wproc_consume(p, (size_t)n);
+}
+
+/* A worker that reports a fault and exits (mc_init crashed) may be seen
+ * exiting before its report is read: read what its pipe still holds. Only
+ * fault reports count now; the rest is about a worker that is gone. */
+static void wproc_drain(struct wproc *p) {
+  uv_os_fd_t fd;
+
+  if (uv_is_closing((uv_handle_t *)&p->control) ||
+      uv_fileno((uv_handle_t *)&p->control, &fd) != 0)
+    return;
+  for (;;) {
+    size_t want = sizeof(struct msg);
     struct msg msg;
+    ssize_t n;
+
+    if (p->rlen >= sizeof msg)
+      want += sizeof(struct fault_msg);
+    if ((n = read(fd, p->rbuf + p->rlen, want - p->rlen)) <= 0)
+      return;
+    p->rlen += (size_t)n;
+    if (p->rlen < sizeof msg)
+      continue;
     memcpy(&msg, p->rbuf, sizeof msg);
-    p->rlen = 0;
-    wproc_apply(p, &msg);
+    if (msg.type != MSG_FAULT)
+      p->rlen = 0;
+    else if (p->rlen == sizeof msg + sizeof(struct fault_msg)) {
+      p->rlen = 0;
+      wproc_apply(p, &msg);
+    }
   }
 }
 
@@ -242,6 +313,7 @@ static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
   struct master *m = p->m;
   char how[64];
 
+  wproc_drain(p);
   p->exited = 1;
   wproc_unlink(m, p);
   master_board_retire(m, p);

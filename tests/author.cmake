@@ -42,7 +42,8 @@ mchost_add_test(integration.install TIMEOUT 180
   HARNESS mchost_test_harness_installed
   DEFINITIONS MCHOST_TEST_PREFIX="${MCHOST_TEST_PREFIX}"
               MCHOST_BUILD_DIR="${CMAKE_BINARY_DIR}"
-              MCHOST_CMAKE="${CMAKE_COMMAND}")
+              MCHOST_CMAKE="${CMAKE_COMMAND}"
+              MCHOST_CTEST="${CMAKE_CTEST_COMMAND}")
 set_property(DIRECTORY APPEND PROPERTY ADDITIONAL_CLEAN_FILES
              "${MCHOST_TEST_PREFIX}" "${MCHOST_TEST_PREFIX}.lock")
 

@@ -11,7 +11,8 @@ if(MCHOST_FUZZ AND NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
                       "build directory with CC=clang (or use `make fuzz`)")
 endif()
 
-set(MCHOST_FUZZ_TARGETS conn config params multipart proxy forwarded admin wsframe)
+set(MCHOST_FUZZ_TARGETS conn config params multipart proxy forwarded admin
+    wsframe bundle)
 
 # The host core once more, for the fuzzer's coverage instrumentation: the
 # same sources, include directories, libraries and options as mchost_core

@@ -219,6 +219,10 @@ Test(install, new_project_builds_serves_and_is_never_overwritten) {
         "'%s' -S '%s' -B '%s/build' -DCMAKE_PREFIX_PATH='%s'", MCHOST_CMAKE,
         dir, dir, MCHOST_TEST_PREFIX);
   SH_OK("cmake --build", "'%s' --build '%s/build'", MCHOST_CMAKE, dir);
+  /* its own handler test, run by mchost replay */
+  SH_OK("ctest",
+        "'%s' --test-dir '%s/build' --output-on-failure --no-tests=error",
+        MCHOST_CTEST, dir);
 
   serve(so);
   get("/", 200);

@@ -198,10 +198,13 @@ static void start_env(const char *const *args, const char *const *env) {
 
 static void start(const char *const *args) { start_env(args, NULL); }
 
-/* mchost --plugin T/app.so --dev --workers 2 [extra...], app.so = `so`. */
+/* mchost --plugin T/app.so --reload --log-level debug --workers 2
+ * [extra...], app.so = `so`: what --dev does, without --dev's failure
+ * pages (test_devloop.c), so that the old generation's answers show. */
 static void start_dev(const char *so, const char *const *extra) {
-  const char *args[24] = {"--plugin", APP, "--dev", "--workers", "2"};
-  int n = 5;
+  const char *args[24] = {"--plugin", APP,         "--reload", "--log-level",
+                          "debug",    "--workers", "2"};
+  int n = 7;
   for (; extra && *extra; extra++)
     args[n++] = *extra;
   args[n] = NULL;
@@ -753,8 +756,9 @@ static void start_build(void) {
            "%s -shared -fPIC -w -I'%s' -o '%s/app.so' '%s/src/main.c'", TEST_CC,
            SDK_DIR, T, T);
   cr_assert_eq(sh(first), 0, "the first build failed: %s", first);
-  start((const char *const[]){"--plugin", APP, "--dev", "--workers", "2",
-                              "--watch", src, "--build", BUILD, NULL});
+  start((const char *const[]){"--plugin", APP, "--reload", "--log-level",
+                              "debug", "--workers", "2", "--watch", src,
+                              "--build", BUILD, NULL});
   cr_assert_str_eq(answer(), "base g1\n");
 }
 
@@ -887,8 +891,9 @@ Test(reload, sighup_during_build_is_not_lost) {
   snprintf(file, sizeof file, "%s/a.c", src);
   write_file(file, "int a;\n");
   cp(GEN_V1, APP);
-  start((const char *const[]){"--plugin", APP, "--dev", "--workers", "1",
-                              "--watch", src, "--build", "sleep 1", NULL});
+  start((const char *const[]){"--plugin", APP, "--reload", "--log-level",
+                              "debug", "--workers", "1", "--watch", src,
+                              "--build", "sleep 1", NULL});
   write_file(file, "int b;\n");
   expect_log("building:", 2000);
   cr_assert_eq(kill(S.pid, SIGHUP), 0);

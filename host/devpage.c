@@ -1,0 +1,244 @@
+/*
+ * devpage.c - failures in the browser, in --dev only.
+ *
+ * The master owns the state: when a --build fails or a new generation will
+ * not load, it writes the failure to "dev-error" in its private snapshot
+ * directory and tells every worker (MSG_DEV_ERROR); a build that succeeds,
+ * or a generation that serves, removes it. Workers read the file when told
+ * and at start (a replacement started meanwhile), and while they hold a
+ * failure they answer every request with it instead of calling the
+ * plugin: the old generation's answers would hide that the change never
+ * arrived. The HTML page reloads itself every 2 s, so the browser shows
+ * the application again as soon as a build succeeds.
+ */
+#define _GNU_SOURCE
+#include "devpage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "log.h"
+#include "master.h"
+#include "worker.h"
+
+#define DEV_ERROR_FILE "dev-error"
+/* a crash page must fit the conn's preallocated output buffer: the worker
+ * that faulted may not allocate (conn_alloc_buffers()) */
+#define CRASH_PAGE_MAX 3600
+#define PAGE_MAX 32768
+
+/* ---- master ---- */
+
+static int write_file(const char *path, const char *a, const char *b) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
+  if (fd < 0)
+    return -errno;
+  if (write(fd, a, strlen(a)) < 0 || write(fd, b, strlen(b)) < 0)
+    rc = -errno;
+  close(fd);
+  return rc;
+}
+
+static void tell_workers(struct master *m) {
+  for (struct wproc *p = m->procs; p != NULL; p = p->next)
+    if (p->state != W_STOPPING)
+      wproc_tell(p, MSG_DEV_ERROR);
+}
+
+void devpage_set(struct master *m, const char *title, const char *text) {
+  char path[PATH_MAX + 32], head[512];
+  if (!m->cfg->dev || m->snapdir[0] == '\0')
+    return;
+  snprintf(path, sizeof path, "%s/" DEV_ERROR_FILE, m->snapdir);
+  snprintf(head, sizeof head, "%s\n", title);
+  if (write_file(path, head, text) != 0)
+    return;
+  tell_workers(m);
+}
+
+void devpage_clear(struct master *m) {
+  char path[PATH_MAX + 32];
+  if (!m->cfg->dev || m->snapdir[0] == '\0')
+    return;
+  snprintf(path, sizeof path, "%s/" DEV_ERROR_FILE, m->snapdir);
+  if (unlink(path) == 0)
+    tell_workers(m);
+}
+
+static char *read_small(const char *path, size_t max) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  char *buf;
+  ssize_t n;
+  if (fd < 0)
+    return NULL;
+  if ((buf = malloc(max + 1)) == NULL) {
+    close(fd);
+    return NULL;
+  }
+  n = read(fd, buf, max);
+  close(fd);
+  if (n < 0) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
+void devpage_load_error(struct master *m, unsigned generation, char *out,
+                        size_t len) {
+  char path[PATH_MAX + 64];
+  char *text;
+  reload_snapshot_path(m, generation, path, sizeof path - 8);
+  strcat(path, ".err");
+  out[0] = '\0';
+  if ((text = read_small(path, len - 1)) != NULL) {
+    snprintf(out, len, "%s", text);
+    free(text);
+    unlink(path);
+  }
+}
+
+/* ---- worker ---- */
+
+/* The file next to the worker's snapshot, in the master's directory. */
+static void file_next_to(const struct worker *w, const char *name, char *out,
+                         size_t len) {
+  const char *slash = strrchr(w->plugin_path, '/');
+  int dirlen = slash ? (int)(slash - w->plugin_path) : 1;
+  snprintf(out, len, "%.*s/%s", dirlen, slash ? w->plugin_path : ".", name);
+}
+
+void devpage_reload(struct worker *w) {
+  char path[PATH_MAX + 32];
+  if (!w->cfg->dev || w->replay)
+    return;
+  file_next_to(w, DEV_ERROR_FILE, path, sizeof path);
+  free(w->dev_error);
+  w->dev_error = read_small(path, PAGE_MAX / 2);
+}
+
+void devpage_note_load_error(struct worker *w, const char *msg) {
+  char path[PATH_MAX + 32];
+  if (!w->cfg->dev || w->replay)
+    return;
+  snprintf(path, sizeof path, "%s.err", w->plugin_path);
+  write_file(path, msg, "\n");
+}
+
+/* Appends s[0..len) to out (n used of cap), HTML-escaped or not. */
+static size_t put(char *out, size_t n, size_t cap, const char *s, size_t len,
+                  int html) {
+  for (size_t i = 0; i < len && n + 7 < cap; i++) {
+    const char *esc = NULL;
+    if (html && s[i] == '<')
+      esc = "&lt;";
+    else if (html && s[i] == '>')
+      esc = "&gt;";
+    else if (html && s[i] == '&')
+      esc = "&amp;";
+    if (esc != NULL) {
+      memcpy(out + n, esc, strlen(esc));
+      n += strlen(esc);
+    } else {
+      out[n++] = s[i];
+    }
+  }
+  out[n] = '\0';
+  return n;
+}
+
+static size_t put_str(char *out, size_t n, size_t cap, const char *s,
+                      int html) {
+  return put(out, n, cap, s, strlen(s), html);
+}
+
+static int wants_html(struct conn *c) {
+  const char *accept = mc_request_header(&c->req, "Accept");
+  return accept != NULL && strstr(accept, "text/html") != NULL;
+}
+
+/* The page: title, then text in a <pre>; no allocation (a static buffer,
+ * the worker has one loop thread). */
+static void respond(struct conn *c, const char *title, const char *text,
+                    const char *footer, size_t cap, int refresh) {
+  static char page[PAGE_MAX];
+  int html = wants_html(c);
+  size_t n = 0;
+
+  if (cap > sizeof page)
+    cap = sizeof page;
+  if (html) {
+    n = put_str(page, n, cap,
+                "<!doctype html><html><head><meta charset=\"utf-8\">", 0);
+    if (refresh)
+      n = put_str(page, n, cap, "<meta http-equiv=\"refresh\" content=\"2\">",
+                  0);
+    n = put_str(page, n, cap,
+                "<title>mchost</title><style>body{font:14px/1.4 "
+                "monospace;margin:2em}h1{color:#b00;font-size:16px}pre{"
+                "background:#f4f4f4;padding:1em;overflow:auto}</style>"
+                "</head><body><h1>",
+                0);
+    n = put_str(page, n, cap, title, 1);
+    n = put_str(page, n, cap, "</h1><pre>", 0);
+    n = put_str(page, n, cap, text, 1);
+    n = put_str(page, n, cap, "</pre><p>", 0);
+    n = put_str(page, n, cap, footer, 1);
+    n = put_str(page, n, cap, "</p></body></html>\n", 0);
+  } else {
+    n = put_str(page, n, cap, "mchost --dev: ", 0);
+    n = put_str(page, n, cap, title, 0);
+    n = put_str(page, n, cap, "\n\n", 0);
+    n = put_str(page, n, cap, text, 0);
+    n = put_str(page, n, cap, "\n", 0);
+    n = put_str(page, n, cap, footer, 0);
+    n = put_str(page, n, cap, "\n", 0);
+  }
+  response_reset(&c->res, c);
+  mc_response_header(&c->res, "Content-Type",
+                     html ? "text/html; charset=utf-8"
+                          : "text/plain; charset=utf-8");
+  mc_response_header(&c->res, "Cache-Control", "no-store");
+  mc_response_send(&c->res, 500, page, n);
+}
+
+int devpage_answer(struct worker *w, struct conn *c) {
+  const char *text, *nl;
+  char title[512];
+  if (w->dev_error == NULL)
+    return 0;
+  nl = strchr(w->dev_error, '\n');
+  text = nl ? nl + 1 : "";
+  snprintf(title, sizeof title, "%.*s",
+           (int)(nl ? nl - w->dev_error : (long)strlen(w->dev_error)),
+           w->dev_error);
+  respond(c, title, text,
+          "The previous build keeps running, unchanged, until a build "
+          "succeeds; this page reloads itself.",
+          PAGE_MAX, 1);
+  return 1;
+}
+
+void devpage_crash(struct worker *w, struct conn *c,
+                   const struct fault_msg *f) {
+  static char report[CRASH_PAGE_MAX / 2], footer[FAULT_PATH + PATH_MAX];
+  fault_format(f, w->plugin_path, w->cfg->plugin, 0, report, sizeof report);
+  if (f->bundle[0] != '\0')
+    snprintf(footer, sizeof footer,
+             "The master's log names each frame (function, file:line). "
+             "Replay it: mchost replay %s/%s",
+             w->crash.dir, f->bundle);
+  else
+    snprintf(footer, sizeof footer,
+             "The master's log names each frame (function, file:line).");
+  c->req.keep_alive = 0;
+  respond(c, "the plugin crashed", report, footer, CRASH_PAGE_MAX, 0);
+  c->close_after = 1;
+}
