@@ -186,21 +186,16 @@ static void respond(struct conn *c, const char *title, const char *text,
                 "background:#f4f4f4;padding:1em;overflow:auto}</style>"
                 "</head><body><h1>",
                 0);
-    n = put_str(page, n, cap, title, 1);
-    n = put_str(page, n, cap, "</h1><pre>", 0);
-    n = put_str(page, n, cap, text, 1);
-    n = put_str(page, n, cap, "</pre><p>", 0);
-    n = put_str(page, n, cap, footer, 1);
-    n = put_str(page, n, cap, "</p></body></html>\n", 0);
   } else {
     n = put_str(page, n, cap, "mchost --dev: ", 0);
-    n = put_str(page, n, cap, title, 0);
-    n = put_str(page, n, cap, "\n\n", 0);
-    n = put_str(page, n, cap, text, 0);
-    n = put_str(page, n, cap, "\n", 0);
-    n = put_str(page, n, cap, footer, 0);
-    n = put_str(page, n, cap, "\n", 0);
   }
+  /* title, text and footer, and what separates them in each form */
+  n = put_str(page, n, cap, title, html);
+  n = put_str(page, n, cap, html ? "</h1><pre>" : "\n\n", 0);
+  n = put_str(page, n, cap, text, html);
+  n = put_str(page, n, cap, html ? "</pre><p>" : "\n", 0);
+  n = put_str(page, n, cap, footer, html);
+  n = put_str(page, n, cap, html ? "</p></body></html>\n" : "\n", 0);
   response_reset(&c->res, c);
   mc_response_header(&c->res, "Content-Type",
                      html ? "text/html; charset=utf-8"

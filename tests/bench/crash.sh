@@ -13,7 +13,9 @@
 #    than FAIL_FREE (host/master.h) fall in one second and the respawn
 #    backoff never applies: this is the unthrottled path. Goal: <= 50 ms.
 #    Also shown: crash -> "started worker" (the master's reaction) and what a
-#    client sees: the 500, then a fresh GET / until it is answered.
+#    client sees: the 500, then a fresh GET / until it is answered. Run
+#    twice: without crash bundles, and with --crash-dir (each crash writes
+#    a bundle; the difference is what writing one costs).
 #
 # 2. cost: the guard on the hello benchmark. mchost has no switch to turn the
 #    guard off at run time (--request-timeout 0 only stops the watchdog
@@ -131,10 +133,11 @@ minmax() { sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi 
 # ---- 1. crash -> replacement ready ----
 
 bench_replace() {
-  local bin="$WORK/build-on/mchost" i pid newpid t_crash t_start t_ready
+  local label=$1 bin="$WORK/build-on/mchost" i pid newpid t_crash t_start t_ready
   local to_ready=() to_start=() client=()
-  start_server replace "$bin" "$WORK/crash.so" --workers 1 --log-level debug
-  say "crash -> replacement ready: $SAMPLES crashes, ${SPACING_MS} ms apart ..."
+  shift
+  start_server replace "$bin" "$WORK/crash.so" --workers 1 --log-level debug "$@"
+  say "crash -> replacement ready ($label): $SAMPLES crashes, ${SPACING_MS} ms apart ..."
   for i in $(seq "$SAMPLES"); do
     # the serving worker: the newest one that said it is ready
     pid=$(grep -E "\] ready \(generation" "$LOG" | tail -1 |
@@ -156,10 +159,12 @@ bench_replace() {
     for _ in $(seq 500); do
       newpid=$(grep -E "\[worker [0-9]+ pid [0-9]+\] ready \(generation" "$LOG" |
         sed -n 's/.*pid \([0-9]*\)\].*/\1/p' | grep -vx "$pid" | tail -1)
-      [ -n "$newpid" ] && ! grep -q "pid $newpid\] plugin crashed" "$LOG" && break
+      [ -n "$newpid" ] && ! grep -q "pid $newpid\] retiring" "$LOG" && break
       sleep 0.005
     done
-    t_crash=$(grep "pid $pid\] plugin crashed" "$LOG" | head -1 | stamp_ms)
+    # the worker's own line, logged right after the fault (the master's
+    # report with the named frames follows it)
+    t_crash=$(grep "pid $pid\] retiring this worker" "$LOG" | head -1 | stamp_ms)
     t_start=$(grep "started worker [0-9]* (pid $newpid," "$LOG" | head -1 | stamp_ms)
     t_ready=$(grep "pid $newpid\] ready (generation" "$LOG" | head -1 | stamp_ms)
     if [ -z "$t_crash" ] || [ -z "$t_ready" ]; then
@@ -174,7 +179,7 @@ bench_replace() {
   backoff=$(grep -c "crash-looping" "$LOG" || true)
   stop_server
   echo
-  echo "## crash -> replacement (1 worker, GET /segv, $SAMPLES samples)"
+  echo "## crash -> replacement, $label (1 worker, GET /segv, $SAMPLES samples)"
   echo
   echo "| measure | median ms | range ms |"
   echo "|---|---|---|"
@@ -287,8 +292,11 @@ bench_cost() {
 
 build_all
 case $WHAT in
-  replace) bench_replace ;;
+  replace) bench_replace "no bundles"
+    bench_replace "--crash-dir" --crash-dir "$WORK/crashes" ;;
   cost) bench_cost ;;
-  all) bench_replace; bench_cost ;;
+  all) bench_replace "no bundles"
+    bench_replace "--crash-dir" --crash-dir "$WORK/crashes"
+    bench_cost ;;
   *) say "usage: $0 [replace|cost|all]"; exit 2 ;;
 esac
