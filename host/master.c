@@ -24,8 +24,8 @@
 
 #include "access.h"
 #include "admin.h"
-#include "fdlimit.h"
 #include "bundle.h"
+#include "fdlimit.h"
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
