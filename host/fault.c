@@ -241,8 +241,7 @@ int fault_build_id(void *handle, char *out, size_t len) {
 }
 
 /* The first line after `who`, the frames as they are. */
-static void to_log(void *arg, const char *line) {
-  const char *who = arg;
+static void to_log(const char *who, const char *line) {
   if (who != NULL && line[0] != ' ')
     log_error("%s%s", who, line);
   else
@@ -257,7 +256,7 @@ void fault_log(const char *who, const struct fault_msg *f, const char *snapshot,
   for (char *line = text, *nl; (nl = strchr(line, '\n')) != NULL;
        line = nl + 1) {
     *nl = '\0';
-    to_log((void *)who, line);
+    to_log(who, line);
   }
   if (f->bundle[0] != '\0' && crash_dir != NULL)
     log_error("crash bundle: %s/%s (replay it: mchost replay %s/%s)", crash_dir,
