@@ -49,7 +49,6 @@ static void conn_linger(struct conn *c);
 static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void conn_on_close(uv_handle_t *h);
 static void conn_wait_client(struct conn *c, enum conn_timer expired);
-static int buf_append(struct buf *b, const void *data, size_t len);
 
 /* ---- timers ---- */
 
