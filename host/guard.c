@@ -14,7 +14,9 @@
  * call running (a libuv pool thread, a plugin's own thread) is never taken
  * for a fault of the request that runs on the loop thread at that moment:
  * it is a fault outside guarded code. The timeout is process-wide: one
- * timer, delivered to the loop thread, bounds the handlers that run there.
+ * timer bounds the handlers of the loop thread, watched by a thread of its
+ * own (guard_watchdog()) that interrupts the loop thread only when its call
+ * is over time.
  */
 #define _GNU_SOURCE
 #include "guard.h"
@@ -22,11 +24,13 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <unwind.h>
@@ -46,10 +50,13 @@ static __thread struct {
 } thread;
 
 static struct {
-  volatile uint64_t deadline_ms; /* of the loop thread's outermost call */
-  volatile sig_atomic_t armed;   /* the timer will fire */
-  timer_t timer;
+  uint64_t deadline_ms; /* of the loop thread's outermost call; 0 = none */
+  int armed;            /* the timer will fire */
+  timer_t timer;        /* delivers SIGALRM to the watchdog thread */
   int have_timer;
+  pid_t loop_tid; /* the thread whose calls have a deadline */
+  sem_t started;  /* the watchdog thread has its timer, or failed */
+  int start_err;
 } guard;
 
 #define ALTSTACK_SIZE (1 << 16)
@@ -135,29 +142,104 @@ static void guard_on_fault(int sig, siginfo_t *si, void *uc) {
   siglongjmp(*thread.env, 1);
 }
 
-/* The timer fired. It was armed for a whole timeout when some call
- * started: if the call running now is past its own deadline, it is cut
- * short; if it is not, the timer is armed again for the rest of its time;
- * with no call running, it stays off until the next one. */
+/* The watchdog thread found the loop thread's call past its deadline and
+ * sent it SIGALRM. The call may have ended meanwhile, and another begun:
+ * only a call that is still past its own deadline is cut short. */
 static void guard_on_alarm(int sig, siginfo_t *si, void *uc) {
-  uint64_t deadline = guard.deadline_ms, now = coarse_ms();
+  uint64_t deadline = __atomic_load_n(&guard.deadline_ms, __ATOMIC_SEQ_CST);
   (void)sig;
   (void)si;
   (void)uc;
-  if (!thread.loop || thread.env == NULL || deadline == 0) {
-    guard.armed = 0;
+  if (!thread.loop || thread.env == NULL || deadline == 0 ||
+      coarse_ms() < deadline)
     return;
-  }
-  if (now < deadline) {
-    arm_timer(deadline - now); /* timer_settime() is async-signal-safe */
-    return;
-  }
-  guard.armed = 0;
   thread.report.sig = 0;
   thread.report.addr = NULL;
   thread.report.nframes = guard_backtrace(thread.report.frames, 48);
   thread.result = GUARD_TIMEOUT;
   siglongjmp(*thread.env, 1);
+}
+
+/* Arms the timer unless it is armed already; the one who flips `armed`
+ * arms it, so that it is never armed twice nor left off by a race between
+ * the loop thread and the watchdog. */
+static void arm_once(uint64_t ms) {
+  int off = 0;
+  if (__atomic_compare_exchange_n(&guard.armed, &off, 1, 0, __ATOMIC_SEQ_CST,
+                                  __ATOMIC_SEQ_CST))
+    arm_timer(ms);
+}
+
+/* The watchdog: the timer's signal comes here, never to the loop thread.
+ * It is armed once for a whole timeout by the first call that finds it off
+ * (no system call per request), so it usually fires while a later call,
+ * still within its own time, is running. Delivered to the loop thread, it
+ * would cut that call's blocking system calls short (EINTR: nanosleep,
+ * poll, read of a socket), whatever the handler then decided. So this
+ * thread looks at the deadline and signals the loop thread only when its
+ * call is over time; otherwise it arms the timer for the rest, or leaves
+ * it off when no call runs. */
+static void *guard_watchdog(void *arg) {
+  struct sigevent sev;
+  sigset_t alarm;
+  (void)arg;
+
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = SIGALRM;
+  sev._sigev_un._tid = gettid();
+  guard.start_err =
+      timer_create(CLOCK_MONOTONIC, &sev, &guard.timer) != 0 ? -errno : 0;
+  sem_post(&guard.started);
+  if (guard.start_err != 0)
+    return NULL;
+  sigemptyset(&alarm);
+  sigaddset(&alarm, SIGALRM);
+  for (;;) {
+    uint64_t deadline, now;
+    if (sigwaitinfo(&alarm, NULL) != SIGALRM)
+      continue;
+    deadline = __atomic_load_n(&guard.deadline_ms, __ATOMIC_SEQ_CST);
+    now = coarse_ms();
+    if (deadline != 0 && now < deadline) {
+      arm_timer(deadline - now);
+      continue;
+    }
+    __atomic_store_n(&guard.armed, 0, __ATOMIC_SEQ_CST);
+    if (deadline != 0) {
+      syscall(SYS_tgkill, getpid(), guard.loop_tid, SIGALRM);
+      continue;
+    }
+    /* A call that set its deadline after the load above found the timer
+     * still armed and left it: arm it for that call now. */
+    deadline = __atomic_load_n(&guard.deadline_ms, __ATOMIC_SEQ_CST);
+    now = coarse_ms();
+    if (deadline != 0)
+      arm_once(deadline > now ? deadline - now : 0);
+  }
+  return NULL;
+}
+
+/* Starts the watchdog thread with every signal blocked (it waits for
+ * SIGALRM with sigwaitinfo(), and must take no signal meant for the
+ * process); the caller's mask is left as it was. */
+static int guard_start_watchdog(void) {
+  sigset_t all, old;
+  pthread_t t;
+  int err;
+
+  if (sem_init(&guard.started, 0, 0) != 0)
+    return -errno;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  err = pthread_create(&t, NULL, guard_watchdog, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (err != 0)
+    return -err;
+  pthread_detach(t);
+  while (sem_wait(&guard.started) != 0 && errno == EINTR)
+    ;
+  return guard.start_err;
 }
 
 int guard_thread_init(void) {
@@ -182,7 +264,6 @@ int guard_thread_init(void) {
 
 int guard_install(void) {
   struct sigaction sa;
-  struct sigevent sev;
   int err;
 
   if ((err = guard_thread_init()) != 0)
@@ -202,12 +283,9 @@ int guard_install(void) {
     return -errno;
   if (guard.have_timer)
     return 0;
-  memset(&sev, 0, sizeof sev);
-  sev.sigev_notify = SIGEV_THREAD_ID;
-  sev.sigev_signo = SIGALRM;
-  sev._sigev_un._tid = gettid();
-  if (timer_create(CLOCK_MONOTONIC, &sev, &guard.timer) != 0)
-    return -errno;
+  guard.loop_tid = gettid();
+  if ((err = guard_start_watchdog()) != 0)
+    return err;
   guard.have_timer = 1;
   return 0;
 }
@@ -221,18 +299,16 @@ int guard_call(void (*fn)(void *arg), void *arg, uint64_t timeout_ms) {
    * handlers run with SA_NODEFER, so a jump leaves no signal blocked; the
    * mask is restored by hand on the rare fault instead. */
   if (sigsetjmp(env, 0) == 0) {
-    /* env and deadline before `armed` is read: a timer firing in between
-     * sees this call and arms itself again. */
+    /* env and deadline before `armed` is read: a watchdog that stops the
+     * timer in between sees this call and arms it again. */
     thread.env = &env;
     if (timeout_ms > 0 && outer == NULL && thread.loop && guard.have_timer) {
-      guard.deadline_ms = coarse_ms() + timeout_ms;
+      __atomic_store_n(&guard.deadline_ms, coarse_ms() + timeout_ms,
+                       __ATOMIC_SEQ_CST);
       /* Armed once for a whole timeout, not per call: under load the timer
-       * fires once per timeout and costs no system call per request, and
-       * a plugin's own sleeps and polls are not cut short by ticks. */
-      if (!guard.armed) {
-        guard.armed = 1;
-        arm_timer(timeout_ms);
-      }
+       * fires once per timeout and costs no system call per request. */
+      if (!__atomic_load_n(&guard.armed, __ATOMIC_SEQ_CST))
+        arm_once(timeout_ms);
     }
     fn(arg);
   } else {
@@ -240,7 +316,7 @@ int guard_call(void (*fn)(void *arg), void *arg, uint64_t timeout_ms) {
     pthread_sigmask(SIG_SETMASK, &thread.mask, NULL);
   }
   if (outer == NULL && thread.loop)
-    guard.deadline_ms = 0;
+    __atomic_store_n(&guard.deadline_ms, 0, __ATOMIC_SEQ_CST);
   thread.env = outer;
   return result;
 }
