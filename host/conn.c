@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "fetch.h"
 #include "log.h"
 #include "metrics.h"
 #include "parse.h"
@@ -408,6 +409,8 @@ void conn_response_done(struct conn *c) {
   if (c->timer_kind == TIMER_REQUEST)
     conn_set_timer(c, TIMER_NONE, 0);
   c->res.state = RES_IDLE;
+  if (c->fetches != NULL)
+    fetch_conn_changed(c);
   if (!c->req.keep_alive || c->w->stopping)
     c->close_after = 1;
   if (c->closing) {
@@ -630,6 +633,8 @@ void conn_close(struct conn *c) {
     return;
   c->closing = 1;
   c->reading = 0;
+  if (c->fetches != NULL)
+    fetch_conn_changed(c);
   uv_close((uv_handle_t *)&c->tcp, conn_on_close);
   uv_close((uv_handle_t *)&c->timer, conn_on_close);
   /* A pending mc_response_later() still fires: the plugin must be able to
@@ -680,6 +685,7 @@ static void conn_reset(struct conn *c, struct worker *w) {
   c->out.len = c->wout.len = 0;
   c->committed = 0;
   c->drain = NULL;
+  c->fetches = NULL;
   c->req.body_len = 0;
   c->req.nheaders = 0;
   c->req.c = c;

@@ -14,6 +14,7 @@
 
 struct worker;
 struct conn;
+struct fetch;
 
 /* Header fields beyond this count get 431, whatever --max-header-size. */
 #define CONN_MAX_HEADERS 100
@@ -140,6 +141,7 @@ struct conn {
   uint64_t taken_mark; /* bytes the kernel had taken at the last look
                           (TIMER_SEND) */
   void (*drain)(struct conn *c); /* conn_on_drain() */
+  struct fetch *fetches;         /* mc_fetch()es for its response (fetch.c) */
   /* input: bytes [rpos, rlen) are received but not parsed */
   size_t rpos, rlen;
   char *rbuf;

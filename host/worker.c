@@ -20,6 +20,7 @@
 #include "devpage.h"
 #include "fault.h"
 #include "fdlimit.h"
+#include "fetch.h"
 #include "guard.h"
 #include "log.h"
 #include "parse.h"
@@ -446,10 +447,12 @@ static int worker_listen_master(struct worker *w) {
   return 0;
 }
 
-/* The loop has ended: the plugin's mc_shutdown() (guarded like a request),
+/* The loop has ended: fetches still running cancelled (their callbacks
+ * told), the plugin's mc_shutdown() (guarded like a request),
  * then every handle closed and every pooled connection freed, so that a
  * leak checker sees nothing of ours at exit. */
 static void worker_cleanup(struct worker *w) {
+  fetch_worker_stop(w);
   if (w->plugin.shutdown != NULL) {
     int rc = guard_call(shutdown_thunk, w, w->cfg->request_timeout_ms);
     if (rc != 0)

@@ -50,6 +50,7 @@ struct worker {
   struct conn *active;      /* open conns (and parked ones awaiting a plugin) */
   struct conn *pool;        /* released conns, buffers kept */
   struct conn *orphans;     /* abandoned responses a plugin may still touch */
+  struct fetch *fetches;    /* mc_fetch()es in flight (fetch.c) */
   unsigned nconns;
   unsigned npool;
 
