@@ -583,22 +583,24 @@ typedef struct mc_fetch_opts {
 } mc_fetch_opts;
 
 /* What a fetch brought back. Owned by mchost, valid only during the
- * callback: copy what you keep. */
+ * callback: copy what you keep.
+ *
+ * error is 0 when a whole response arrived (any status, 4xx and 5xx
+ * included); else a negative errno, and nothing else is set:
+ * -ENOENT: the host name did not resolve (DNS failure);
+ * -ECONNREFUSED: no address accepted the connection;
+ * -ETIMEDOUT: timeout_ms passed first;
+ * -EFBIG: the response exceeds max_size;
+ * -EBADMSG: malformed, or the connection ended before the response was
+ *           whole;
+ * -ECANCELED: the fetch was cancelled (see mc_fetch_cb);
+ * -ENOMEM, or another connection error (-ECONNRESET, -ENETUNREACH, ...). */
 typedef struct mc_fetch_result {
-  int error; /* 0: a whole response arrived (any status, 4xx and 5xx
-                included); else a negative errno and nothing else is set:
-                -ENOENT: the host name did not resolve (DNS failure);
-                -ECONNREFUSED: no address accepted the connection;
-                -ETIMEDOUT: timeout_ms passed first;
-                -EFBIG: the response exceeds max_size;
-                -EBADMSG: malformed, or the connection ended before the
-                          response was whole;
-                -ECANCELED: the fetch was cancelled (see mc_fetch_cb);
-                -ENOMEM, or another connection error (-ECONNRESET,
-                -ENETUNREACH, ...) */
-  int status;        /* 100..999 */
-  const char *body;  /* decoded body, NUL-terminated (it may itself hold
-                        NUL bytes: use body_len); "" when empty */
+  int error;
+  int status; /* 100..999 */
+  /* The decoded body, NUL-terminated (it may hold NUL bytes itself: use
+   * body_len); "" when empty. */
+  const char *body;
   size_t body_len;
   const void *priv; /* mchost's: read the headers with mc_fetch_header() */
 } mc_fetch_result;
