@@ -291,7 +291,7 @@ MC_EXTERN const char *mc_fetch_header(const mc_fetch_result *r,
   for (size_t i = 0; i < f->nfields; i++) {
     const char *v = s + strlen(s) + 1;
     if (strcasecmp(s, name) == 0) {
-      char *e = (char *)v + strlen(v);
+      char *e = f->head.data + (v - f->head.data) + strlen(v);
       while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
         *--e = '\0';
       while (*v == ' ' || *v == '\t')
