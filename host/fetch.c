@@ -173,7 +173,8 @@ static void deliver(struct fetch *f) {
   } else {
     int rc = guard_call(call_detached, f, w->cfg->request_timeout_ms);
     if (rc != 0) {
-      guard_log_fault(rc, "an mc_fetch() callback");
+      log_error("an mc_fetch() callback for a finished response %s",
+                rc == GUARD_TIMEOUT ? "hung" : "crashed");
       worker_taint(w, "the plugin crashed", TAINT_FAULT);
     }
   }
