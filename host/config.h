@@ -67,6 +67,8 @@ struct config_list {
   X("keepalive-timeout", OPT_DURATION, keepalive_timeout_ms, "S", "65",        \
     "seconds an idle keep-alive connection stays open (longer than a "         \
     "balancer's idle timeout)")                                                \
+  X("stream-timeout", OPT_DURATION, stream_timeout_ms, "S", "60",              \
+    "seconds a streamed response may write nothing before it is closed")       \
   X("send-timeout", OPT_DURATION, send_timeout_ms, "S", "60",                  \
     "seconds a client may take none of its response before it is dropped")     \
   X("max-body", OPT_SIZE, max_body, "SIZE", "1M",                              \
@@ -134,6 +136,7 @@ struct config {
   uint64_t request_timeout_ms;
   uint64_t header_timeout_ms;
   uint64_t keepalive_timeout_ms;
+  uint64_t stream_timeout_ms;
   uint64_t send_timeout_ms;
   uint64_t max_body;
   uint64_t max_header_size;

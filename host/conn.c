@@ -44,126 +44,9 @@
  * close). */
 #define LINGER_MS 2000
 
-static void conn_process(struct conn *c);
-static void conn_abandon(struct conn *c);
 static void conn_linger(struct conn *c);
 static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void conn_on_close(uv_handle_t *h);
-static void conn_wait_client(struct conn *c, enum conn_timer expired);
-
-/* ---- timers ---- */
-
-static void conn_on_timer(uv_timer_t *t) {
-  struct conn *c = container_of(t, struct conn, timer);
-  enum conn_timer kind = c->timer_kind;
-  uint64_t now = uv_now(t->loop);
-
-  /* Armed for an earlier phase (see conn_set_timer()): wait for this one. */
-  if (c->deadline == NO_DEADLINE)
-    return;
-  if (now < c->deadline) {
-    uv_timer_start(t, conn_on_timer, c->deadline - now, 0);
-    return;
-  }
-  c->timer_kind = TIMER_NONE;
-  c->deadline = NO_DEADLINE;
-  /* Output waits for the client: whatever phase ended, the client's own
-   * pace decides now (a slow download is not cut by a keep-alive or
-   * response deadline, and a slow client is not the plugin's fault). */
-  if (c->writing && kind != TIMER_LINGER && kind != TIMER_RESUME) {
-    conn_wait_client(c, kind);
-    return;
-  }
-  switch (kind) {
-  case TIMER_HEADER:
-  case TIMER_BODY:
-    if (c->proxy_wait) {
-      client_proxy_timeout(c);
-      break;
-    }
-    /* The request was answered with an error already, which the client is
-     * slow to read: a 408 would follow its Connection: close. */
-    if (c->close_after) {
-      conn_close(c);
-      break;
-    }
-    if (c->res.state == RES_IDLE) {
-      log_debug("closing a connection from %s: request not received in time",
-                c->req.remote_addr);
-      c->started_ns = uv_hrtime();
-      response_send_error(c, 408);
-      conn_flush(c);
-    }
-    break;
-  case TIMER_KEEPALIVE:
-  case TIMER_LINGER:
-    conn_close(c);
-    break;
-  case TIMER_REQUEST:
-    conn_abandon(c);
-    break;
-  case TIMER_WS:
-    ws_on_timer(c);
-    break;
-  case TIMER_SEND: /* the write completed meanwhile */
-  case TIMER_RESUME:
-    /* A response finished outside conn_process(), from a plugin callback:
-     * the next request is dispatched here, not inside that callback. */
-    if (!c->close_after && c->rpos == c->rlen)
-      conn_set_timer(c, TIMER_KEEPALIVE, c->w->cfg->keepalive_timeout_ms);
-    conn_process(c);
-    break;
-  case TIMER_NONE:
-    break;
-  }
-}
-
-/* The libuv timer moves only when it would fire too late. A keep-alive
- * request passes through three or four phases, and each move is a removal
- * from libuv's timer heap and an insertion, a large share of a worker's
- * instructions per request (callgrind; docs/performance.md). A timer that fires
- * early finds a later deadline and waits again; one that finds no deadline
- * stays off. */
-void conn_set_timer(struct conn *c, enum conn_timer kind, uint64_t ms) {
-  uv_timer_t *t = &c->timer;
-
-  c->timer_kind = kind;
-  if (kind == TIMER_NONE || (ms == 0 && kind != TIMER_RESUME)) {
-    c->deadline = NO_DEADLINE;
-    return;
-  }
-  c->deadline = uv_now(t->loop) + ms;
-  if (uv_is_active((uv_handle_t *)t) && uv_timer_get_due_in(t) <= ms)
-    return;
-  uv_timer_start(t, conn_on_timer, ms, 0);
-}
-
-/* What the kernel has taken of the output so far. */
-static uint64_t conn_taken(const struct conn *c) {
-  return c->committed - c->tcp.write_queue_size;
-}
-
-/* A deadline passed while output waits in the queue. The client must take
- * some of it every --send-timeout: if it took nothing since the last look,
- * it reads nothing and the connection ends (the plugin learns it from
- * mc_response_aborted(), -EPIPE and its drain callback); else look again
- * later. libuv reports no partial progress of a write, so this looks at the
- * queue when the timer fires. */
-static void conn_wait_client(struct conn *c, enum conn_timer expired) {
-  uint64_t taken = conn_taken(c);
-
-  if (expired == TIMER_SEND && taken == c->taken_mark) {
-    log_debug("closing a connection from %s: it took nothing of its "
-              "response for --send-timeout",
-              c->req.remote_addr);
-    if (c->res.state != RES_IDLE && c->res.state != RES_DONE)
-      c->res.aborted = 1;
-    conn_close(c);
-    return;
-  }
-  c->taken_mark = taken;
-  conn_set_timer(c, TIMER_SEND, c->w->cfg->send_timeout_ms);
-}
 
 void conn_abort_stream(struct conn *c) {
   mc_response *res = &c->res;
@@ -181,43 +64,6 @@ void conn_abort_stream(struct conn *c) {
   c->req.keep_alive = 0;
   if (!c->in_process)
     conn_flush(c);
-}
-
-void conn_watch_deferred(struct conn *c) {
-  uint64_t ms = c->w->cfg->request_timeout_ms;
-  if (ms > 0 && c->timer_kind != TIMER_REQUEST && c->timer_kind != TIMER_SEND &&
-      !c->closing &&
-      (c->res.state == RES_DEFERRED || c->res.state == RES_STREAMING))
-    conn_set_timer(c, TIMER_REQUEST, ms);
-}
-
-/* A deferred response outlived --request-timeout. Its client gets a 503
- * (or, with the head already out, the end of the connection), and the conn
- * is never reused: the plugin may still hold a pointer to its response and
- * finish it one day, which must touch nobody else's request. The plugin is
- * stuck or lost a callback: the worker retires, as after a hung handler. */
-static void conn_abandon(struct conn *c) {
-  mc_response *res = &c->res;
-  int streaming = res->state == RES_STREAMING;
-
-  if (res->state != RES_DEFERRED && !streaming)
-    return;
-  log_error("'%s %s' from %s (request %s): its deferred response did not "
-            "finish within --request-timeout; answering %s",
-            c->req.method, c->req.target, c->req.remote_addr,
-            client_request_id(c),
-            streaming ? "by closing the connection" : "503");
-  uv_timer_stop(&c->later);
-  c->orphaned = 1;
-  if (streaming) {
-    res->state = RES_ABANDONED;
-    conn_close(c);
-  } else {
-    response_send_error(c, 503);
-    res->state = RES_ABANDONED;
-  }
-  worker_taint(c->w, "a deferred response exceeded --request-timeout",
-               TAINT_TIMEOUT);
 }
 
 /* ---- reading ---- */
@@ -338,7 +184,7 @@ static void conn_reject(struct conn *c, llhttp_errno_t err) {
   response_send_error(c, status);
 }
 
-static void conn_process(struct conn *c) {
+void conn_process(struct conn *c) {
   if (c->in_process)
     return;
   c->in_process = 1;
@@ -512,14 +358,7 @@ void conn_flush(struct conn *c) {
         return;
       }
       c->writing = 1;
-      /* From now on the client's pace decides, not an idle, response or
-       * WebSocket deadline (see conn_wait_client()); a request still being
-       * received keeps its own. */
-      if (c->timer_kind == TIMER_NONE || c->timer_kind == TIMER_KEEPALIVE ||
-          c->timer_kind == TIMER_REQUEST || c->timer_kind == TIMER_WS) {
-        c->taken_mark = conn_taken(c);
-        conn_set_timer(c, TIMER_SEND, c->w->cfg->send_timeout_ms);
-      }
+      conn_wait_client(c);
       return;
     }
     c->out.len = 0;

@@ -1,5 +1,5 @@
-/* conn.h - one HTTP/1.1 connection: reading, timeouts, writes (and its
- * parsing, in parse.c). */
+/* conn.h - one HTTP/1.1 connection: reading, writes (and its parsing, in
+ * parse.c; its timer and deadlines, in deadline.c). */
 #ifndef MCHOST_CONN_H
 #define MCHOST_CONN_H
 
@@ -54,10 +54,12 @@ enum res_state {
   RES_IDLE,      /* no request being answered */
   RES_HANDLER,   /* mc_run() is running */
   RES_DEFERRED,  /* mc_run() returned, the plugin finishes later */
+  RES_WORK,      /* deferred, and mc_work() runs: it cannot be answered
+                    until its done callback */
   RES_STREAMING, /* head sent with chunked framing, body pieces follow */
   RES_DONE,      /* finished: the next request may be dispatched */
-  RES_ABANDONED  /* answered 503 by the host after --request-timeout: the
-                    plugin may still hold it, every call now fails */
+  RES_ABANDONED  /* answered 503 by the host at its deadline: the plugin
+                    may still hold it, every call now fails */
 };
 
 struct mc_response {
@@ -74,9 +76,12 @@ struct mc_response {
   char headers[CONN_RES_HEADERS_SIZE];
   void (*later_cb)(mc_response *res, void *data);
   void *later_data;
+  uint64_t timeout_ms; /* mc_response_timeout(), or RES_TIMEOUT_DEFAULT */
   void (*drain_cb)(mc_response *res, void *data); /* mc_response_on_drain */
   void *drain_data;
 };
+
+#define RES_TIMEOUT_DEFAULT UINT64_MAX
 
 /* A growable byte buffer that is kept across requests. */
 struct buf {
@@ -93,7 +98,8 @@ enum conn_timer {
   TIMER_KEEPALIVE, /* idle between requests: close quietly */
   TIMER_LINGER,    /* closing: drain what the client still sends */
   TIMER_RESUME,    /* 0 ms: go on with the next request */
-  TIMER_REQUEST,   /* a deferred response must finish: 503 */
+  TIMER_REQUEST,   /* the plugin's next step: a deferred response must
+                      start (503 after), a stream must write (closed after) */
   TIMER_SEND,      /* output waits for the client: it must take some of it
                       every --send-timeout, or the connection ends */
   TIMER_WS         /* a WebSocket's idle or close timeout (ws.c) */
@@ -120,6 +126,7 @@ struct conn {
                                 and the request arrived whole */
   unsigned
       orphaned : 1; /* a plugin may still hold its response: never reused */
+  unsigned work_pending : 1; /* mc_work() runs for its response */
   unsigned chunk_line : 1; /* a chunk-size line is next (parse_chunk_line) */
   unsigned last_chunk : 1; /* the chunk being parsed is the last one */
   unsigned proxy_wait : 1; /* --proxy-protocol: its header is not read yet */
@@ -185,9 +192,29 @@ void conn_close(struct conn *c);
 int conn_alloc_buffers(struct conn *c, size_t max_header_size);
 void conn_free_buffers(struct conn *c);
 
-/* Called after mc_run(): a response the plugin keeps open must still end
- * within --request-timeout. */
+/* ---- deadline.c: the conn's one timer ---- */
+
+/* Called after each plugin callback: a response the plugin keeps open gets
+ * its deadline, if it has none yet (deferred: --request-timeout; streamed:
+ * --stream-timeout; or mc_response_timeout()). */
 void conn_watch_deferred(struct conn *c);
+
+/* The plugin made progress (a piece written: restart 0 pushes a running
+ * deadline) or set a new limit (restart 1 arms it from now). */
+void conn_response_progress(struct conn *c, int restart);
+
+/* A write is in flight: from now on the client's pace decides (the client
+ * must take some output every --send-timeout), not an idle or response
+ * deadline; a request still being received keeps its own. */
+void conn_wait_client(struct conn *c);
+
+/* What the kernel has taken of the output so far. */
+static inline uint64_t conn_taken(const struct conn *c) {
+  return c->committed - c->tcp.write_queue_size;
+}
+
+/* Parses and dispatches what was received (conn.c). */
+void conn_process(struct conn *c);
 
 /* The plugin crashed in the middle of a streamed response: a 500 if none
  * of it has left yet, else what is buffered goes out and the connection

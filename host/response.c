@@ -43,6 +43,7 @@ void response_reset(mc_response *res, struct conn *c) {
   res->chunked = 0;
   res->later_cb = NULL;
   res->later_data = NULL;
+  res->timeout_ms = RES_TIMEOUT_DEFAULT;
 }
 
 /* RFC 9110 token characters, as a table: checked for every header a
@@ -262,6 +263,9 @@ MC_EXTERN int mc_response_begin(mc_response *res, int status) {
   b = uv_buf_init(head, (unsigned)build_head(res, status, -1, &chunked, head));
   res->state = RES_STREAMING;
   res->chunked = chunked;
+  /* From a deferred response's deadline to a stream's idle limit. */
+  if (res->c->timer_kind == TIMER_REQUEST)
+    conn_response_progress(res->c, 1);
   return flush_output(res->c, &b, 1);
 }
 
@@ -280,6 +284,7 @@ MC_EXTERN int mc_response_write(mc_response *res, const void *data,
   if (conn_queued(res->c) >= CONN_QUEUE_HIGH)
     return -EAGAIN;
   res->bytes += len;
+  conn_response_progress(res->c, 0);
   if (!res->chunked) {
     b[0] = uv_buf_init(DECONST(char *, data), (unsigned)len);
     return flush_output(res->c, b, 1);
@@ -296,6 +301,8 @@ MC_EXTERN int mc_response_end(mc_response *res) {
 
   if (res->state != RES_STREAMING)
     return -EALREADY;
+  if (res->c->work_pending)
+    return -EBUSY;
   /* A HEAD response has no body, not even the last chunk. */
   if (res->chunked && !res->head_only && !res->c->closing) {
     uv_buf_t b = uv_buf_init((char *)"0\r\n\r\n", 5);
@@ -359,6 +366,16 @@ MC_EXTERN int mc_response_later(mc_response *res, unsigned ms,
   res->later_cb = cb;
   res->later_data = data;
   uv_timer_start(&res->c->later, response_on_later, ms, 0);
+  return 0;
+}
+
+MC_EXTERN int mc_response_timeout(mc_response *res, unsigned ms) {
+  if (!can_answer(res) && res->state != RES_STREAMING &&
+      res->state != RES_WORK)
+    return -EALREADY;
+  res->timeout_ms = ms;
+  if (res->state != RES_HANDLER)
+    conn_response_progress(res->c, 1);
   return 0;
 }
 

@@ -385,15 +385,39 @@ MC_EXTERN int mc_response_on_drain(mc_response *res,
                                    void (*cb)(mc_response *res, void *data),
                                    void *data);
 
-/* Finishes a streamed response. -EALREADY: not streaming. */
+/* Finishes a streamed response. -EALREADY: not streaming; -EBUSY: a
+ * mc_work() of this response is still running (end it from its done). */
 MC_EXTERN int mc_response_end(mc_response *res);
 
 /* Keeps the response open after mc_run() returns: the plugin finishes it
  * later, from a callback on the worker's loop (mc_worker.loop). Requests
  * pipelined behind it on the same connection wait for it. If the client
  * leaves meanwhile, the response stays valid until finished, and
- * mc_response_aborted() says so. --request-timeout still applies. */
+ * mc_response_aborted() says so. It must start (mc_response_send() or
+ * mc_response_begin()) within its deadline: see mc_response_timeout(). */
 MC_EXTERN void mc_response_defer(mc_response *res);
+
+/* Deadlines of a response that outlives mc_run(). --request-timeout bounds
+ * the plugin's own time on the CPU in each callback. Waiting is bounded
+ * separately:
+ * - a deferred response (mc_response_defer(), _later(), mc_work()) must
+ *   start within --request-timeout (default 30 s) of mc_run() returning,
+ *   as a gunicorn user expects of a request. If not, the plugin is taken
+ *   to be stuck (a lost callback, a hung mc_work()): the client gets 503,
+ *   mc_response_aborted() becomes 1, every later call on the response fails,
+ *   and the worker retires;
+ * - a streamed response must write a piece at least every --stream-timeout
+ *   (default 60 s: send SSE comments as heartbeats). If not, its connection
+ *   ends, mc_response_aborted() becomes 1 and the plugin still ends the
+ *   response; the worker stays;
+ * - while output waits for a slow client, neither limit runs: the client
+ *   must take some of it every --send-timeout (see MC_QUEUE_HIGH).
+ * mc_response_timeout() sets this response's limit to `ms` from now, for
+ * the step it waits for (0 = no limit: then only the plugin ends it): the
+ * start of a deferred response, or each next write of a stream. It may be
+ * called from mc_run() or any later callback.
+ * -EALREADY: the response is finished. */
+MC_EXTERN int mc_response_timeout(mc_response *res, unsigned ms);
 
 /* Defers the response and calls cb(res, data) on the worker's loop after
  * `ms` milliseconds, under the same crash guard as mc_run(). The callback

@@ -169,3 +169,106 @@ Test(stream, fault_in_drain_callback_cuts_the_stream_and_retires_the_worker) {
   cr_expect_eq(http_get(S.port, "/", &r), 0);
   cr_expect_eq(r.status, 200);
 }
+
+/* An SSE stream of 300 events, one every 10 ms (3 s), under
+ * --request-timeout 2 and --stream-timeout 1, read by Python's urllib:
+ * every event arrives and no worker retires. --request-timeout bounds a
+ * handler's time on the CPU, and --stream-timeout the time between two
+ * writes, not a stream that makes progress. */
+Test(stream, sse_longer_than_request_timeout_is_not_cut) {
+  const char *more[] = {"--request-timeout", "2", "--stream-timeout", "1",
+                        NULL};
+  static const char script[] =
+      "import sys, urllib.request\n"
+      "n = 0\n"
+      "with urllib.request.urlopen(sys.argv[1], timeout=20) as r:\n"
+      "    assert r.headers['Content-Type'] == 'text/event-stream'\n"
+      "    for line in r:\n"
+      "        if line.startswith(b'data: '): n += 1\n"
+      "print(n)\n";
+  char url[128];
+  struct run_result rr;
+  int err;
+
+  start_stream(more);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/sse?n=300&ms=10", S.port);
+  const char *argv[] = {"python3", "-c", script, url, NULL};
+  err = run_tool_sync(argv, &rr, 30000);
+  cr_assert_eq(err, 0, "python3: %s", strerror(-err));
+  cr_expect_eq(rr.exit_code, 0, "python3 failed: %s", rr.err);
+  cr_expect_str_eq(rr.out, "300\n", "python3 saw %s events" SRV_LOG_FMT, rr.out,
+                   srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "retiring this worker"), 0,
+               "the stream retired its worker" SRV_LOG_FMT, srv_log_tail(&S));
+  run_result_free(&rr);
+}
+
+/* mc_response_timeout() on a deferred response: it must start within 500
+ * ms, not --request-timeout (30 s). It does not: 503, and the worker, whose
+ * plugin is stuck, retires. */
+Test(stream, response_timeout_bounds_a_deferred_response) {
+  struct http_resp r;
+  int64_t t0 = now_ms(), took;
+  pid_t old;
+  int err;
+
+  start_stream(NULL);
+  old = the_worker();
+  err = http_get_timeout(S.port, "/hold?timeout=500", &r, 10000);
+  took = now_ms() - t0;
+  cr_assert_eq(err, 0, "GET /hold: %s" SRV_LOG_FMT, http_strerror(err),
+               srv_log_tail(&S));
+  cr_expect_eq(r.status, 503);
+  cr_expect(took >= 450 && took < 5000, "the 503 came after %lld ms",
+            (long long)took);
+  cr_expect(wait_log(&S, "retiring this worker", 2000), SRV_LOG_FMT,
+            srv_log_tail(&S));
+  cr_expect(wait_pid_gone(old, 5000), "the stuck worker still runs");
+}
+
+/* A stream that goes quiet: its connection ends at its idle limit
+ * (mc_response_timeout(), or --stream-timeout), the plugin's next write
+ * gets -EPIPE with mc_response_aborted() 1, and the worker stays (a quiet
+ * stream is not a stuck plugin). Node's fetch reads it. */
+static void quiet_stream_ends(const char *target, const char *const *more,
+                              int64_t want_ms) {
+  static const char script[] =
+      "const t0 = Date.now();\n"
+      "const r = await fetch(process.argv[1]);\n"
+      "let body = '';\n"
+      "try { for await (const c of r.body) body += Buffer.from(c); }\n"
+      "catch (e) { body += ' [' + e.cause?.code + ']'; }\n"
+      "console.log(Date.now() - t0, JSON.stringify(body));\n";
+  char url[128];
+  struct run_result rr;
+  long ms;
+  int err;
+
+  start_stream(more);
+  pid_t worker = the_worker();
+  snprintf(url, sizeof url, "http://127.0.0.1:%d%s", S.port, target);
+  const char *argv[] = {"node", "--input-type=module", "-e", script, url, NULL};
+  err = run_tool_sync(argv, &rr, 20000);
+  cr_assert_eq(err, 0, "node: %s", strerror(-err));
+  cr_expect_eq(rr.exit_code, 0, "node failed: %s", rr.err);
+  ms = atol(rr.out);
+  cr_expect(ms >= want_ms - 100 && ms < want_ms + 1500,
+            "the quiet stream ended after %ld ms, want about %lld: %s", ms,
+            (long long)want_ms, rr.out);
+  cr_expect(strstr(rr.out, "\"a\\n") != NULL, "node read: %s", rr.out);
+  cr_expect(wait_log(&S, "stream: quiet late write rc -32 aborted 1", 5000),
+            "the plugin was not told" SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "retiring this worker"), 0, SRV_LOG_FMT,
+               srv_log_tail(&S));
+  cr_expect(pid_alive(worker));
+  run_result_free(&rr);
+}
+
+Test(stream, quiet_stream_ends_at_its_response_timeout) {
+  quiet_stream_ends("/quiet?timeout=500", NULL, 500);
+}
+
+Test(stream, quiet_stream_ends_at_stream_timeout) {
+  const char *more[] = {"--stream-timeout", "1", NULL};
+  quiet_stream_ends("/quiet", more, 1000);
+}

@@ -7,6 +7,10 @@
  *                       after N bytes, queue max Q, aborted A" at the end.
  *   GET /sse?n=N&ms=M   text/event-stream: N events "data: i\n\n", one every
  *                       M ms (mc_response_later), then the end.
+ *   GET /hold?timeout=MS  deferred, never answered; mc_response_timeout(MS)
+ *   GET /quiet[?timeout=MS] streams "a\n", then nothing for 3 s (with
+ *                       mc_response_timeout(MS) if given); then logs
+ *                       "stream: quiet late write rc R aborted A" and ends
  *   GET /drain-crash    streams until -EAGAIN, then SIGSEGV in the drain
  *                       callback (once the client reads)
  *   anything else       200 "ok\n" (the harness's readiness probe)
@@ -88,6 +92,19 @@ static void sse_next(mc_response *res, void *data) {
   mc_response_later(res, interval, sse_next, (void *)(i + 1));
 }
 
+static unsigned query_timeout(const mc_request *req) {
+  const char *t = strstr(mc_request_query(req), "timeout=");
+  return t ? (unsigned)strtoul(t + 8, NULL, 10) : 0;
+}
+
+static void quiet_late(mc_response *res, void *data) {
+  int rc = mc_response_write(res, "late\n", 5);
+  (void)data;
+  mc_log(MC_LOG_INFO, "stream: quiet late write rc %d aborted %d", rc,
+         mc_response_aborted(res));
+  mc_response_end(res);
+}
+
 static void drain_crash(mc_response *res, void *data) {
   (void)res;
   (void)data;
@@ -113,6 +130,20 @@ void mc_run(mc_request *req, mc_response *res) {
     mc_response_header(res, "Cache-Control", "no-cache");
     mc_response_begin(res, 200);
     sse_next(res, (void *)0);
+    return;
+  }
+  if (strcmp(path, "/hold") == 0) {
+    mc_response_defer(res);
+    mc_response_timeout(res, query_timeout(req));
+    mc_log(MC_LOG_INFO, "stream: holding");
+    return;
+  }
+  if (strcmp(path, "/quiet") == 0) {
+    mc_response_begin(res, 200);
+    mc_response_write(res, "a\n", 2);
+    if (query_timeout(req) > 0)
+      mc_response_timeout(res, query_timeout(req));
+    mc_response_later(res, 3000, quiet_late, NULL);
     return;
   }
   if (strcmp(path, "/drain-crash") == 0) {
