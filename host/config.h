@@ -64,6 +64,10 @@ struct config_list {
     "seconds a handler may run before its client gets 503 (0 = off)")          \
   X("header-timeout", OPT_DURATION, header_timeout_ms, "S", "10",              \
     "seconds to receive a request's headers (408 after)")                      \
+  X("min-rate", OPT_SIZE, min_rate, "BYTES/S", "240",                          \
+    "slowest request head or body after the grace period (408; 0 = off)")      \
+  X("min-rate-grace", OPT_DURATION, min_rate_grace_ms, "S", "5",               \
+    "seconds a request may fall behind --min-rate (docs/uploads.md)")          \
   X("keepalive-timeout", OPT_DURATION, keepalive_timeout_ms, "S", "65",        \
     "seconds an idle keep-alive connection stays open (longer than a "         \
     "balancer's idle timeout)")                                                \
@@ -135,6 +139,8 @@ struct config {
   uint64_t kill_timeout_ms;
   uint64_t request_timeout_ms;
   uint64_t header_timeout_ms;
+  uint64_t min_rate;
+  uint64_t min_rate_grace_ms;
   uint64_t keepalive_timeout_ms;
   uint64_t stream_timeout_ms;
   uint64_t send_timeout_ms;

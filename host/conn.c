@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "body.h"
 #include "client.h"
 #include "fetch.h"
 #include "log.h"
@@ -109,8 +110,6 @@ static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     c->rlen += (size_t)n;
     if (c->proxy_wait && client_read_proxy(c) != 0)
       return;
-    if (c->timer_kind == TIMER_BODY)
-      conn_set_timer(c, TIMER_BODY, c->w->cfg->header_timeout_ms);
     conn_process(c);
     return;
   }
@@ -175,6 +174,10 @@ static void dispatch(struct conn *c) {
  * connection ends (what follows cannot be trusted to be a request). */
 static void conn_reject(struct conn *c, llhttp_errno_t err) {
   int status = parse_error_status(c, err);
+  if (body_fail(c, status)) {
+    c->rpos = c->rlen; /* a body the plugin reads, cut: it was told */
+    return;
+  }
   log_debug("rejecting a request from %s with %d: %s", c->req.remote_addr,
             status,
             c->error_status ? http_reason(status)
@@ -184,12 +187,23 @@ static void conn_reject(struct conn *c, llhttp_errno_t err) {
   response_send_error(c, status);
 }
 
+/* Input is parsed for a request to come, or for a body the plugin reads
+ * (even while its response is streamed, or after an answer that will end
+ * the connection); a body piece asks for one more turn even on no new
+ * input, for llhttp then owes the end of a Content-Length body. */
+static int can_parse(const struct conn *c) {
+  if (c->closing || c->writing || c->ws != NULL)
+    return 0;
+  if (body_reading(c))
+    return c->rpos < c->rlen || c->body.kick;
+  return !c->close_after && c->res.state == RES_IDLE && c->rpos < c->rlen;
+}
+
 void conn_process(struct conn *c) {
   if (c->in_process)
     return;
   c->in_process = 1;
-  while (!c->closing && !c->close_after && !c->writing &&
-         c->res.state == RES_IDLE && c->rpos < c->rlen && c->ws == NULL) {
+  while (can_parse(c)) {
     const char *start = c->rbuf + c->rpos;
     llhttp_errno_t err;
 
@@ -206,6 +220,7 @@ void conn_process(struct conn *c) {
       }
       c->chunk_line = 0;
     }
+    c->body.kick = 0;
     c->exec_end = c->rbuf + c->rlen;
     err = llhttp_execute(&c->parser, start, c->rlen - c->rpos);
 
@@ -214,13 +229,16 @@ void conn_process(struct conn *c) {
       if (c->w->cfg->crash_dir != NULL)
         keep_raw(c, start);
     } else if (err == HPE_PAUSED) {
-      /* at the end of a request, or before a chunk-size line */
+      /* at the end of a request or its head (a plugin that reads bodies
+       * itself), before a chunk-size line, or at a piece of such a body */
       c->rpos += (size_t)(llhttp_get_error_pos(&c->parser) - start);
       if (c->w->cfg->crash_dir != NULL)
         keep_raw(c, start);
       llhttp_resume(&c->parser);
       if (c->request_ready)
         dispatch(c);
+      else if (c->body.state != BODY_NONE)
+        body_on_pause(c);
     } else if (err == HPE_PAUSED_UPGRADE) {
       /* llhttp stops here after on_message_complete of a request that
        * asked for an upgrade, at the same place, once the request has been
@@ -257,6 +275,8 @@ void conn_response_done(struct conn *c) {
   c->res.state = RES_IDLE;
   if (c->fetches != NULL)
     fetch_conn_changed(c);
+  if (c->body.state != BODY_NONE)
+    body_on_response_done(c);
   if (!c->req.keep_alive || c->w->stopping)
     c->close_after = 1;
   if (c->closing) {
@@ -458,6 +478,7 @@ static void conn_on_close(uv_handle_t *h) {
     c->drain = NULL;
     drain(c);
   }
+  body_on_closed(c);
   if (--c->handles_open > 0)
     return;
   if (c->ws != NULL)
@@ -474,6 +495,7 @@ void conn_close(struct conn *c) {
   c->reading = 0;
   if (c->fetches != NULL)
     fetch_conn_changed(c);
+  body_on_close(c);
   uv_close((uv_handle_t *)&c->tcp, conn_on_close);
   uv_close((uv_handle_t *)&c->timer, conn_on_close);
   /* A pending mc_response_later() still fires: the plugin must be able to
@@ -531,6 +553,8 @@ static void conn_reset(struct conn *c, struct worker *w) {
   c->timer_kind = TIMER_NONE;
   c->deadline = NO_DEADLINE;
   c->ws = NULL;
+  c->body.state = BODY_NONE;
+  c->phase_start = NO_DEADLINE;
   response_reset(&c->res, c);
   c->res.state = RES_IDLE;
   c->raw.len = 0;
@@ -560,7 +584,7 @@ int conn_start(struct conn *c, struct worker *w, int fd,
   }
   llhttp_init(&c->parser, HTTP_REQUEST, &w->settings);
   c->parser.data = c;
-  conn_set_timer(c, TIMER_HEADER, w->cfg->header_timeout_ms);
+  rate_begin_head(c);
   conn_update_reading(c);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "arena.h"
+#include "body.h"
 #include "forwarded.h"
 #include "llhttp.h"
 #include "mchost.h"
@@ -142,6 +143,12 @@ struct conn {
   int value_at_end;      /* its last piece ended with the input */
   const char *exec_end;  /* end of the input llhttp is parsing */
   uint64_t requests;
+  /* --min-rate (rate.c): when the head (its first byte) or the body
+   * began, in uv_now() ms (NO_DEADLINE: no byte yet), the head's
+   * --header-timeout deadline, and a body's progress when no rate is set */
+  uint64_t phase_start, head_until;
+  uint64_t rate_seen, rate_seen_at;
+  struct body body;    /* read by the plugin itself (body.c) */
   uint64_t started_ns; /* the current request's dispatch (or the error that
                           answers it), for the access log and the metrics */
   uint64_t committed;  /* output bytes handed to the kernel or to uv_write */

@@ -14,9 +14,11 @@
  */
 #include <errno.h>
 
+#include "body.h"
 #include "client.h"
 #include "conn.h"
 #include "log.h"
+#include "rate.h"
 #include "worker.h"
 #include "ws.h"
 
@@ -56,10 +58,14 @@ static void deadline_on_timer(uv_timer_t *t) {
     }
     /* The request was answered with an error already, which the client is
      * slow to read: a 408 would follow its Connection: close. */
-    if (c->close_after) {
+    if (c->close_after && !body_reading(c)) {
       conn_close(c);
       break;
     }
+    if (!rate_expired(c, kind, now))
+      break;
+    if (kind == TIMER_BODY && body_fail(c, 408))
+      break;
     if (c->res.state == RES_IDLE) {
       log_debug("closing a connection from %s: request not received in time",
                 c->req.remote_addr);
@@ -81,8 +87,10 @@ static void deadline_on_timer(uv_timer_t *t) {
   case TIMER_SEND: /* the write completed meanwhile */
   case TIMER_RESUME:
     /* A response finished outside conn_process(), from a plugin callback:
-     * the next request is dispatched here, not inside that callback. */
-    if (!c->close_after && c->rpos == c->rlen)
+     * the next request is dispatched here, not inside that callback. So
+     * is a body the plugin took or resumed there (body.c). */
+    if ((c->body.state == BODY_NONE || !body_on_resume(c)) && !c->close_after &&
+        c->rpos == c->rlen)
       conn_set_timer(c, TIMER_KEEPALIVE, c->w->cfg->keepalive_timeout_ms);
     conn_process(c);
     break;
@@ -158,8 +166,10 @@ void conn_watch_deferred(struct conn *c) {
   enum res_state st = c->res.state;
   if (st != RES_DEFERRED && st != RES_STREAMING && st != RES_WORK)
     return;
+  /* A body being read for the plugin is bounded by its rate instead. */
   if (c->closing || c->timer_kind == TIMER_SEND ||
-      c->timer_kind == TIMER_REQUEST)
+      c->timer_kind == TIMER_REQUEST || c->timer_kind == TIMER_RESUME ||
+      body_reading(c))
     return;
   conn_set_timer(c, TIMER_REQUEST, response_limit(c));
 }

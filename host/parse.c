@@ -58,10 +58,13 @@ static int on_message_begin(llhttp_t *p) {
   c->req.id[0] = '\0';
   if (c->trusted)
     client_request_begin(c);
-  /* --header-timeout bounds the whole head from its first byte: a client
-   * that trickles one byte at a time cannot hold a connection forever. */
+  c->body.state = BODY_NONE;
+  /* --header-timeout bounds the whole head from its first byte, and
+   * --min-rate how slowly it may come (rate.c): a client that trickles one
+   * byte at a time cannot hold a connection for long. */
+  c->phase_start = uv_now(&c->w->loop);
   if (c->timer_kind != TIMER_HEADER)
-    conn_set_timer(c, TIMER_HEADER, c->w->cfg->header_timeout_ms);
+    rate_begin_head(c);
   return 0;
 }
 
@@ -325,7 +328,9 @@ static int head_status(const struct conn *c, const llhttp_t *p, int has_body) {
    * 9112, 6.1). */
   if (c->te_field && (!(p->flags & F_TRANSFER_ENCODING) || p->http_minor == 0))
     return 400;
-  if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->w->cfg->max_body)
+  /* A plugin that reads bodies itself sets the limit per request. */
+  if ((p->flags & F_CONTENT_LENGTH) &&
+      p->content_length > c->w->cfg->max_body && !c->w->plugin.reads_body)
     return 413;
   return 0;
 }
@@ -338,8 +343,11 @@ static int expect_continue(struct conn *c, int has_body) {
   if (strcasecmp(expect, "100-continue") != 0)
     return reject(c, 417);
   /* Only a client that waits for it gets an interim response, and only
-   * if the body is welcome: too large was answered 413 before. */
-  if (c->req.version == 11 && has_body) {
+   * if the body is welcome: too large was answered 413 before, and a
+   * plugin that reads bodies itself accepts it or not (body.c). */
+  if (c->req.version == 11 && has_body && c->w->plugin.reads_body) {
+    c->body.expect = 1;
+  } else if (c->req.version == 11 && has_body) {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     uv_buf_t b = uv_buf_init(DECONST(char *, cont), sizeof cont - 1);
     conn_output(c, &b, 1);
@@ -360,6 +368,8 @@ static int on_headers_complete(llhttp_t *p) {
   if (c->trusted)
     client_request_headers(c);
   status = head_status(c, p, has_body);
+  if (status == 413)
+    body_log_too_large(c, p->content_length, c->w->cfg->max_body, "--max-body");
   if (status != 0)
     return reject(c, status);
   req->method = llhttp_method_name((llhttp_method_t)p->method);
@@ -368,27 +378,23 @@ static int on_headers_complete(llhttp_t *p) {
   /* What a client sends after a CONNECT is meant for the tunnel. */
   if (c->w->stopping || p->method == HTTP_CONNECT)
     req->keep_alive = 0;
+  c->body.expect = 0;
   if (c->expect >= 0 && expect_continue(c, has_body) != 0)
     return -1;
-  /* A body of known length gets its whole buffer at once, not by doubling
-   * (and copying) as it arrives. */
-  if ((p->flags & F_CONTENT_LENGTH) && p->content_length + 1 > req->body_cap) {
-    char *nb = realloc(req->body, p->content_length + 1);
-    if (nb == NULL)
-      return reject(c, 500);
-    req->body = nb;
-    req->body_cap = p->content_length + 1;
-  }
-  if (has_body)
-    conn_set_timer(c, TIMER_BODY, c->w->cfg->header_timeout_ms);
-  else
-    conn_set_timer(c, TIMER_NONE, 0);
   if (p->flags & F_CHUNKED) {
     c->last_chunk = 0;
     c->chunk_line = 1;
-    return HPE_PAUSED;
   }
-  return 0;
+  if (has_body && c->w->plugin.reads_body)
+    return body_head_complete(c);
+  if ((p->flags & F_CONTENT_LENGTH) &&
+      body_reserve(req, p->content_length) != 0)
+    return reject(c, 500);
+  if (has_body)
+    rate_begin_body(c);
+  else
+    conn_set_timer(c, TIMER_NONE, 0);
+  return p->flags & F_CHUNKED ? HPE_PAUSED : 0;
 }
 
 /* ---- the body and the end of the message ---- */
@@ -396,23 +402,15 @@ static int on_headers_complete(llhttp_t *p) {
 static int on_body(llhttp_t *p, const char *at, size_t len) {
   struct conn *c = parser_conn(p);
   mc_request *req = &c->req;
-  size_t need = req->body_len + len + 1;
 
-  if (req->body_len + len > c->w->cfg->max_body)
+  if (c->body.state != BODY_NONE)
+    return body_on_piece(c, at, len);
+  if (req->body_len + len > c->w->cfg->max_body) {
+    body_log_too_large(c, req->body_len + len, c->w->cfg->max_body,
+                       "--max-body");
     return reject(c, 413);
-  if (need > req->body_cap) {
-    size_t cap = req->body_cap ? req->body_cap : 4096;
-    char *nb;
-    while (cap < need)
-      cap *= 2;
-    if ((nb = realloc(req->body, cap)) == NULL)
-      return reject(c, 500);
-    req->body = nb;
-    req->body_cap = cap;
   }
-  memcpy(req->body + req->body_len, at, len);
-  req->body_len += len;
-  return 0;
+  return body_append(req, at, len) == 0 ? 0 : reject(c, 500);
 }
 
 /* ---- chunked bodies: the chunk-size lines ---- */
@@ -506,6 +504,8 @@ int parse_chunk_line(char *buf, size_t *len) {
 
 static int on_message_complete(llhttp_t *p) {
   struct conn *c = parser_conn(p);
+  if (c->body.state != BODY_NONE)
+    return body_message_complete(c);
   if (c->req.body != NULL)
     c->req.body[c->req.body_len] = '\0';
   c->request_ready = 1;

@@ -84,6 +84,7 @@ int plugin_open(struct plugin *p, const char *path, const char *display,
   *(void **)&p->init = dlsym(p->handle, "mc_init");
   *(void **)&p->shutdown = dlsym(p->handle, "mc_shutdown");
   p->connect = dlsym(p->handle, "mc_plugin_accepts_connect") != NULL;
+  p->reads_body = dlsym(p->handle, "mc_plugin_reads_body") != NULL;
   if (p->run == NULL) {
     plugin_close(p);
     return fail(err, errlen, -ENOSYS,

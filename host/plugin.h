@@ -12,7 +12,8 @@ struct plugin {
   int (*init)(const mc_worker *w);                /* may be NULL */
   void (*run)(mc_request *req, mc_response *res); /* never NULL once open */
   void (*shutdown)(void);                         /* may be NULL */
-  int connect; /* MC_PLUGIN_ACCEPTS_CONNECT(): CONNECT reaches mc_run */
+  int connect;    /* MC_PLUGIN_ACCEPTS_CONNECT(): CONNECT reaches mc_run */
+  int reads_body; /* MC_PLUGIN_READS_BODY(): mc_run at the head (body.c) */
 };
 
 /*

@@ -307,16 +307,10 @@ int worker_guard(struct worker *w, void (*fn)(void *arg), void *arg) {
   return rc;
 }
 
-void worker_call_plugin(struct worker *w, struct conn *c,
-                        void (*cb)(mc_response *res, void *data), void *data) {
+int worker_guard_call(struct worker *w, struct conn *c, void (*fn)(void *),
+                      void *arg) {
   mc_response *res = &c->res;
-  struct plugin_call pc = {c, cb, data};
-  int rc;
-
-  if (w->dev_error != NULL && cb == NULL && devpage_answer(w, c))
-    return;
-  rc = cb != NULL ? worker_guard(w, callback_thunk, &pc)
-                  : worker_guard(w, run_thunk, c);
+  int rc = worker_guard(w, fn, arg);
 
   if (rc != 0) {
     char context[512];
@@ -339,8 +333,18 @@ void worker_call_plugin(struct worker *w, struct conn *c,
       worker_taint(w, "a handler exceeded --request-timeout", TAINT_TIMEOUT);
     else
       worker_taint(w, "the plugin crashed", TAINT_FAULT);
-    return;
   }
+  return rc;
+}
+
+void worker_call_plugin(struct worker *w, struct conn *c,
+                        void (*cb)(mc_response *res, void *data), void *data) {
+  mc_response *res = &c->res;
+  struct plugin_call pc = {c, cb, data};
+
+  if (worker_guard_call(w, c, cb != NULL ? callback_thunk : run_thunk,
+                        cb != NULL ? (void *)&pc : (void *)c) != 0)
+    return;
   conn_watch_deferred(c);
   if (cb == NULL && res->state == RES_HANDLER) {
     log_error("%s %s: mc_run() returned without answering; call "

@@ -118,4 +118,11 @@ void worker_report_fault(struct worker *w, int rc, const char *context,
 void worker_call_plugin(struct worker *w, struct conn *c,
                         void (*cb)(mc_response *res, void *data), void *data);
 
+/* Calls fn(arg), plugin code for the conn's request, under the guard. On a
+ * fault or a hang its client gets a 500 or 503 (or, once the response has
+ * begun, the end of the connection) and the worker retires. Returns 0, or
+ * guard_call()'s result. */
+int worker_guard_call(struct worker *w, struct conn *c, void (*fn)(void *),
+                      void *arg);
+
 #endif

@@ -61,6 +61,27 @@ extern "C" {
   MC_EXTERN extern const uint32_t mc_plugin_accepts_connect;                   \
   const uint32_t mc_plugin_accepts_connect = 1
 
+/* Opt-in: the plugin reads request bodies itself. In a plugin that puts
+ * this once at file scope, mc_run() is called as soon as a request's head
+ * is complete, before any byte of its body is read and before
+ * `Expect: 100-continue` is answered, as a Node, Kore or NGINX Unit handler
+ * is. mc_run() then decides, for a request with a body:
+ *   - mc_request_read_body(): the body comes piece by piece, as it arrives;
+ *   - mc_request_buffer_body(): the body is buffered whole, with the limit
+ *     the plugin gives, and a callback says when it is there;
+ *   - answer at once (401, 413, ...): the body is refused; nothing of it
+ *     reaches the plugin, and the connection closes after the response;
+ *   - mc_response_defer() (or mc_response_later()), and one of the above
+ *     later, from a callback on the loop (an authorisation that waits on a
+ *     database): meanwhile nothing is read and no 100 Continue is sent.
+ * A request without a body reaches mc_run() when it is whole, as in any
+ * plugin; mc_request_read_body() and mc_request_buffer_body() then end at
+ * once. Without this marker every body is buffered before mc_run(), bounded
+ * by --max-body (mc_request_body()). See docs/uploads.md. */
+#define MC_PLUGIN_READS_BODY()                                                 \
+  MC_EXTERN extern const uint32_t mc_plugin_reads_body;                        \
+  const uint32_t mc_plugin_reads_body = 1
+
 struct uv_loop_s;
 
 /* Facts about the worker process that runs the plugin: the C counterpart of
@@ -159,8 +180,89 @@ MC_EXTERN int mc_request_header_at(const mc_request *req, size_t i,
 
 /* The request body, decoded from chunked transfer coding, and its length in
  * *len (which may be NULL). Never NULL: an empty body is "" with length 0.
- * Bounded by --max-body: larger requests get 413 and never reach mc_run. */
+ * Bounded by --max-body: larger requests get 413 and never reach mc_run.
+ * With MC_PLUGIN_READS_BODY(), a body is there only once
+ * mc_request_buffer_body() completed; a streamed one is never buffered. */
 MC_EXTERN const void *mc_request_body(const mc_request *req, size_t *len);
+
+/* ---- request bodies, streamed or buffered per request ----
+ *
+ * For a plugin with MC_PLUGIN_READS_BODY() (in other plugins they work too,
+ * on the body already buffered). Each callback runs on the loop thread
+ * under the same crash guard as mc_run(): a crash costs the request a 500
+ * (or its connection, once the response has begun), and the worker
+ * retires. The request and response stay valid until the response is
+ * finished, as always.
+ *
+ * Limits: `max_bytes` bounds the decoded body (0: --max-body; UINT64_MAX:
+ * none). A Content-Length above it is refused before any byte is read (and
+ * without 100 Continue); a chunked body is cut when it passes it. Either
+ * way the host answers 413 and logs it with the limit. While a body is
+ * read, the client must keep up with --min-rate bytes per second, after
+ * --min-rate-grace seconds of slack (408 otherwise); the clock stops while
+ * the plugin has paused the body (mc_request_pause()).
+ *
+ * Memory: a streamed body is never held whole. Each piece points into the
+ * connection's 64 KiB input buffer; while the plugin is paused the host
+ * stops reading the socket once that buffer is full, and TCP slows the
+ * client down. */
+
+/* Receives one piece of the body: `len` > 0 bytes at `data`, owned by the
+ * host and valid only until the callback returns (copy what you keep). */
+typedef void mc_body_data_fn(mc_request *req, mc_response *res,
+                             const void *data, size_t len, void *arg);
+
+/* The body has ended. `error` is 0 when it arrived whole; then answer,
+ * here or later (--request-timeout applies from now, as to a deferred
+ * response). Otherwise it is cut short, and nothing more of it comes:
+ *   -EMSGSIZE    larger than max_bytes (the host answers 413);
+ *   -ETIMEDOUT   the client sent slower than --min-rate (408);
+ *   -EPROTO      malformed chunked framing (400);
+ *   -ECONNRESET  the client went away (mc_response_aborted() is 1).
+ * After an error, answer if you want another status or body; if the
+ * callback returns without answering, the host answers with the status
+ * above. A streamed response that has begun is cut (its connection is
+ * closed): still finish it with mc_response_end(). Either way the
+ * connection closes after the response. Called exactly once per
+ * mc_request_read_body() or mc_request_buffer_body() that returned 0,
+ * unless the response is finished first (then no callback comes again)
+ * or a callback of this request crashed. */
+typedef void mc_body_end_fn(mc_request *req, mc_response *res, int error,
+                            void *arg);
+
+/* Reads the body as it arrives: on_data for each piece, then on_end once.
+ * Accepts the body: a client that sent `Expect: 100-continue` gets its
+ * 100 Continue now. Call it from mc_run() or from a later callback of the
+ * same request, once. Defers the response (mc_response_defer()); while the
+ * body is read --request-timeout does not apply, the rate does.
+ * A response finished before the body ends stops the reading: the rest of
+ * the body is dropped and the connection closes after the response.
+ * Returns 0, or:
+ *   -EINVAL     on_data or on_end is NULL;
+ *   -EALREADY   the body is already being read or was read, or the
+ *               response is finished;
+ *   -EPIPE      the client is gone (mc_response_aborted() is 1): no body
+ *               will come; finish the response. */
+MC_EXTERN int mc_request_read_body(mc_request *req, uint64_t max_bytes,
+                                   mc_body_data_fn *on_data,
+                                   mc_body_end_fn *on_end, void *arg);
+
+/* Buffers the body whole, up to max_bytes (it is held in memory: this is
+ * the limit of what one request may cost), then calls on_complete, from
+ * which mc_request_body() returns it. Otherwise as mc_request_read_body(),
+ * with the same errors. */
+MC_EXTERN int mc_request_buffer_body(mc_request *req, uint64_t max_bytes,
+                                     mc_body_end_fn *on_complete, void *arg);
+
+/* Flow control for a body being read (mc_request_read_body()), as Node's
+ * req.pause() and req.resume(): after mc_request_pause() no piece comes
+ * until mc_request_resume(), which may be called from any later callback
+ * on the loop (mc_response_later()). While paused, the host reads until
+ * the 64 KiB input buffer is full, then stops reading the socket; the rate
+ * clock stops, and --request-timeout bounds the pause (503 after it).
+ * Both are no-ops on a request whose body is not being read. */
+MC_EXTERN void mc_request_pause(mc_request *req);
+MC_EXTERN void mc_request_resume(mc_request *req);
 
 /* The client's address ("127.0.0.1", "::1") and port. That is the peer of
  * the connection, unless mchost was told to believe a proxy in front of it
@@ -185,7 +287,9 @@ MC_EXTERN const char *mc_request_scheme(const mc_request *req);
  * adds it: mc_response_header(res, "X-Request-Id", mc_request_id(req)). */
 MC_EXTERN const char *mc_request_id(const mc_request *req);
 
-/* 1 when the connection stays open after this response, 0 when it closes. */
+/* 1 when the connection stays open after this response, 0 when it closes.
+ * With MC_PLUGIN_READS_BODY(), 0 until the body is read whole: a response
+ * that leaves part of the body unread ends the connection. */
 MC_EXTERN int mc_request_keep_alive(const mc_request *req);
 
 /* ---- request helpers: parameters, cookies, multipart ----
