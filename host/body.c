@@ -118,6 +118,11 @@ static void body_end(struct conn *c) {
   if (b->state != BODY_DUE)
     return;
   b->state = BODY_ENDED;
+  /* A body cut short is not there (mc_request_body() gives ""). */
+  if (b->error != 0)
+    c->req.body_len = 0;
+  if (c->req.body != NULL)
+    c->req.body[c->req.body_len] = '\0';
   /* A body buffered before mc_run(), read as a stream: one piece. */
   if (b->buffered && b->on_data != NULL && b->error == 0 &&
       c->req.body_len > 0) {

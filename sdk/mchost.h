@@ -249,8 +249,8 @@ MC_EXTERN int mc_request_read_body(mc_request *req, uint64_t max_bytes,
 
 /* Buffers the body whole, up to max_bytes (it is held in memory: this is
  * the limit of what one request may cost), then calls on_complete, from
- * which mc_request_body() returns it. Otherwise as mc_request_read_body(),
- * with the same errors. */
+ * which mc_request_body() returns it (a body cut short gives "": the error
+ * says why). Otherwise as mc_request_read_body(), with the same errors. */
 MC_EXTERN int mc_request_buffer_body(mc_request *req, uint64_t max_bytes,
                                      mc_body_end_fn *on_complete, void *arg);
 

@@ -155,8 +155,6 @@ void mc_run(mc_request *req, mc_response *res) {
     rc = mc_request_read_body(req, max, on_data_echo, on_end_echo, NULL);
   } else if (strcmp(path, "/crash-data") == 0) {
     rc = mc_request_read_body(req, max, on_data_crash, on_end, NULL);
-  } else if (strcmp(path, "/crash-end") == 0) {
-    rc = mc_request_read_body(req, max, on_data, on_end_crash, NULL);
   } else {
     if ((u = calloc(1, sizeof *u)) == NULL) {
       mc_response_send(res, 503, "oom\n", 4);
@@ -164,7 +162,9 @@ void mc_run(mc_request *req, mc_response *res) {
     }
     u->hash = 14695981039346656037ULL;
     u->ms = (unsigned)query_num(req, "ms=");
-    if (strcmp(path, "/buffer") == 0) {
+    if (strcmp(path, "/crash-end") == 0) {
+      rc = mc_request_read_body(req, max, on_data, on_end_crash, u);
+    } else if (strcmp(path, "/buffer") == 0) {
       rc = mc_request_buffer_body(req, max, on_buffered, u);
     } else if (strcmp(path, "/pause") == 0 || strcmp(path, "/hold") == 0) {
       u->hold_once = strcmp(path, "/hold") == 0;
