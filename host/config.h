@@ -76,7 +76,7 @@ struct config_list {
   X("send-timeout", OPT_DURATION, send_timeout_ms, "S", "60",                  \
     "seconds a client may take none of its response before it is dropped")     \
   X("max-body", OPT_SIZE, max_body, "SIZE", "1M",                              \
-    "largest request body (413 above)")                                        \
+    "largest body buffered for mc_run() (413 above; docs/uploads.md)")         \
   X("max-header-size", OPT_SIZE, max_header_size, "SIZE", "8K",                \
     "largest request line + headers (414/431 above)")                          \
   X("ws-max-message", OPT_SIZE, ws_max_message, "SIZE", "1M",                  \

@@ -34,24 +34,21 @@ def data_block(n):
     return bytes(out[:n])
 
 
+def read_head(s, buf):
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.partition(b"\r\n\r\n")[::2]
+
+
 def read_response(s, timeout):
     s.settimeout(timeout)
-    buf = b""
     try:
-        while b"\r\n\r\n" not in buf:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        head, _, body = buf.partition(b"\r\n\r\n")
+        head, body = read_head(s, b"")
         while head.startswith(b"HTTP/1.1 100"):
-            buf = body
-            while b"\r\n\r\n" not in buf:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-            head, _, body = buf.partition(b"\r\n\r\n")
+            head, body = read_head(s, body)
         if not head:
             return 0, b""
         length = 0

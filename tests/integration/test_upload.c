@@ -63,6 +63,16 @@ static void read_status(int want) {
                R.status, want, R.head, R.body, srv_log_tail(&S));
 }
 
+/* POST `len` bytes of `body` to `target` on C, with Content-Length. */
+static void post(const char *target, const char *body, size_t len) {
+  char head[256];
+  snprintf(head, sizeof head,
+           "POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", target,
+           len);
+  send_str(head);
+  cr_assert_eq(http_send(&C, body, len), 0, "sending the body to %s", target);
+}
+
 /* The fixture's answer for `len` bytes of `data`. */
 static void fnv_answer(const char *data, size_t len, char *out, size_t size) {
   uint64_t h = 14695981039346656037ULL;
@@ -162,17 +172,12 @@ Test(upload, paused_plugin_stops_the_client_by_tcp_backpressure) {
 
 Test(upload, plugin_that_pauses_at_every_piece_gets_the_whole_body) {
   static char body[1 << 20];
-  char head[256], want[64];
+  char want[64];
 
   for (size_t i = 0; i < sizeof body; i++)
     body[i] = (char)(i * 7 + i / 251);
   start(BODY, NULL);
-  snprintf(head, sizeof head,
-           "POST /pause?ms=1 HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n"
-           "\r\n",
-           sizeof body);
-  send_str(head);
-  cr_assert_eq(http_send(&C, body, sizeof body), 0);
+  post("/pause?ms=1", body, sizeof body);
   read_status(200);
   fnv_answer(body, sizeof body, want, sizeof want);
   cr_expect_str_eq(R.body, want);
@@ -186,16 +191,11 @@ Test(upload, plugin_that_pauses_at_every_piece_gets_the_whole_body) {
 
 Test(upload, buffered_body_with_the_plugins_own_limit) {
   static char body[50000];
-  char head[256], want[64];
+  char want[64];
 
   memset(body, 'b', sizeof body);
   start(BODY, (const char *const[]){"--max-body", "1K", NULL});
-  snprintf(head, sizeof head,
-           "POST /buffer?max=100000 HTTP/1.1\r\nHost: t\r\n"
-           "Content-Length: %zu\r\n\r\n",
-           sizeof body);
-  send_str(head);
-  cr_assert_eq(http_send(&C, body, sizeof body), 0);
+  post("/buffer?max=100000", body, sizeof body);
   read_status(200);
   fnv_answer(body, sizeof body, want, sizeof want);
   cr_expect_str_eq(R.body, want);
@@ -203,16 +203,11 @@ Test(upload, buffered_body_with_the_plugins_own_limit) {
 
 Test(upload, streamed_response_echoes_the_body_while_it_arrives) {
   static char body[12000];
-  char head[256];
 
   for (size_t i = 0; i < sizeof body; i++)
     body[i] = (char)('a' + i % 26);
   start(BODY, NULL);
-  snprintf(head, sizeof head,
-           "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
-           sizeof body);
-  send_str(head);
-  cr_assert_eq(http_send(&C, body, sizeof body), 0);
+  post("/echo", body, sizeof body);
   read_status(200);
   cr_expect_eq(R.body_len, sizeof body);
   cr_expect(memcmp(R.body, body, sizeof body) == 0, "echoed body differs");
@@ -328,77 +323,64 @@ Test(upload, fault_in_the_end_callback_costs_a_500) {
 
 /* ---- --min-rate ---- */
 
-static const char *const rate_args[] = {"--min-rate", "2000",
-                                        "--min-rate-grace", "1", NULL};
-
-Test(upload, body_above_the_min_rate_is_accepted) {
+/* body_client.py rate PATH ARGS against a server started with `more`:
+ * the status it got (0: none), and when, in seconds since it began. */
+static int rate_client(const char *plugin, const char *const *more,
+                       const char *path, const char *args, double *secs) {
   char line[256];
   int status = 0;
   long sent = 0;
-  double secs = 0;
 
-  start(BODY, rate_args);
-  /* 4,000 bytes/s for 2.5 s: twice the rate, well past the grace. */
-  client(line, sizeof line, "rate", "/stream", "10000 4000");
-  cr_assert(sscanf(line, "%d %ld %lf", &status, &sent, &secs) == 3, "'%s'",
+  start(plugin, more);
+  client(line, sizeof line, "rate", path, args);
+  cr_assert(sscanf(line, "%d %ld %lf", &status, &sent, secs) == 3, "'%s'",
             line);
-  cr_expect_eq(status, 200, "status %d after %ld bytes in %.2f s" SRV_LOG_FMT,
-               status, sent, secs, srv_log_tail(&S));
+  cr_log_info("%s %s: status %d after %ld bytes in %.2f s", path, args, status,
+              sent, *secs);
+  return status;
+}
+
+/* The client got 408 between `from` and `to` seconds after it began. */
+static void expect_cut(int status, double secs, double from, double to) {
+  cr_expect_eq(status, 408, "status %d after %.2f s" SRV_LOG_FMT, status, secs,
+               srv_log_tail(&S));
+  cr_expect(secs >= from && secs < to, "cut after %.2f s, want %.2f-%.2f s",
+            secs, from, to);
+}
+
+static const char *const rate_args[] = {
+    "--min-rate", "2000", "--min-rate-grace", "1", "--header-timeout",
+    "10",         NULL};
+
+Test(upload, body_above_the_min_rate_is_accepted) {
+  double secs = 0;
+  /* 4,000 bytes/s for 2.5 s: twice the rate, well past the grace. */
+  int status = rate_client(BODY, rate_args, "/stream", "10000 4000", &secs);
+  cr_expect_eq(status, 200, "status %d after %.2f s" SRV_LOG_FMT, status, secs,
+               srv_log_tail(&S));
 }
 
 /* 500 bytes/s against a rate of 2,000 and 1 s of grace: the deficit
  * reaches grace * rate at 1 / (1 - 500/2000) = 1.33 s. */
 Test(upload, body_below_the_min_rate_is_cut_near_the_promised_rate) {
-  char line[256];
-  int status = 0;
-  long sent = 0;
   double secs = 0;
-
-  start(BODY, rate_args);
-  client(line, sizeof line, "rate", "/stream", "100000 500");
-  cr_assert(sscanf(line, "%d %ld %lf", &status, &sent, &secs) == 3, "'%s'",
-            line);
-  cr_expect_eq(status, 408, "status %d after %ld bytes in %.2f s" SRV_LOG_FMT,
-               status, sent, secs, srv_log_tail(&S));
-  cr_expect(secs >= 1.2 && secs < 3.0,
-            "cut after %.2f s (%ld bytes), want about 1.33 s", secs, sent);
+  int status = rate_client(BODY, rate_args, "/stream", "100000 500", &secs);
+  expect_cut(status, secs, 1.2, 3.0);
 }
 
 /* The same for a plugin whose bodies are buffered before mc_run(): a
  * client that sends a byte now and then no longer holds the connection,
  * as it did when every read restarted the body's timeout. */
 Test(upload, buffered_body_below_the_min_rate_is_cut_too) {
-  char line[256];
-  int status = 0;
-  long sent = 0;
   double secs = 0;
-
-  start(ECHO, (const char *const[]){"--min-rate", "2000", "--min-rate-grace",
-                                    "1", "--header-timeout", "10", NULL});
-  client(line, sizeof line, "rate", "/", "100000 500");
-  cr_assert(sscanf(line, "%d %ld %lf", &status, &sent, &secs) == 3, "'%s'",
-            line);
-  cr_expect_eq(status, 408, "status %d after %ld bytes in %.2f s" SRV_LOG_FMT,
-               status, sent, secs, srv_log_tail(&S));
-  cr_expect(secs >= 1.2 && secs < 3.0,
-            "cut after %.2f s (%ld bytes), want about 1.33 s", secs, sent);
+  int status = rate_client(ECHO, rate_args, "/", "100000 500", &secs);
+  expect_cut(status, secs, 1.2, 3.0);
 }
 
 /* A head trickled at 100 bytes/s is cut by the rate long before
  * --header-timeout: at 1 / (1 - 100/2000) = 1.05 s. */
 Test(upload, slow_head_is_cut_by_the_min_rate_before_the_header_timeout) {
-  char line[256];
-  int status = 0;
-  long sent = 0;
   double secs = 0;
-
-  start(BODY, (const char *const[]){"--min-rate", "2000", "--min-rate-grace",
-                                    "1", "--header-timeout", "10", NULL});
-  client(line, sizeof line, "rate", "/stream", "100 100 head");
-  cr_assert(sscanf(line, "%d %ld %lf", &status, &sent, &secs) == 3, "'%s'",
-            line);
-  cr_expect_eq(status, 408, "status %d after %ld bytes in %.2f s" SRV_LOG_FMT,
-               status, sent, secs, srv_log_tail(&S));
-  cr_expect(secs >= 0.9 && secs < 3.0,
-            "cut after %.2f s (%ld bytes), want about 1.05 s", secs, sent);
+  int status = rate_client(BODY, rate_args, "/stream", "100 100 head", &secs);
+  expect_cut(status, secs, 0.9, 3.0);
 }
