@@ -25,6 +25,7 @@
 #include "body.h"
 #include "conn.h"
 #include "log.h"
+#include "parse.h"
 #include "worker.h"
 
 /* ---- buffering ---- */
@@ -201,10 +202,7 @@ static int take(mc_request *req, uint64_t max, mc_body_data_fn *on_data,
           body_reserve(req, p->content_length) != 0)
         due(b, 500);
       if (b->state == how && b->expect) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        uv_buf_t cb = uv_buf_init((char *)cont, sizeof cont - 1);
-        conn_output(c, &cb, 1);
-        conn_flush(c);
+        parse_send_continue(c);
         b->expect = 0;
       }
       rate_begin_body(c);

@@ -348,13 +348,17 @@ static int expect_continue(struct conn *c, int has_body) {
   if (c->req.version == 11 && has_body && c->w->plugin.reads_body) {
     c->body.expect = 1;
   } else if (c->req.version == 11 && has_body) {
-    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    uv_buf_t b = uv_buf_init(DECONST(char *, cont), sizeof cont - 1);
-    conn_output(c, &b, 1);
-    conn_flush(c);
-    c->continue_sent = 1;
+    parse_send_continue(c);
   }
   return 0;
+}
+
+void parse_send_continue(struct conn *c) {
+  static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  uv_buf_t b = uv_buf_init(DECONST(char *, cont), sizeof cont - 1);
+  conn_output(c, &b, 1);
+  conn_flush(c);
+  c->continue_sent = 1;
 }
 
 static int on_headers_complete(llhttp_t *p) {

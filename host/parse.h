@@ -15,6 +15,9 @@ struct conn;
 /* Parser settings shared by every connection of a worker. */
 void parse_settings_init(llhttp_settings_t *s);
 
+/* Sends "100 Continue" now: the body of the request is welcome. */
+void parse_send_continue(struct conn *c);
+
 /* The status to answer a request that llhttp_execute() failed on with: the
  * one a callback chose, else one for llhttp's error. */
 int parse_error_status(const struct conn *c, llhttp_errno_t err);
