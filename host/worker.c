@@ -342,6 +342,8 @@ void worker_call_plugin(struct worker *w, struct conn *c,
   mc_response *res = &c->res;
   struct plugin_call pc = {c, cb, data};
 
+  if (w->dev_error != NULL && cb == NULL && devpage_answer(w, c))
+    return;
   if (worker_guard_call(w, c, cb != NULL ? callback_thunk : run_thunk,
                         cb != NULL ? (void *)&pc : (void *)c) != 0)
     return;
