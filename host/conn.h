@@ -128,13 +128,13 @@ struct conn {
   unsigned
       orphaned : 1; /* a plugin may still hold its response: never reused */
   unsigned work_pending : 1; /* mc_work() runs for its response */
-  unsigned chunk_line : 1; /* a chunk-size line is next (parse_chunk_line) */
-  unsigned last_chunk : 1; /* the chunk being parsed is the last one */
-  unsigned proxy_wait : 1; /* --proxy-protocol: its header is not read yet */
-  unsigned trusted : 1;    /* the peer is a trusted proxy (client.c) */
-  unsigned inflight : 1;   /* dispatched, not yet answered (board count) */
-  unsigned raw_done : 1;   /* `raw` holds a dispatched request */
-  unsigned detached : 1;   /* no socket (mchost replay): output stays in out */
+  unsigned chunk_line : 1;   /* a chunk-size line is next (parse_chunk_line) */
+  unsigned last_chunk : 1;   /* the chunk being parsed is the last one */
+  unsigned proxy_wait : 1;   /* --proxy-protocol: its header is not read yet */
+  unsigned trusted : 1;      /* the peer is a trusted proxy (client.c) */
+  unsigned inflight : 1;     /* dispatched, not yet answered (board count) */
+  unsigned raw_done : 1;     /* `raw` holds a dispatched request */
+  unsigned detached : 1; /* no socket (mchost replay): output stays in out */
   int error_status;      /* set by a parser callback that rejects the request */
   int expect;            /* index of the Expect header, or -1 */
   int hosts;             /* Host header fields seen */

@@ -18,7 +18,6 @@
 #include "client.h"
 #include "conn.h"
 #include "log.h"
-#include "rate.h"
 #include "worker.h"
 #include "ws.h"
 

@@ -370,8 +370,7 @@ MC_EXTERN int mc_response_later(mc_response *res, unsigned ms,
 }
 
 MC_EXTERN int mc_response_timeout(mc_response *res, unsigned ms) {
-  if (!can_answer(res) && res->state != RES_STREAMING &&
-      res->state != RES_WORK)
+  if (!can_answer(res) && res->state != RES_STREAMING && res->state != RES_WORK)
     return -EALREADY;
   res->timeout_ms = ms;
   if (res->state != RES_HANDLER)
