@@ -148,7 +148,7 @@ soak: build
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := conn config params multipart proxy forwarded admin wsframe \
-                bundle
+                bundle fetch
 FUZZ_DEPS := clang libclang-rt-14-dev
 
 fuzz:

@@ -12,7 +12,7 @@ if(MCHOST_FUZZ AND NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
 endif()
 
 set(MCHOST_FUZZ_TARGETS conn config params multipart proxy forwarded admin
-    wsframe bundle)
+    wsframe bundle fetch)
 
 # The host core once more, for the fuzzer's coverage instrumentation: the
 # same sources, include directories, libraries and options as mchost_core
