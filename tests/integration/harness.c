@@ -495,6 +495,16 @@ int srv_start(struct srv *s, const char *const *extra_args, int timeout_ms) {
   return srv_start_env(s, extra_args, NULL, timeout_ms);
 }
 
+int srv_start_one(struct srv *s, const char *plugin, const char *const *more,
+                  int timeout_ms) {
+  const char *args[32] = {"--plugin", plugin, "--workers", "1"};
+  size_t n = 4;
+  for (; more != NULL && *more != NULL && n < 31; more++)
+    args[n++] = *more;
+  args[n] = NULL;
+  return srv_start(s, args, timeout_ms);
+}
+
 int srv_start_env(struct srv *s, const char *const *extra_args,
                   const char *const *env, int timeout_ms) {
   int64_t deadline = deadline_in(timeout_ms);

@@ -106,6 +106,11 @@ int srv_start(struct srv *s, const char *const *extra_args, int timeout_ms);
 /* The same with `env` added, as for spawn_mchost_env(). */
 int srv_start_env(struct srv *s, const char *const *extra_args,
                   const char *const *env, int timeout_ms);
+/* srv_start() with `--plugin plugin --workers 1` and then `more` (NULL-
+ * terminated, or NULL; at most 27 arguments): the one-worker server most
+ * tests of one connection want. */
+int srv_start_one(struct srv *s, const char *plugin, const char *const *more,
+                  int timeout_ms);
 
 /* Waits up to timeout_ms for the master to exit. Returns its exit code
  * (0..255), 128 + signal if it was killed, or -ETIMEDOUT. */

@@ -19,13 +19,8 @@ static struct srv S;
 static void stop(void) { srv_stop(&S); }
 
 static void start(const char *const *more) {
-  const char *args[32] = {"--plugin", PLUGINS_DIR "/echo.so", "--workers", "1"};
-  size_t n = 4;
-  for (; more && *more && n < 31; more++)
-    args[n++] = *more;
-  args[n] = NULL;
-  cr_assert_eq(srv_start(&S, args, 5000), 0, "mchost did not start" SRV_LOG_FMT,
-               srv_log_tail(&S));
+  cr_assert_eq(srv_start_one(&S, PLUGINS_DIR "/echo.so", more, 5000), 0,
+               "mchost did not start" SRV_LOG_FMT, srv_log_tail(&S));
 }
 
 /* Char arrays, not pointers: Criterion copies the parameters into each

@@ -42,12 +42,7 @@ TestSuite(http, .init = http_init, .fini = http_fini, .timeout = 15);
 /* Starts mchost with one worker (these tests are about one connection)
  * on `plugin` plus `more` options, waits until it serves, and connects. */
 static void start(const char *plugin, const char *const *more) {
-  const char *args[32] = {"--plugin", plugin, "--workers", "1"};
-  size_t n = 4;
-  for (; more && *more && n < 31; more++)
-    args[n++] = *more;
-  args[n] = NULL;
-  int err = srv_start(&S, args, 5000);
+  int err = srv_start_one(&S, plugin, more, 5000);
   cr_assert_eq(err, 0, "mchost did not start serving: %s" SRV_LOG_FMT,
                strerror(-err), srv_log_tail(&S));
   err = http_open(&C, S.port, 2000);

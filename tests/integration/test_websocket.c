@@ -29,12 +29,7 @@
 static struct srv S;
 
 static void start(const char *plugin, const char *const *more) {
-  const char *args[24] = {"--plugin", plugin, "--workers", "1"};
-  size_t n = 4;
-  for (; more != NULL && *more != NULL && n < 23; more++)
-    args[n++] = *more;
-  args[n] = NULL;
-  int err = srv_start(&S, args, 10000);
+  int err = srv_start_one(&S, plugin, more, 10000);
   cr_assert_eq(err, 0, "mchost did not start: %s" SRV_LOG_FMT, strerror(-err),
                srv_log_tail(&S));
 }
