@@ -97,6 +97,7 @@ test-sanitize: test-deps
 	  -DMCHOST_SANITIZE=address,undefined $(WERROR_FLAG) $(CMAKE_FLAGS)
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(CTEST_JOBS)
 
 # valgrind must be there when CMake configures: the valgrind.* tests are

@@ -113,6 +113,11 @@ static void expect_fault_report(const char *signame, const char *target,
   snprintf(key, sizeof key, "plugin crashed: %s", signame);
   cr_assert(wait_log(&S, key, 3000), "no '%s' in the log" SRV_LOG_FMT, key,
             srv_log_tail(&S));
+  /* The master names the frames after the fault line, one line each, as
+   * it reads the plugin's debug info: wait for the ones looked at below. */
+  wait_log(&S, "  #0 ", 3000);
+  if (plugin_frame)
+    wait_log(&S, "/crash.so+0x", 3000);
   char *all = srv_log_read(&S);
   cr_assert_not_null(all);
   find_line(all, key, line, sizeof line);
