@@ -30,14 +30,17 @@ CTEST_JOBS ?= 2
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libc6-dev is only a Recommends of gcc, and recommends are not installed.
-DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libcriterion-dev \
-        node-llhttp curl python3 prometheus haproxy nginx-light python3-yaml libdw-dev
+DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libdw-dev \
+        libcriterion-dev node-llhttp curl python3
 # The WebSocket tests' clients: Debian's python3-websockets, and Node's `ws`,
 # which the build installs into the build directory with npm. Installed
 # before the build configures, so that CMake finds npm. (Debian's nodejs
 # comes without npm; NodeSource's brings its own, which Debian's would
 # conflict with.)
 TEST_DEPS := python3-websockets nodejs
+# Real components the tests start: Prometheus (promtool), HAProxy and nginx
+# (the contrib checks), python3-yaml (reading the Kubernetes file).
+TEST_DEPS += prometheus haproxy nginx-light python3-yaml
 
 # Always passed, ON or OFF, so that a WERROR=1 run does not stick in the
 # CMake cache for the next plain `make build`.
@@ -105,7 +108,7 @@ test-sanitize: test-deps
 # two servers under valgrind at once, which keeps two CPUs busy.
 VALGRIND_DEPS := valgrind
 
-test-valgrind:
+test-valgrind: test-deps
 	@$(MAKE) --no-print-directory build DEPS="$(DEPS) $(VALGRIND_DEPS)"
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L valgrind
 
@@ -128,12 +131,24 @@ clean:
 BENCH_DIR ?= build-release
 BENCH_DEPS := wrk nginx-light nodejs procps iproute2 python3
 
+# BASE=<git revision> also builds that revision of mchost (build-base/) and
+# runs it beside this one, in the same rounds: "mchost-base".
+BASE ?=
+BASE_DIR ?= build-base
+
 bench:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(BENCH_DEPS)"
 	cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DMCHOST_TESTS=OFF \
 	  $(WERROR_FLAG) $(CMAKE_FLAGS)
 	cmake --build $(BENCH_DIR) -j $(JOBS)
-	MCHOST_BUILD=$(BENCH_DIR) tests/bench/run
+ifneq ($(BASE),)
+	rm -rf $(BASE_DIR) && mkdir -p $(BASE_DIR)/src
+	git archive $(BASE) | tar -x -C $(BASE_DIR)/src
+	cmake -S $(BASE_DIR)/src -B $(BASE_DIR) -DCMAKE_BUILD_TYPE=Release \
+	  -DMCHOST_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BASE_DIR) -j $(JOBS)
+endif
+	MCHOST_BUILD=$(BENCH_DIR) $(if $(BASE),MCHOST_BASELINE=$(BASE_DIR)) tests/bench/run
 
 # Soak (tests/soak/soak.py): client load against the crash fixture while
 # the plugin crashes and reloads; fails on any failed or lost request.
