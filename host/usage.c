@@ -42,8 +42,7 @@ static const char *const synopsis[] = {
     "mchost --plugin FILE [options]",
     "mchost new NAME [DIR]   (write a new plugin project)",
     "mchost status [PID]     (workers, requests, crashes of a running mchost)",
-    "mchost replay FILE|-    (run a crash bundle or a raw request again, in "
-    "one process)",
+    "mchost replay FILE|-    (a crash bundle or a raw request, in-process)",
 };
 #define N_SYNOPSIS (sizeof synopsis / sizeof synopsis[0])
 
