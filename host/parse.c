@@ -356,6 +356,11 @@ static int expect_continue(struct conn *c, int has_body) {
 void parse_send_continue(struct conn *c) {
   static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
   uv_buf_t b = uv_buf_init(DECONST(char *, cont), sizeof cont - 1);
+  /* An interim response must come before the final one: a plugin that
+   * began its response before taking the body has already told the client
+   * to go on, and a 100 now would land inside that response. */
+  if (c->res.head_sent)
+    return;
   conn_output(c, &b, 1);
   conn_flush(c);
   c->continue_sent = 1;
