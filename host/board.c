@@ -13,13 +13,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "log.h"
 #include "master.h"
 #include "utc.h"
 
 /* The board the workers balance connections with (proto.h). Without it
  * (no memfd) they still serve, unbalanced. */
-void master_board_create(struct master *m) {
+void board_create(struct master *m) {
   void *p;
   m->board_fd = memfd_create("mchost-board", MFD_CLOEXEC);
   if (m->board_fd < 0 || ftruncate(m->board_fd, sizeof(struct board)) != 0 ||
@@ -38,7 +39,7 @@ void master_board_create(struct master *m) {
   m->board->head.started_ms = utc_now_ms();
   snprintf(m->board->head.plugin, sizeof m->board->head.plugin, "%s",
            m->cfg->plugin);
-  master_board_note(m, BOARD_SYNC);
+  board_note(m, BOARD_SYNC);
 }
 
 /* Who a worker is, for `mchost status` (the counters are the worker's).
@@ -47,8 +48,8 @@ void master_board_create(struct master *m) {
  * uv_spawn() returns once the worker runs, and it may have posted already.
  * Clearing them wiped a new worker's `accepting`, so its siblings saw
  * nobody to make room for and took every connection of a burst. */
-void master_board_slot(struct master *m, const struct wproc *p,
-                       enum board_state state) {
+void board_slot(struct master *m, const struct wproc *p,
+                enum board_state state) {
   struct board_slot *s;
   if (m->board == NULL || p->slot >= BOARD_SLOTS)
     return;
@@ -65,7 +66,7 @@ void master_board_slot(struct master *m, const struct wproc *p,
 }
 
 /* The master's own counters, for `mchost status` and /metrics. */
-void master_board_note(struct master *m, enum board_event ev) {
+void board_note(struct master *m, enum board_event ev) {
   struct board_head *h;
   if (m->board == NULL)
     return;
@@ -125,7 +126,7 @@ static struct gen_count *gen_count(struct master *m, unsigned generation) {
 
 /* A worker was reaped: its final counts join the totals, and its slot is
  * cleared for the next worker (all zero is a free slot). */
-void master_board_retire(struct master *m, const struct wproc *p) {
+void board_retire(struct master *m, const struct wproc *p) {
   struct board_slot *s;
   struct gen_count *g;
   if (m->board == NULL || p->slot >= BOARD_SLOTS)

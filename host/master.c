@@ -30,7 +30,6 @@
 #include "log.h"
 #include "notify.h"
 #include "privileges.h"
-#include "worker.h"
 
 #define X(sig, name, what) sig,
 static const int master_signals[MASTER_NSIGNALS] = {MASTER_SIGNALS(X)};
@@ -111,7 +110,7 @@ void master_reconcile(struct master *m) {
         if (p->state != W_STOPPING && !p->tainted &&
             p->generation == m->generation && (top == NULL || p->id > top->id))
           top = p;
-      master_stop_worker(top);
+      wproc_stop(top);
     }
     return;
   }
@@ -128,7 +127,7 @@ void master_reconcile(struct master *m) {
     return;
   }
   for (unsigned n = m->booted ? m->wanted - live : 1; n > 0; n--)
-    if (master_spawn(m, m->generation, m->snapshot) != 0)
+    if (wproc_spawn(m, m->generation, m->snapshot) != 0)
       break;
 }
 
@@ -146,7 +145,7 @@ static void master_begin_stop(struct master *m, const char *why) {
   close(m->listen_fd);
   m->listen_fd = -1;
   for (struct wproc *p = m->procs; p != NULL; p = p->next)
-    master_stop_worker(p);
+    wproc_stop(p);
 }
 
 static void master_on_drain_end(uv_timer_t *t) {
@@ -201,13 +200,13 @@ static void master_on_signal(uv_signal_t *h, int signum) {
     if (m->wanted < 1024)
       m->wanted++;
     log_info("%s: %u workers", why, m->wanted);
-    master_board_note(m, BOARD_SYNC);
+    board_note(m, BOARD_SYNC);
     break;
   case SIGTTOU:
     if (m->wanted > 1)
       m->wanted--;
     log_info("%s: %u worker%s", why, m->wanted, m->wanted == 1 ? "" : "s");
-    master_board_note(m, BOARD_SYNC);
+    board_note(m, BOARD_SYNC);
     break;
   case SIGHUP:
     reload_request(m, 0, why);
@@ -232,7 +231,7 @@ static void close_walk_cb(uv_handle_t *h, void *arg) {
 
 /* The master does not load the plugin, but a missing file is worth one
  * clear line before anything starts. Workers run this same executable:
- * see master_exe(). */
+ * see exe_path() in wproc.c. */
 static int master_check_files(struct master *m) {
   struct stat st;
   ssize_t n;
@@ -332,7 +331,7 @@ int master_main(const struct config *cfg, int argc, char **argv) {
     return EXIT_RUNTIME;
   }
 
-  master_board_create(&m);
+  board_create(&m);
   uv_loop_init(&m.loop);
   master_watch_signals(&m);
   if (reload_init(&m, err, sizeof err) != 0) {

@@ -7,10 +7,11 @@
 #include <sys/stat.h>
 #include <uv.h>
 
+#include "board.h"
 #include "config.h"
-#include "fault.h"
 #include "proto.h"
 #include "watch.h"
+#include "wproc.h"
 
 /* Binds the socket, runs workers until stopped; returns the exit code.
  * argv is passed on to the workers, which parse the same options. */
@@ -29,36 +30,12 @@ int master_main(const struct config *cfg, int argc, char **argv);
 #define FAIL_MAX_MS 5000
 #define FAIL_RING 32
 
-/* A worker that exits closes its control pipe a moment before the master
- * learns that it exited; one whose pipe is closed and still runs after this
- * long has lost its pipe (wproc.c, wproc_on_pipe_closed()). */
-#define CONTROL_LOST_GRACE_MS 1000
-
 /* A new generation that is not ready by then is discarded. */
 #define RELOAD_READY_TIMEOUT_MS 30000
 /* How often a reload waits for a plugin that is still being written. */
 #define RELOAD_INCOMPLETE_RETRIES 50
 
-enum wstate { W_STARTING, W_READY, W_STOPPING };
-
 struct master;
-
-struct wproc {
-  uv_process_t proc;
-  uv_pipe_t control;
-  uv_timer_t kill_timer;
-  struct master *m;
-  struct wproc *next;
-  unsigned id, generation;
-  unsigned slot; /* its place on the board */
-  int pid;
-  enum wstate state;
-  int tainted;
-  int exited;
-  int handles; /* open uv handles; freed at 0 */
-  size_t rlen;
-  char rbuf[sizeof(struct msg) + sizeof(struct fault_msg)];
-};
 
 /*
  * The signals the master acts on: X(signal, name, what it does). The list
@@ -82,22 +59,6 @@ enum {
   MASTER_SIGNALS(X)
 #undef X
       MASTER_NSIGNALS
-};
-
-/* The master's own counters on the board (board.c). */
-enum board_event {
-  BOARD_CRASH,   /* a plugin fault, a worker death, a lost worker */
-  BOARD_TIMEOUT, /* a handler or deferred response over --request-timeout */
-  BOARD_START,   /* a worker started */
-  BOARD_RELOAD,  /* a generation swapped in */
-  BOARD_RELOAD_FAILED, /* a reload that left the old generation serving */
-  BOARD_SYNC           /* only post the generation and workers wanted */
-};
-
-/* Responses of reaped workers, by generation (board.c, metrics.c). */
-struct gen_count {
-  unsigned generation;
-  uint64_t responses[BOARD_CLASSES];
 };
 
 struct admin;
@@ -145,7 +106,7 @@ struct master {
   int argc;
   char **argv;
   char exe[PATH_MAX];
-  struct stat exe_st; /* as it was at start (master_exe()) */
+  struct stat exe_st; /* as it was at start (exe_path() in wproc.c) */
   int listen_fd;
   char where[128];     /* the listening address, "127.0.0.1:3000" */
   struct wproc *procs; /* running (not yet exited) workers */
@@ -179,12 +140,6 @@ struct master {
   struct admin *admin; /* --admin, or NULL */
 };
 
-/* wproc.c */
-int master_spawn(struct master *m, unsigned generation, const char *so);
-void master_stop_worker(struct wproc *p);
-/* Sends a message; a worker that can no longer be told is treated as one
- * whose control pipe closed. */
-void wproc_tell(struct wproc *p, uint32_t type);
 /* master.c */
 void master_reconcile(struct master *m);
 void master_announce(struct master *m);
@@ -197,13 +152,6 @@ void master_booted(struct master *m);
 void master_notify_ready(struct master *m);
 /* admin.c (admin.h) closes its listener and connections */
 void admin_close(struct master *m);
-/* board.c */
-void master_board_create(struct master *m);
-void master_board_slot(struct master *m, const struct wproc *p,
-                       enum board_state state);
-void master_board_note(struct master *m, enum board_event ev);
-void master_board_retire(struct master *m, const struct wproc *p);
-
 /* reload.c */
 int reload_init(struct master *m, char *err, size_t errlen);
 void reload_request(struct master *m, int what, const char *why);

@@ -1,8 +1,15 @@
-/* proto.h - the fixed-size messages on a worker's control pipe. */
+/* proto.h - what the master and a worker share: the fds a worker
+ * inherits, the fixed-size messages on its control pipe, and the board. */
 #ifndef MCHOST_PROTO_H
 #define MCHOST_PROTO_H
 
 #include <stdint.h>
+
+/* The fds a worker inherits from the master (wproc.c, wproc_spawn()): the
+ * listening socket, its end of the control socketpair, and the board. */
+#define WORKER_LISTEN_FD 3
+#define WORKER_CONTROL_FD 4
+#define WORKER_BOARD_FD 5
 
 enum msg_type {
   MSG_READY = 1,    /* worker -> master: plugin loaded, accepting */
@@ -101,12 +108,5 @@ struct board {
   struct board_head head;
   struct board_slot slot[BOARD_SLOTS];
 };
-
-/* The counts of every worker, running or reaped, added up (board.c). */
-struct board_sum {
-  struct board_counts counts;
-  uint64_t requests, inflight, conns;
-};
-void board_sum(const struct board *b, struct board_sum *sum);
 
 #endif

@@ -173,10 +173,10 @@ static void reload_fail(struct master *m, const char *reason) {
   log_error("reload to generation %u failed: %s; generation %u keeps "
             "serving",
             r->generation, reason, m->generation);
-  master_board_note(m, BOARD_RELOAD_FAILED);
+  board_note(m, BOARD_RELOAD_FAILED);
   for (struct wproc *p = m->procs; p != NULL; p = p->next)
     if (p->generation == r->generation)
-      master_stop_worker(p);
+      wproc_stop(p);
   reload_done(m);
   reload_forget_generation(m, r->generation);
 }
@@ -233,7 +233,7 @@ static void reload_start_generation(struct master *m, int force) {
   notify_send("RELOADING=1\nSTATUS=reloading: starting generation %u", gen);
   /* One worker first, as at boot: a plugin that cannot start says so once,
    * not once per worker. */
-  if (master_spawn(m, gen, r->snapshot) != 0) {
+  if (wproc_spawn(m, gen, r->snapshot) != 0) {
     reload_fail(m, "a worker could not be started");
     return;
   }
@@ -279,7 +279,7 @@ static void build_finish(struct master *m) {
             r->build_sig ? "signal" : "exit code",
             r->build_sig ? r->build_sig : (int)r->build_status,
             (unsigned long long)ms, m->generation, r->build_log);
-  master_board_note(m, BOARD_RELOAD_FAILED);
+  board_note(m, BOARD_RELOAD_FAILED);
   snprintf(title, sizeof title, "the build failed (%s %d)",
            r->build_sig ? "signal" : "exit code",
            r->build_sig ? r->build_sig : (int)r->build_status);
@@ -445,7 +445,7 @@ void reload_on_worker_ready(struct master *m, struct wproc *p) {
     ready += q->state == W_READY;
   }
   for (; started < r->wanted; started++) {
-    if (master_spawn(m, r->generation, r->snapshot) != 0) {
+    if (wproc_spawn(m, r->generation, r->snapshot) != 0) {
       reload_fail(m, "a worker could not be started");
       return;
     }
@@ -454,12 +454,12 @@ void reload_on_worker_ready(struct master *m, struct wproc *p) {
     return;
   /* Every new worker accepts now: the old ones may stop accepting. */
   m->generation = r->generation;
-  master_board_note(m, BOARD_RELOAD);
+  board_note(m, BOARD_RELOAD);
   m->announced = 1;
   master_booted(m);
   for (struct wproc *q = m->procs; q != NULL; q = q->next)
     if (q->generation != m->generation)
-      master_stop_worker(q);
+      wproc_stop(q);
   snprintf(m->snapshot, sizeof m->snapshot, "%s", r->snapshot);
   m->plugin_st = r->st;
   devpage_clear(m);

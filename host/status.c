@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "config.h"
 #include "proto.h"
 #include "utc.h"

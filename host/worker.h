@@ -16,11 +16,6 @@
 #include "plugin.h"
 #include "proto.h"
 
-/* The fds a worker inherits from the master (see master_spawn()). */
-#define WORKER_LISTEN_FD 3
-#define WORKER_CONTROL_FD 4
-#define WORKER_BOARD_FD 5
-
 struct worker {
   uv_loop_t loop;
   const struct config *cfg;

@@ -19,11 +19,11 @@
 #include "deconst.h"
 #include "log.h"
 #include "master.h"
-#include "worker.h"
+#include "wproc.h"
 
 /* ---- failures and backoff ---- */
 
-static void master_note_failure(struct master *m) {
+static void note_failure(struct master *m) {
   uint64_t now = uv_now(&m->loop);
   unsigned recent = 0;
 
@@ -95,11 +95,11 @@ static int wproc_send(struct wproc *p, uint32_t type) {
 
 /* Asks a worker to stop accepting, finish, and exit; killed if it overstays.
  * The worker has the same limit itself: the margin lets it exit cleanly. */
-void master_stop_worker(struct wproc *p) {
+void wproc_stop(struct wproc *p) {
   if (p->exited || p->state == W_STOPPING)
     return;
   p->state = W_STOPPING;
-  master_board_slot(p->m, p, SLOT_DRAINING);
+  board_slot(p->m, p, SLOT_DRAINING);
   if (wproc_send(p, MSG_STOP) != 0)
     uv_process_kill(&p->proc, SIGTERM); /* the same request, by signal */
   uv_timer_start(&p->kill_timer, wproc_on_kill_timer,
@@ -116,9 +116,9 @@ static void wproc_on_control_lost(uv_timer_t *t) {
   log_error("worker %u (pid %d) closed its control pipe while running: "
             "stopping it; a replacement is starting",
             p->id, p->pid);
-  master_note_failure(m);
-  master_board_note(m, BOARD_CRASH);
-  master_stop_worker(p);
+  note_failure(m);
+  board_note(m, BOARD_CRASH);
+  wproc_stop(p);
   master_reconcile(m);
 }
 
@@ -147,9 +147,9 @@ void wproc_tell(struct wproc *p, uint32_t type) {
     wproc_on_pipe_closed(p);
 }
 
-static void master_on_ready(struct master *m, struct wproc *p) {
+static void wproc_on_ready(struct master *m, struct wproc *p) {
   p->state = W_READY;
-  master_board_slot(m, p, SLOT_SERVING);
+  board_slot(m, p, SLOT_SERVING);
   if (p->generation != m->generation) {
     reload_on_worker_ready(m, p);
     return;
@@ -191,7 +191,7 @@ static void wproc_apply(struct wproc *p, const struct msg *msg) {
   switch (msg->type) {
   case MSG_READY:
     if (p->state == W_STARTING)
-      master_on_ready(m, p);
+      wproc_on_ready(m, p);
     break;
   case MSG_RETIRING:
   case MSG_TAINTED:
@@ -199,11 +199,11 @@ static void wproc_apply(struct wproc *p, const struct msg *msg) {
       /* replaced at once like a faulty worker; only faults count as
        * failures for the backoff */
       p->tainted = 1;
-      master_board_slot(m, p, SLOT_DRAINING);
+      board_slot(m, p, SLOT_DRAINING);
       if (msg->type == MSG_TAINTED) {
-        master_note_failure(m);
-        master_board_note(m, msg->value == TAINT_TIMEOUT ? BOARD_TIMEOUT
-                                                         : BOARD_CRASH);
+        note_failure(m);
+        board_note(m,
+                   msg->value == TAINT_TIMEOUT ? BOARD_TIMEOUT : BOARD_CRASH);
       }
       uv_timer_start(&p->kill_timer, wproc_on_kill_timer,
                      m->cfg->kill_timeout_ms + 1000, 0);
@@ -294,7 +294,7 @@ static void describe_exit(char *out, size_t len, int64_t status, int sig) {
     snprintf(out, len, "exit code %lld", (long long)status);
 }
 
-static void master_fatal_boot(struct master *m, int64_t status, int sig) {
+static void fatal_boot(struct master *m, int64_t status, int sig) {
   struct wproc *q;
   if (!(sig == 0 && status == EXIT_PLUGIN)) {
     char how[64];
@@ -305,7 +305,7 @@ static void master_fatal_boot(struct master *m, int64_t status, int sig) {
   m->stopping = 1;
   reload_stop(m);
   for (q = m->procs; q != NULL; q = q->next)
-    master_stop_worker(q);
+    wproc_stop(q);
 }
 
 static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
@@ -316,7 +316,7 @@ static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
   wproc_drain(p);
   p->exited = 1;
   wproc_unlink(m, p);
-  master_board_retire(m, p);
+  board_retire(m, p);
   if (p->slot < BOARD_SLOTS)
     m->slot_used[p->slot] = 0;
   describe_exit(how, sizeof how, status, sig);
@@ -328,27 +328,27 @@ static void wproc_on_exit(uv_process_t *proc, int64_t status, int sig) {
     log_debug("worker %u (pid %d) exited: %s", p->id, p->pid, how);
   } else if (!m->booted) {
     wproc_close(p);
-    master_fatal_boot(m, status, sig);
+    fatal_boot(m, status, sig);
     master_reconcile(m);
     return;
   } else if (p->state == W_STARTING) {
     log_error("worker %u (pid %d) failed to start: %s", p->id, p->pid, how);
-    master_note_failure(m);
+    note_failure(m);
   } else {
     log_error("worker %u (pid %d) died: %s%s", p->id, p->pid, how,
               sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT ||
                       sig == SIGFPE || sig == SIGILL
                   ? " (a fault outside guarded code: see its backtrace above)"
                   : "");
-    master_note_failure(m);
-    master_board_note(m, BOARD_CRASH);
+    note_failure(m);
+    board_note(m, BOARD_CRASH);
   }
   wproc_close(p);
   reload_forget_generation(m, p->generation);
   master_reconcile(m);
 }
 
-static unsigned master_free_id(struct master *m, unsigned generation) {
+static unsigned free_id(struct master *m, unsigned generation) {
   for (unsigned id = 1;; id++) {
     struct wproc *q;
     for (q = m->procs; q != NULL; q = q->next)
@@ -366,7 +366,7 @@ static unsigned master_free_id(struct master *m, unsigned generation) {
  * after fork() still names the running binary. While the path is the same
  * file it is used as such, which tools that follow exec (valgrind
  * --trace-children) need. */
-static const char *master_exe(const struct master *m) {
+static const char *exe_path(const struct master *m) {
   struct stat st;
   if (stat(m->exe, &st) == 0 && st.st_ino == m->exe_st.st_ino &&
       st.st_dev == m->exe_st.st_dev && st.st_mtime == m->exe_st.st_mtime)
@@ -374,7 +374,7 @@ static const char *master_exe(const struct master *m) {
   return "/proc/self/exe";
 }
 
-/* What a worker inherits (see WORKER_*_FD in worker.h): no stdin, the
+/* What a worker inherits (see WORKER_*_FD in proto.h): no stdin, the
  * master's stdout and stderr, the listening socket, a fresh control
  * socketpair and the board. */
 static void worker_stdio(const struct master *m, struct wproc *p,
@@ -419,7 +419,7 @@ static char **worker_args(const struct master *m, const struct wproc *p,
   return args;
 }
 
-int master_spawn(struct master *m, unsigned generation, const char *so) {
+int wproc_spawn(struct master *m, unsigned generation, const char *so) {
   struct wproc *p = calloc(1, sizeof *p);
   uv_process_options_t opt;
   uv_stdio_container_t stdio[6];
@@ -429,7 +429,7 @@ int master_spawn(struct master *m, unsigned generation, const char *so) {
 
   if (p != NULL) {
     p->m = m;
-    p->id = master_free_id(m, generation);
+    p->id = free_id(m, generation);
     p->generation = generation;
     while (p->slot < BOARD_SLOTS && m->slot_used[p->slot])
       p->slot++;
@@ -443,7 +443,7 @@ int master_spawn(struct master *m, unsigned generation, const char *so) {
   uv_pipe_init(&m->loop, &p->control, 0);
   worker_stdio(m, p, stdio);
   memset(&opt, 0, sizeof opt);
-  opt.file = master_exe(m);
+  opt.file = exe_path(m);
   opt.args = args;
   opt.exit_cb = wproc_on_exit;
   opt.stdio = stdio;
@@ -459,15 +459,15 @@ int master_spawn(struct master *m, unsigned generation, const char *so) {
     log_error("cannot start a worker: %s", uv_strerror(err));
     p->exited = 1;
     wproc_close(p);
-    master_note_failure(m);
+    note_failure(m);
     return err;
   }
   p->pid = p->proc.pid;
   p->state = W_STARTING;
   if (p->slot < BOARD_SLOTS)
     m->slot_used[p->slot] = 1;
-  master_board_slot(m, p, SLOT_STARTING);
-  master_board_note(m, BOARD_START);
+  board_slot(m, p, SLOT_STARTING);
+  board_note(m, BOARD_START);
   uv_read_start((uv_stream_t *)&p->control, wproc_on_alloc, wproc_on_read);
   p->next = m->procs;
   m->procs = p;

@@ -26,7 +26,7 @@
  * still reachable at exit (a worker's plugin stays loaded, with its dlopen()
  * records, and so does the guard's signal stack) is not a leak. The
  * children followed are mchost's workers, which the master starts by its
- * own path (host/wproc.c, master_exe()); a --build command (/bin/sh) is
+ * own path (host/wproc.c, exe_path()); a --build command (/bin/sh) is
  * not ours. After fork() and before exec() a child is a copy of its parent:
  * silent. No --suppressions: glibc and libuv need none here (valgrind 3.19,
  * Debian 12), and one for mchost's code would hide what this is for. No
