@@ -16,9 +16,12 @@ set(MCHOST_FUZZ_TARGETS conn config params multipart proxy forwarded admin
 
 # The host core once more, for the fuzzer's coverage instrumentation: the
 # same sources, include directories, libraries and options as mchost_core
-# (host/CMakeLists.txt), read from it so that the two cannot drift apart.
+# and mchost_master (host/CMakeLists.txt), read from them so that they
+# cannot drift apart.
 get_target_property(fuzz_core_dir mchost_core SOURCE_DIR)
 get_target_property(fuzz_core_sources mchost_core SOURCES)
+get_target_property(fuzz_master_sources mchost_master SOURCES)
+list(APPEND fuzz_core_sources ${fuzz_master_sources})
 list(TRANSFORM fuzz_core_sources PREPEND "${fuzz_core_dir}/")
 add_library(mchost_core_fuzz OBJECT ${fuzz_core_sources})
 foreach(prop INCLUDE_DIRECTORIES COMPILE_DEFINITIONS COMPILE_OPTIONS
