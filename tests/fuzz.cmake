@@ -45,7 +45,10 @@ if(MCHOST_FUZZ)
 endif()
 
 foreach(target IN LISTS MCHOST_FUZZ_TARGETS)
-  add_executable(fuzz_replay_${target} fuzz/replay.c fuzz/${target}_fuzz.c)
+  add_executable(fuzz_replay_${target}
+    fuzz/replay.c
+    fuzz/${target}_fuzz.c
+  )
   target_link_libraries(fuzz_replay_${target} PRIVATE mchost_core_fuzz)
   target_compile_options(fuzz_replay_${target} PRIVATE ${MCHOST_WARNINGS})
   set_target_properties(fuzz_replay_${target} PROPERTIES
