@@ -9,11 +9,7 @@
  * crash guard jump never crosses the parser, and pipelined requests are
  * answered strictly in order, one at a time.
  *
- * Writing: responses are collected in `out` and written once per batch of
- * input with uv_try_write(): one write(2) for a keep-alive request, one for
- * a whole pipeline. What the socket does not take goes out with uv_write()
- * from `wout`, and no further request is dispatched until it is written:
- * a client that does not read its responses stops being read from.
+ * Writing: see write.c.
  *
  * No heap allocation per request: buffers belong to the conn, and conns
  * are pooled by the worker.
@@ -37,15 +33,11 @@
 #include "worker.h"
 #include "ws.h"
 
-#define container_of(ptr, type, member)                                        \
-  ((type *)((char *)(ptr)-offsetof(type, member)))
-
 /* How long a closing connection drains what the client still sends, so
  * that an error response is not destroyed by a reset (nginx's lingering
  * close). */
 #define LINGER_MS 2000
 
-static void conn_linger(struct conn *c);
 static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void conn_on_close(uv_handle_t *h);
 
@@ -298,145 +290,6 @@ void conn_response_done(struct conn *c) {
   }
 }
 
-/* ---- writing ---- */
-
-int buf_append(struct buf *b, const void *data, size_t len) {
-  if (b->len + len > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    char *nd;
-    while (cap < b->len + len)
-      cap *= 2;
-    if ((nd = realloc(b->data, cap)) == NULL)
-      return -ENOMEM;
-    b->data = nd;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, data, len);
-  b->len += len;
-  return 0;
-}
-
-size_t conn_queued(const struct conn *c) {
-  return c->out.len + c->tcp.write_queue_size;
-}
-
-int conn_on_drain(struct conn *c, void (*fn)(struct conn *c)) {
-  if (c->closing)
-    return -EPIPE;
-  if (conn_queued(c) <= CONN_QUEUE_LOW && !c->writing)
-    return -EALREADY;
-  c->drain = fn;
-  return 0;
-}
-
-static void conn_on_write(uv_write_t *wr, int status) {
-  struct conn *c = container_of(wr, struct conn, wreq);
-
-  c->writing = 0;
-  c->wout.len = 0;
-  if (c->closing)
-    return;
-  if (status < 0) {
-    if (c->res.state != RES_IDLE && c->res.state != RES_DONE)
-      c->res.aborted = 1;
-    conn_close(c);
-    return;
-  }
-  /* The client took it all: the phase it interrupted begins again. */
-  if (c->timer_kind == TIMER_SEND)
-    conn_set_timer(c, TIMER_NONE, 0);
-  conn_watch_deferred(c);
-  conn_process(c);
-}
-
-void conn_flush(struct conn *c) {
-  if (c->writing || c->closing || c->detached)
-    return;
-  if (c->out.len > 0) {
-    uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
-    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-    struct buf t;
-
-    if (n == UV_EAGAIN)
-      n = 0;
-    if (n < 0) {
-      conn_close(c);
-      return;
-    }
-    c->committed += c->out.len; /* written now, or by uv_write below */
-    if ((size_t)n < c->out.len) {
-      /* The rest is written from wout, so that `out` may keep collecting
-       * (a streamed response) while the write is in flight. */
-      t = c->wout;
-      c->wout = c->out;
-      c->out = t;
-      c->out.len = 0;
-      b = uv_buf_init(c->wout.data + n, (unsigned)(c->wout.len - (size_t)n));
-      if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write) !=
-          0) {
-        conn_close(c);
-        return;
-      }
-      c->writing = 1;
-      conn_wait_client(c);
-      return;
-    }
-    c->out.len = 0;
-  }
-  if (c->close_after &&
-      (c->res.state == RES_IDLE || c->res.state == RES_ABANDONED))
-    conn_linger(c);
-}
-
-int conn_output(struct conn *c, const uv_buf_t *bufs, unsigned n) {
-  size_t total = 0, skip;
-  unsigned i;
-
-  if (c->closing)
-    return -EPIPE;
-  for (i = 0; i < n; i++)
-    total += bufs[i].len;
-
-  skip = 0;
-  if (total >= CONN_DIRECT_WRITE_MIN && !c->writing && n < 8 && !c->detached) {
-    uv_buf_t iov[9];
-    unsigned k = 0;
-    int w;
-    if (c->out.len > 0)
-      iov[k++] = uv_buf_init(c->out.data, (unsigned)c->out.len);
-    for (i = 0; i < n; i++)
-      iov[k++] = bufs[i];
-    w = uv_try_write((uv_stream_t *)&c->tcp, iov, k);
-    if (w == UV_EAGAIN)
-      w = 0;
-    if (w < 0) {
-      conn_close(c);
-      return -EPIPE;
-    }
-    skip = (size_t)w;
-    c->committed += (size_t)w;
-    if (c->out.len > 0) {
-      size_t from_out = skip < c->out.len ? skip : c->out.len;
-      memmove(c->out.data, c->out.data + from_out, c->out.len - from_out);
-      c->out.len -= from_out;
-      skip -= from_out;
-    }
-  }
-  for (i = 0; i < n; i++) {
-    size_t len = bufs[i].len;
-    if (skip >= len) {
-      skip -= len;
-      continue;
-    }
-    if (buf_append(&c->out, bufs[i].base + skip, len - skip) != 0) {
-      conn_close(c);
-      return -EPIPE;
-    }
-    skip = 0;
-  }
-  return 0;
-}
-
 /* ---- lifecycle ---- */
 
 static void conn_on_shutdown(uv_shutdown_t *req, int status) {
@@ -455,7 +308,7 @@ static void conn_on_shutdown(uv_shutdown_t *req, int status) {
  * drop until the client closes too or LINGER_MS pass. Closing at once saves
  * a connection-per-request client a shutdown(), a read() and a wakeup for
  * the client's FIN, and frees the conn at once. */
-static void conn_linger(struct conn *c) {
+void conn_linger(struct conn *c) {
   if (c->timer_kind == TIMER_LINGER || c->closing)
     return;
   if (c->last_request && c->rpos == c->rlen) {

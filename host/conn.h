@@ -13,6 +13,11 @@
 #include "llhttp.h"
 #include "mchost.h"
 
+/* The struct that embeds a member, from the member's address (a uv
+ * handle or request inside a conn). */
+#define container_of(ptr, type, member)                                        \
+  ((type *)((char *)(ptr)-offsetof(type, member)))
+
 struct worker;
 struct conn;
 struct fetch;
@@ -234,6 +239,13 @@ void conn_set_timer(struct conn *c, enum conn_timer kind, uint64_t ms);
 
 /* Called by response.c when a response is finished. */
 void conn_response_done(struct conn *c);
+
+/* The server ends the connection once its output is out: at once, or
+ * after a lingering half-close (conn.c). */
+void conn_linger(struct conn *c);
+
+/* ---- write.c: the output ---- */
+
 /* Queues output; writes directly when it is large. Returns 0 or -EPIPE. */
 int conn_output(struct conn *c, const uv_buf_t *bufs, unsigned n);
 /* Writes queued output now (one vectored write when possible). */

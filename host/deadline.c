@@ -21,9 +21,6 @@
 #include "worker.h"
 #include "ws.h"
 
-#define container_of(ptr, type, member)                                        \
-  ((type *)((char *)(ptr)-offsetof(type, member)))
-
 static void deadline_passed(struct conn *c);
 static void deadline_wait_client(struct conn *c, enum conn_timer expired);
 
