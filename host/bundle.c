@@ -126,6 +126,8 @@ static void bundle_head(struct head *h, const struct bundle_site *site,
   put(h, "build-id: %s\n", f->build_id);
   if (f->result == GUARD_TIMEOUT)
     put(h, "signal: timeout\n");
+  else if (f->result == FAULT_DEADLINE)
+    put(h, "signal: deadline\n");
   else
     put(h, "signal: %d SIG%s\ncode: %d\naddress: 0x%" PRIx64 "\n", f->result,
         sigabbrev_np(f->result) ? sigabbrev_np(f->result) : "?", f->code,
@@ -220,6 +222,8 @@ static int parse_line(struct bundle *b, const char *key, const char *v) {
   if (strcmp(key, "signal") == 0) {
     if (strcmp(v, "timeout") == 0)
       return f->result = GUARD_TIMEOUT, 0;
+    if (strcmp(v, "deadline") == 0)
+      return f->result = FAULT_DEADLINE, 0;
     return sscanf(v, "%d", &f->result) == 1 && f->result > 0 && f->result < 65
                ? 0
                : -1;

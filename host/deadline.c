@@ -17,6 +17,7 @@
 #include "body.h"
 #include "client.h"
 #include "conn.h"
+#include "fault.h"
 #include "log.h"
 #include "worker.h"
 #include "ws.h"
@@ -200,11 +201,9 @@ static void deadline_passed(struct conn *c) {
   }
   if (res->state != RES_DEFERRED && res->state != RES_WORK)
     return;
-  log_error("'%s %s' from %s (request %s): its deferred response did not "
-            "start within its deadline (--request-timeout or "
-            "mc_response_timeout()); answering 503",
-            c->req.method, c->req.target, c->req.remote_addr,
-            client_request_id(c));
+  /* logged by the master with the generation, and bundled with the
+   * request when --crash-dir is on, like a hung handler */
+  worker_report_request_fault(c->w, c, FAULT_DEADLINE);
   uv_timer_stop(&c->later);
   c->orphaned = 1;
   response_send_error(c, 503);

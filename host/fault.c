@@ -64,11 +64,13 @@ void fault_collect(struct fault_msg *f, int result, const char *snapshot,
 
   memset(f, 0, offsetof(struct fault_msg, frames));
   f->result = result;
-  f->code = result == GUARD_TIMEOUT ? 0 : r->code;
-  f->addr = result == GUARD_TIMEOUT ? 0 : (uint64_t)(uintptr_t)r->addr;
   f->generation = generation;
   f->plugin = FAULT_NO_MODULE;
   copy_str(f->context, sizeof f->context, context);
+  if (result == FAULT_DEADLINE)
+    return;
+  f->code = result == GUARD_TIMEOUT ? 0 : r->code;
+  f->addr = result == GUARD_TIMEOUT ? 0 : (uint64_t)(uintptr_t)r->addr;
   /* Frames 0 and 1 are the handler and the kernel's signal trampoline.
    * Below the plugin's frames comes mchost's own loop: not interesting, so
    * the trace ends at the first mchost frame after a plugin frame (a fault
@@ -128,6 +130,12 @@ void fault_print(const struct fault_msg *f, const char *snapshot,
     snprintf(line, sizeof line,
              "handler timed out (--request-timeout) in %s, generation %u; "
              "it was at:",
+             f->context, f->generation);
+  else if (f->result == FAULT_DEADLINE)
+    snprintf(line, sizeof line,
+             "deferred response missed its deadline (--request-timeout or "
+             "mc_response_timeout()) in %s, generation %u; no plugin code "
+             "was running: a callback that should end it never came",
              f->context, f->generation);
   else
     snprintf(line, sizeof line,

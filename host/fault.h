@@ -13,6 +13,9 @@
 #define FAULT_MODULES 8
 #define FAULT_PATH 256
 #define FAULT_NO_MODULE 0xffffffffu
+/* A fault_msg's result for a deferred response that missed its deadline:
+ * no plugin code was running, so there are no frames. */
+#define FAULT_DEADLINE (-2)
 
 /* A frame: an offset in modules[module] (its address minus the module's
  * load base), or with FAULT_NO_MODULE the bare address. */
@@ -26,7 +29,7 @@ struct fault_frame {
  * reads it without trusting a length from a process that may be corrupt.
  * Every string is NUL-terminated by the reader (fault_check()). */
 struct fault_msg {
-  int32_t result; /* the signal, or GUARD_TIMEOUT */
+  int32_t result; /* the signal, GUARD_TIMEOUT or FAULT_DEADLINE */
   int32_t code;   /* si_code */
   uint64_t addr;  /* the fault address */
   uint32_t generation;
@@ -43,7 +46,8 @@ struct fault_msg {
  * those of the plugin, and those of mchost that it called (a fault inside
  * an SDK call), not the loop below it. `snapshot` is the file the plugin
  * was loaded from. Calls dladdr() and nothing that allocates: a worker
- * calls it right after a fault, with the heap perhaps locked. */
+ * calls it right after a fault, with the heap perhaps locked. With
+ * FAULT_DEADLINE it records no frames. */
 void fault_collect(struct fault_msg *f, int result, const char *snapshot,
                    unsigned generation, const char *context);
 

@@ -222,6 +222,17 @@ void worker_report_fault(struct worker *w, int rc, const char *context,
     log_error("could not send the fault report to the master");
 }
 
+void worker_report_request_fault(struct worker *w, struct conn *c, int rc) {
+  char context[512];
+  /* a method, 200 bytes of the target, an address, an ID of up to
+   * FORWARDED_ID_MAX: within the 512 */
+  snprintf(context, sizeof context, "'%s %.200s' from %s (request %s)",
+           c->req.method ? c->req.method : "?",
+           c->req.target ? c->req.target : "?", c->req.remote_addr,
+           client_request_id(c));
+  worker_report_fault(w, rc, context, &c->raw);
+}
+
 /* Allocates nothing: see worker_call_plugin(). */
 static void worker_tell_tainted(struct worker *w, enum taint how) {
   if (w->told_tainted)
@@ -313,14 +324,7 @@ int worker_guard_call(struct worker *w, struct conn *c, void (*fn)(void *),
   int rc = worker_guard(w, fn, arg);
 
   if (rc != 0) {
-    char context[512];
-    /* a method, 200 bytes of the target, an address, an ID of up to
-     * FORWARDED_ID_MAX: within the 512 */
-    snprintf(context, sizeof context, "'%s %.200s' from %s (request %s)",
-             c->req.method ? c->req.method : "?",
-             c->req.target ? c->req.target : "?", c->req.remote_addr,
-             client_request_id(c));
-    worker_report_fault(w, rc, context, &c->raw);
+    worker_report_request_fault(w, c, rc);
     uv_timer_stop(&c->later);
     if (res->state == RES_STREAMING)
       conn_abort_stream(c);

@@ -107,6 +107,10 @@ int worker_load_plugin(struct worker *w);
 void worker_report_fault(struct worker *w, int rc, const char *context,
                          const struct buf *raw);
 
+/* worker_report_fault() for the conn's request: the context names its
+ * method, target, client and request ID, the bundle holds its bytes. */
+void worker_report_request_fault(struct worker *w, struct conn *c, int rc);
+
 /* Calls the plugin under the guard for the conn's request: mc_run() when cb
  * is NULL, else cb(&c->res, data) (mc_response_later(), a drain or a
  * mc_work() callback). A fault answers 500 and retires the worker. */

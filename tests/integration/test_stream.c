@@ -205,14 +205,18 @@ Test(stream, sse_longer_than_request_timeout_is_not_cut) {
 
 /* mc_response_timeout() on a deferred response: it must start within 500
  * ms, not --request-timeout (30 s). It does not: 503, and the worker, whose
- * plugin is stuck, retires. */
+ * plugin is stuck, retires. The master logs it with its generation, and
+ * --crash-dir keeps the request as for a crash. */
 Test(stream, response_timeout_bounds_a_deferred_response) {
+  char scratch[] = "/tmp/mchost-stream-XXXXXX", line[512], path[600];
+  const char *more[] = {"--crash-dir", scratch, NULL};
   struct http_resp r;
   int64_t t0 = now_ms(), took;
   pid_t old;
   int err;
 
-  start_stream(NULL);
+  cr_assert_not_null(mkdtemp(scratch));
+  start_stream(more);
   old = the_worker();
   err = http_get_timeout(S.port, "/hold?timeout=500", &r, 10000);
   took = now_ms() - t0;
@@ -224,6 +228,27 @@ Test(stream, response_timeout_bounds_a_deferred_response) {
   cr_expect(wait_log(&S, "retiring this worker", 2000), SRV_LOG_FMT,
             srv_log_tail(&S));
   cr_expect(wait_pid_gone(old, 5000), "the stuck worker still runs");
+  cr_assert(wait_log(&S, "crash bundle: ", 5000), "no bundle" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  char *log = srv_log_read(&S);
+  cr_assert_not_null(find_line(log, "deferred response missed its deadline",
+                               line, sizeof line),
+                     "the master did not log the missed deadline" SRV_LOG_FMT,
+                     srv_log_tail(&S));
+  cr_expect(strstr(line, "'GET /hold?timeout=500'") != NULL &&
+                strstr(line, "generation 1") != NULL,
+            "the line does not name the request and generation: [%s]", line);
+  cr_assert_not_null(find_line(log, "crash bundle: ", line, sizeof line));
+  const char *named = strstr(line, "crash bundle: ") + strlen("crash bundle: ");
+  snprintf(path, sizeof path, "%.*s", (int)strcspn(named, " \n"), named);
+  free(log);
+  char *bundle = read_file(path, NULL);
+  cr_assert_not_null(bundle, "cannot read the bundle '%s'", path);
+  cr_expect(strstr(bundle, "signal: deadline\n") != NULL &&
+                strstr(bundle, "GET /hold?timeout=500 HTTP/1.1\r\n") != NULL,
+            "the bundle lacks the deadline or the request:\n%s", bundle);
+  free(bundle);
+  rm_tree(scratch);
 }
 
 /* A stream that goes quiet: its connection ends at its idle limit
