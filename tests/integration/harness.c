@@ -8,6 +8,7 @@
 #include "memcheck.h"
 
 #include <arpa/inet.h>
+#include <criterion/criterion.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -411,6 +412,17 @@ int wait_log(const struct srv *s, const char *needle, int timeout_ms) {
   }
 }
 
+int log_stays(const struct srv *s, const char *needle, int count, int ms) {
+  int64_t deadline = deadline_in(ms);
+  for (;;) {
+    if (log_count(s, needle) != count)
+      return 0;
+    if (now_ms() >= deadline)
+      return 1;
+    sleep_ms(10);
+  }
+}
+
 char *find_line(const char *text, const char *needle, char *buf, size_t size) {
   const char *hit = text ? strstr(text, needle) : NULL, *start, *end;
   size_t n;
@@ -648,6 +660,17 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
   return 0;
 }
 
+int wait_file(const char *path, int timeout_ms) {
+  int64_t deadline = deadline_in(timeout_ms);
+  for (;;) {
+    if (access(path, F_OK) == 0)
+      return 1;
+    if (now_ms() >= deadline)
+      return 0;
+    sleep_ms(10);
+  }
+}
+
 void rm_tree(const char *path) {
   if (path != NULL && path[0] != '\0')
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -775,4 +798,51 @@ int run_status(pid_t master, struct run_result *r) {
   const char *args[] = {"status", pid, NULL};
   snprintf(pid, sizeof pid, "%d", (int)master);
   return run_mchost_sync(args, NULL, r, 5000);
+}
+
+/* ---- in a test body ---- */
+
+void srv_start_one_connected(struct srv *s, struct http_client *c,
+                             const char *plugin, const char *const *more) {
+  int err = srv_start_one(s, plugin, more, 5000);
+  cr_assert_eq(err, 0, "mchost did not start serving: %s" SRV_LOG_FMT,
+               strerror(-err), srv_log_tail(s));
+  err = http_open(c, s->port, 2000);
+  cr_assert_eq(err, 0, "connect to port %d: %s", s->port, strerror(-err));
+}
+
+void srv_send_str(const struct srv *s, struct http_client *c, const char *str) {
+  int err = http_send_str(c, str);
+  cr_assert_eq(err, 0, "send: %s" SRV_LOG_FMT, strerror(-err), srv_log_tail(s));
+}
+
+void srv_read_status(const struct srv *s, struct http_client *c,
+                     struct http_resp *r, int flags, int want, int timeout_ms) {
+  int err = http_read(c, r, flags, timeout_ms);
+  cr_assert_eq(err, 0, "reading a response (want %d): %s" SRV_LOG_FMT, want,
+               http_strerror(err), srv_log_tail(s));
+  cr_assert_eq(r->status, want, "status %d, want %d" RESP_FMT SRV_LOG_FMT,
+               r->status, want, r->head, r->body, srv_log_tail(s));
+}
+
+pid_t srv_the_worker(const struct srv *s, int timeout_ms) {
+  pid_t pid = only_worker(s->pid, timeout_ms);
+  cr_assert_gt(pid, 0, "want 1 worker: %s" SRV_LOG_FMT, strerror((int)-pid),
+               srv_log_tail(s));
+  return pid;
+}
+
+void srv_expect_refused_start(struct srv *s, const char *const *args,
+                              int timeout_ms) {
+  int err = spawn_mchost(args, s);
+  cr_assert_eq(err, 0, "spawn: %s", strerror(-err));
+  int code = srv_wait_exit(s, timeout_ms);
+  cr_assert_neq(code, -ETIMEDOUT,
+                "master still running %d ms after start" SRV_LOG_FMT,
+                timeout_ms, srv_log_tail(s));
+  cr_expect_eq(code, 3, "master exit code %d, want 3" SRV_LOG_FMT, code,
+               srv_log_tail(s));
+  cr_expect_eq(log_count(s, "listening on"), 0,
+               "it said 'listening on' and then exited" SRV_LOG_FMT,
+               srv_log_tail(s));
 }

@@ -36,7 +36,11 @@
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t now_ms(void);
 
-/* Sleeps `ms` milliseconds: only as the step of a poll with a deadline. */
+/* Sleeps `ms` milliseconds: only as the step of a poll with a deadline, or
+ * to pace what a test does on purpose (a client that sends slowly, a
+ * request placed at a moment the test chose). Never to hope that something
+ * has happened meanwhile: poll for it (wait_log(), wait_file(), ...), or,
+ * for what must not happen, log_stays(). */
 void sleep_ms(int ms);
 
 /* Milliseconds from now until `deadline` (a now_ms() value), 0 if past. */
@@ -147,6 +151,11 @@ int wait_log(const struct srv *s, const char *needle, int timeout_ms);
 /* How many lines of the log contain `needle` (case-sensitive). */
 int log_count(const struct srv *s, const char *needle);
 
+/* For what must NOT happen: polls the log for ms (stretched as
+ * deadline_in()) and returns 0 as soon as the lines with `needle` are not
+ * `count`, else 1 when the time is over. */
+int log_stays(const struct srv *s, const char *needle, int count, int ms);
+
 /* The first line of `text` that contains `needle` (case-sensitive), copied
  * into buf (without its newline). Returns buf, or NULL if there is none. */
 char *find_line(const char *text, const char *needle, char *buf, size_t size);
@@ -189,6 +198,10 @@ int cpu_count(void);
 /* The whole file as a NUL-terminated string (malloc'd, caller frees), its
  * length in *len_out if that is not NULL; NULL if it cannot be read. */
 char *read_file(const char *path, size_t *len_out);
+
+/* Polls until `path` exists, up to timeout_ms. Returns 1 if it does, else
+ * 0. */
+int wait_file(const char *path, int timeout_ms);
 
 /* rm -rf path, without following symlinks; what cannot be removed is left.
  * A no-op for NULL or "". */
@@ -292,5 +305,34 @@ int http_get_timeout(int port, const char *target, struct http_resp *r,
 
 /* "HTTP error name" for an http_* return value, for messages. */
 const char *http_strerror(int err);
+
+/* ---- in a test body: fail the test instead of returning an error ----
+ *
+ * What several test files need in the same words: each asserts (Criterion's
+ * cr_assert) with the server's log in its message, so a test reads as what
+ * it expects. */
+
+#define RESP_FMT "\n----- response -----\n%s%s\n--------------------"
+
+/* srv_start_one() (5 s), then c connected to it. */
+void srv_start_one_connected(struct srv *s, struct http_client *c,
+                             const char *plugin, const char *const *more);
+
+/* http_send_str() of str on c. */
+void srv_send_str(const struct srv *s, struct http_client *c, const char *str);
+
+/* The next response on c (http_read() with flags, within timeout_ms) into
+ * r; it must have status `want`. */
+void srv_read_status(const struct srv *s, struct http_client *c,
+                     struct http_resp *r, int flags, int want, int timeout_ms);
+
+/* The pid of the master's only worker (only_worker()). */
+pid_t srv_the_worker(const struct srv *s, int timeout_ms);
+
+/* Starts mchost with args (spawn_mchost()) for a plugin that cannot
+ * start: the master must give up by itself within timeout_ms, exit 3, and
+ * never say "listening on" (that means serving). */
+void srv_expect_refused_start(struct srv *s, const char *const *args,
+                              int timeout_ms);
 
 #endif /* MCHOST_TEST_HARNESS_H */

@@ -24,7 +24,6 @@
 #define HELLO PLUGINS_DIR "/hello.so"
 #define ECHO PLUGINS_DIR "/echo.so"
 #define SLOW TEST_PLUGINS_DIR "/slow.so"
-#define RESP_FMT "\n----- response -----\n%s%s\n--------------------"
 
 static struct srv S;
 static struct http_client C;
@@ -42,26 +41,14 @@ TestSuite(http, .init = http_init, .fini = http_fini, .timeout = 15);
 /* Starts mchost with one worker (these tests are about one connection)
  * on `plugin` plus `more` options, waits until it serves, and connects. */
 static void start(const char *plugin, const char *const *more) {
-  int err = srv_start_one(&S, plugin, more, 5000);
-  cr_assert_eq(err, 0, "mchost did not start serving: %s" SRV_LOG_FMT,
-               strerror(-err), srv_log_tail(&S));
-  err = http_open(&C, S.port, 2000);
-  cr_assert_eq(err, 0, "connect to port %d: %s", S.port, strerror(-err));
+  srv_start_one_connected(&S, &C, plugin, more);
 }
 
-static void send_str(const char *s) {
-  int err = http_send_str(&C, s);
-  cr_assert_eq(err, 0, "send: %s" SRV_LOG_FMT, strerror(-err),
-               srv_log_tail(&S));
-}
+static void send_str(const char *s) { srv_send_str(&S, &C, s); }
 
 /* Reads the next response on C; it must be there and have status `want`. */
 static void read_status(struct http_resp *r, int flags, int want) {
-  int err = http_read(&C, r, flags, 3000);
-  cr_assert_eq(err, 0, "reading a response (want %d): %s" SRV_LOG_FMT, want,
-               http_strerror(err), srv_log_tail(&S));
-  cr_assert_eq(r->status, want, "status %d, want %d" RESP_FMT SRV_LOG_FMT,
-               r->status, want, r->head, r->body, srv_log_tail(&S));
+  srv_read_status(&S, &C, r, flags, want, 3000);
 }
 
 static void expect_body(const struct http_resp *r, const char *want) {

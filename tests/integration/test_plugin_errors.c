@@ -32,20 +32,9 @@ TestSuite(plugin_errors, .fini = errors_fini, .timeout = 20);
 static const char *expect_refused(const char *plugin, const char *workers,
                                   const char *key, int want_count) {
   static char line[1024];
-  int err = spawn_mchost(
-      (const char *const[]){"--plugin", plugin, "--workers", workers, NULL},
-      &S);
-  cr_assert_eq(err, 0, "spawn: %s", strerror(-err));
-  int code = srv_wait_exit(&S, 5000);
-  cr_assert_neq(code, -ETIMEDOUT,
-                "master still running 5 s after start" SRV_LOG_FMT,
-                srv_log_tail(&S));
-  cr_expect_eq(code, 3, "master exit code %d, want 3" SRV_LOG_FMT, code,
-               srv_log_tail(&S));
-  /* "listening on" means serving: never said for a plugin that cannot be. */
-  cr_expect_eq(log_count(&S, "listening on"), 0,
-               "it said 'listening on' and then exited" SRV_LOG_FMT,
-               srv_log_tail(&S));
+  srv_expect_refused_start(
+      &S, (const char *const[]){"--plugin", plugin, "--workers", workers, NULL},
+      5000);
   int n = log_count(&S, key);
   if (want_count > 0)
     cr_expect_eq(n, want_count,

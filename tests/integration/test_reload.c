@@ -485,6 +485,15 @@ static long load_wait_version(struct load *l, int v, int timeout_ms) {
   }
 }
 
+/* Polls until the load's counter *c reaches `want`; returns its value. */
+static long load_wait_count(atomic_long *c, long want, int timeout_ms) {
+  int64_t deadline = deadline_in(timeout_ms);
+  long v;
+  while ((v = atomic_load(c)) < want && remaining_ms(deadline) > 0)
+    sleep_ms(2);
+  return v;
+}
+
 /* Every generation that answered gave the answer it should: answers[
  * want(g)] for g <= last, none past `last` (never started). */
 static void load_expect_generations(struct load *l, unsigned last,
@@ -515,7 +524,9 @@ static void swap_under_load(void (*replace)(const char *, const char *),
   struct load *l = load_start(2, 2, 1);
   /* Traffic on both kinds of connection before the change. */
   cr_assert_geq(load_wait_version(l, 1, 3000), 0, "no answer from v1");
-  sleep_ms(200);
+  long ok = atomic_load(&l->ok);
+  cr_assert_geq(load_wait_count(&l->ok, ok + 20, 3000), ok + 20,
+                "the clients stopped getting answers");
 
   replace(GEN_V2, APP);
   int64_t written = now_ms();
@@ -526,13 +537,12 @@ static void swap_under_load(void (*replace)(const char *, const char *),
             how, first < 0 ? -1 : first - written, COOLDOWN_MS + 1000,
             srv_log_tail(&S));
   cr_log_info("%s: new answer %ld ms after the write", how, first - written);
-  /* Keep the clients going while the old generation drains. */
+  /* The clients go on while the old generation drains; the keep-alive
+   * ones were on generation 1, and it tells them to leave. */
   expect_log("generation 1 is draining", 2000);
-  sleep_ms(300);
-  load_expect_clean(l, how);
-  /* The keep-alive clients were on generation 1: it told them to leave. */
-  cr_expect_geq(atomic_load(&l->closed_by_server), 1,
+  cr_expect_geq(load_wait_count(&l->closed_by_server, 1, 3000), 1,
                 "%s: no keep-alive connection got Connection: close", how);
+  load_expect_clean(l, how);
   load_expect_generations(l, 2, v1_then_v2);
   cr_expect_str_eq(answer(), "v2 g2\n");
   cr_expect_eq(log_count(&S, "reloading ("), 1,
@@ -599,7 +609,9 @@ Test(reload, twenty_reloads_in_a_row_under_load) {
     expect_reloaded(g, 5000);
   }
   cr_log_info("20 reloads in %lld ms", (long long)(now_ms() - t0));
-  sleep_ms(200);
+  long ok = atomic_load(&l->ok);
+  cr_expect_geq(load_wait_count(&l->ok, ok + 20, 3000), ok + 20,
+                "the clients stopped getting answers after the reloads");
   load_expect_clean(l, "twenty reloads");
   load_expect_generations(l, 21, odd_v1_even_v2);
   cr_expect_str_eq(answer(), "v1 g21\n");
@@ -640,7 +652,8 @@ Test(reload, burst_of_writes_within_cooldown_reloads_once) {
   write_in_pieces(GEN_V2, APP, 5, 20);
   expect_answer("v2 g2\n", 200 + 2000, "after the burst");
   /* Longer than a cooldown: a second reload would have started by now. */
-  sleep_ms(400);
+  cr_expect(log_stays(&S, "reloading (", 1, 400),
+            "a second reload after the burst" SRV_LOG_FMT, srv_log_tail(&S));
   expect_one_clean_reload("burst");
 }
 
@@ -651,7 +664,9 @@ Test(reload, slow_writer_is_waited_for_not_loaded_half_written) {
   start_dev(GEN_V1, NULL);
   write_in_pieces(GEN_V2, APP, 5, 3 * COOLDOWN_MS / 2);
   expect_answer("v2 g2\n", 3000, "after the slow write");
-  sleep_ms(2 * COOLDOWN_MS);
+  cr_expect(log_stays(&S, "reloading (", 1, 2 * COOLDOWN_MS),
+            "a second reload after the slow write" SRV_LOG_FMT,
+            srv_log_tail(&S));
   expect_one_clean_reload("slow write");
 }
 
@@ -665,7 +680,9 @@ Test(reload, slow_link_is_waited_for_not_loaded_half_written) {
   start_dev(GEN_V1, NULL);
   write_like_ld(GEN_V2, APP, 2 * COOLDOWN_MS);
   expect_answer("v2 g2\n", 3000, "after the slow link");
-  sleep_ms(2 * COOLDOWN_MS);
+  cr_expect(log_stays(&S, "reloading (", 1, 2 * COOLDOWN_MS),
+            "a second reload after the slow link" SRV_LOG_FMT,
+            srv_log_tail(&S));
   expect_one_clean_reload("link");
 }
 
@@ -681,9 +698,8 @@ static void bad_plugin_keeps_old_generation(const char *bad,
   expect_log("reload to generation 2 failed", COOLDOWN_MS + 3000);
   cr_expect_str_eq(answer(), "v1 g1\n", "the old generation stopped serving");
   /* A while longer: the failure is not retried in a loop. */
-  sleep_ms(COOLDOWN_MS + 400);
-  cr_expect_eq(log_count(&S, error), 1, "want '%s' logged once" SRV_LOG_FMT,
-               error, srv_log_tail(&S));
+  cr_expect(log_stays(&S, error, 1, COOLDOWN_MS + 400),
+            "want '%s' logged once" SRV_LOG_FMT, error, srv_log_tail(&S));
   cr_expect_eq(log_count(&S, "reload to generation"), 1,
                "want one failed reload" SRV_LOG_FMT, srv_log_tail(&S));
   cr_expect_eq(log_count(&S, "keeps serving"), 1,
@@ -783,10 +799,8 @@ Test(reload, build_on_source_change_in_new_nested_dir) {
   write_file(path, "not a source\n");
   snprintf(path, sizeof path, "%s/src/README.md", T);
   write_file(path, "not a source either\n");
-  sleep_ms(COOLDOWN_MS + 600);
-  cr_expect_eq(log_count(&S, "building:"), builds,
-               "a .txt or .md file started a build" SRV_LOG_FMT,
-               srv_log_tail(&S));
+  cr_expect(log_stays(&S, "building:", builds, COOLDOWN_MS + 600),
+            "a .txt or .md file started a build" SRV_LOG_FMT, srv_log_tail(&S));
 
   /* A build that fails: its output is logged, the old generation serves. */
   snprintf(path, sizeof path, "%s/src/lib/deep/answer.c", T);
@@ -813,13 +827,23 @@ Test(reload, build_on_source_change_in_new_nested_dir) {
  * a source saved during that second is not in this build. Sets `path` to
  * T/src/answer.c. */
 static void start_slow_build(char *path, size_t size) {
-  char prefix[256];
+  char prefix[512];
   snprintf(prefix, sizeof prefix,
-           "rm -rf '%s/snap' && cp -r '%s/src' '%s/snap' && sleep 1 && ", T, T,
-           T);
+           "rm -rf '%s/snap' '%s/copied' && cp -r '%s/src' '%s/snap' && "
+           "touch '%s/copied' && sleep 1 && ",
+           T, T, T, T, T);
   build_setup(prefix);
   snprintf(path, size, "%s/src/answer.c", T);
   start_build();
+}
+
+/* The slow build has started and taken its copy of src/: it sleeps now. */
+static void expect_build_copied(void) {
+  char copied[96];
+  expect_log("building:", 2000);
+  snprintf(copied, sizeof copied, "%s/copied", T);
+  cr_assert(wait_file(copied, 3000), "the build never copied src/" SRV_LOG_FMT,
+            srv_log_tail(&S));
 }
 
 /* A source saved while the build of the previous save runs (the build
@@ -829,8 +853,7 @@ Test(reload, change_during_build_is_not_lost) {
   start_slow_build(path, sizeof path);
 
   write_answer(path, "edit1");
-  expect_log("building:", 2000);
-  sleep_ms(300); /* the build has copied src/ and sleeps */
+  expect_build_copied();
   write_answer(path, "edit2");
   expect_answer("edit2 g3\n", 8000, "after an edit during the build");
   cr_expect_eq(log_count(&S, "build succeeded"), 2,
@@ -846,8 +869,7 @@ Test(reload, fix_saved_during_failing_build_is_built_next) {
   start_slow_build(path, sizeof path);
 
   save_file(path, "const char *answer(void) { return \"broken\" }\n");
-  expect_log("building:", 2000);
-  sleep_ms(300); /* the build has copied the broken src/ and sleeps */
+  expect_build_copied();
   write_answer(path, "fixed");
   expect_log("build failed", 3000);
   expect_answer("fixed g2\n", 5000, "after a fix saved during a failed build");
@@ -911,7 +933,8 @@ Test(reload, sighup_reloads_without_dev) {
 
   /* Reload is off: a new file is not picked up by itself. */
   cp(GEN_V2, APP);
-  sleep_ms(COOLDOWN_MS + 500);
+  cr_expect(log_stays(&S, "reloading (", 0, COOLDOWN_MS + 500),
+            "reloaded without --reload or --dev" SRV_LOG_FMT, srv_log_tail(&S));
   cr_expect_str_eq(answer(), "v1 g1\n", "reloaded without --reload or --dev");
 
   /* SIGHUP reloads, and again when nothing changed. */
@@ -928,10 +951,9 @@ Test(reload, sighup_reloads_without_dev) {
 Test(reload, no_reload_wins_over_dev) {
   start_dev(GEN_V1, (const char *const[]){"--no-reload", NULL});
   cp(GEN_V2, APP);
-  sleep_ms(COOLDOWN_MS + 1000);
+  cr_expect(log_stays(&S, "reloading (", 0, COOLDOWN_MS + 1000),
+            "reloaded despite --no-reload" SRV_LOG_FMT, srv_log_tail(&S));
   cr_expect_str_eq(answer(), "v1 g1\n", "reloaded despite --no-reload");
-  cr_expect_eq(log_count(&S, "reloading ("), 0,
-               "reloaded despite --no-reload" SRV_LOG_FMT, srv_log_tail(&S));
 }
 
 Test(reload, mchost_env_development_turns_reload_on) {

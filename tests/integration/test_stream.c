@@ -44,12 +44,7 @@ static void start_stream(const char *const *more) {
                strerror(-err), srv_log_tail(&S));
 }
 
-static pid_t the_worker(void) {
-  pid_t pid = only_worker(S.pid, 3000);
-  cr_assert_gt(pid, 0, "want 1 worker: %s" SRV_LOG_FMT, strerror((int)-pid),
-               srv_log_tail(&S));
-  return pid;
-}
+static pid_t the_worker(void) { return srv_the_worker(&S, 3000); }
 
 /* The client asks for an endless stream and never reads. The kernel's
  * buffers fill, then the plugin's writes are refused (-EAGAIN) instead of
@@ -145,9 +140,11 @@ Test(stream, fault_in_drain_callback_cuts_the_stream_and_retires_the_worker) {
   cr_assert_eq(http_open(&C, S.port, 2000), 0);
   cr_assert_eq(
       http_send_str(&C, "GET /drain-crash HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
-  /* Let the queue fill before reading, so that the plugin waits for a
+  /* The queue fills before the client reads, and the plugin waits for a
    * drain; then read until the server ends the connection. */
-  sleep_ms(300);
+  cr_assert(wait_log(&S, "stream: waiting for a drain", 5000),
+            "the plugin's writes were never refused" SRV_LOG_FMT,
+            srv_log_tail(&S));
   deadline = deadline_in(10000);
   while (!closed && remaining_ms(deadline) > 0) {
     n = recv(C.fd, buf, sizeof buf, MSG_DONTWAIT);

@@ -20,7 +20,6 @@
 #define UPLOAD PLUGINS_DIR "/upload.so"
 #define BODY TEST_PLUGINS_DIR "/body.so"
 #define ECHO PLUGINS_DIR "/echo.so"
-#define RESP_FMT "\n----- response -----\n%s%s\n--------------------"
 
 static struct srv S;
 static struct http_client C;
@@ -37,25 +36,13 @@ TestSuite(upload, .init = init, .fini = fini, .timeout = 60);
 
 /* One worker on `plugin` plus `more` options, serving, and C connected. */
 static void start(const char *plugin, const char *const *more) {
-  int err = srv_start_one(&S, plugin, more, 5000);
-  cr_assert_eq(err, 0, "mchost did not start serving: %s" SRV_LOG_FMT,
-               strerror(-err), srv_log_tail(&S));
-  err = http_open(&C, S.port, 2000);
-  cr_assert_eq(err, 0, "connect to port %d: %s", S.port, strerror(-err));
+  srv_start_one_connected(&S, &C, plugin, more);
 }
 
-static void send_str(const char *s) {
-  int err = http_send_str(&C, s);
-  cr_assert_eq(err, 0, "send: %s" SRV_LOG_FMT, strerror(-err),
-               srv_log_tail(&S));
-}
+static void send_str(const char *s) { srv_send_str(&S, &C, s); }
 
 static void read_status(int want) {
-  int err = http_read(&C, &R, 0, 5000);
-  cr_assert_eq(err, 0, "reading a response (want %d): %s" SRV_LOG_FMT, want,
-               http_strerror(err), srv_log_tail(&S));
-  cr_assert_eq(R.status, want, "status %d, want %d" RESP_FMT SRV_LOG_FMT,
-               R.status, want, R.head, R.body, srv_log_tail(&S));
+  srv_read_status(&S, &C, &R, 0, want, 5000);
 }
 
 /* POST `len` bytes of `body` to `target` on C, with Content-Length. */

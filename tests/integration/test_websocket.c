@@ -78,11 +78,7 @@ static void node(const char *scenario, const char *a) {
   run_client(argv, 60000);
 }
 
-static pid_t the_worker(void) {
-  pid_t pid = only_worker(S.pid, 10000);
-  cr_assert_gt(pid, 0, "no single worker" SRV_LOG_FMT, srv_log_tail(&S));
-  return pid;
-}
+static pid_t the_worker(void) { return srv_the_worker(&S, 10000); }
 
 /* ---- echo, with both clients ---- */
 

@@ -151,8 +151,10 @@ void mc_run(mc_request *req, mc_response *res) {
     for (int i = 0; i < 100000; i++) {
       int rc = mc_response_write(res, piece, sizeof piece);
       if (rc == -EAGAIN) {
-        if (mc_response_on_drain(res, drain_crash, NULL) == 0)
+        if (mc_response_on_drain(res, drain_crash, NULL) == 0) {
+          mc_log(MC_LOG_INFO, "stream: waiting for a drain");
           return;
+        }
         break;
       }
       if (rc != 0)
