@@ -825,6 +825,30 @@ void srv_read_status(const struct srv *s, struct http_client *c,
                r->status, want, r->head, r->body, srv_log_tail(s));
 }
 
+void srv_hold_slow(const struct srv *s, struct http_client *c, const char *who,
+                   unsigned ms) {
+  char request[128], mark[64];
+  snprintf(request, sizeof request,
+           "GET /slow?ms=%u HTTP/1.1\r\nHost: t\r\n\r\n", ms);
+  snprintf(mark, sizeof mark, "%s: holding %u ms", who, ms);
+  int err = http_open(c, s->port, 2000);
+  cr_assert_eq(err, 0, "connect: %s", strerror(-err));
+  srv_send_str(s, c, request);
+  cr_assert(wait_log(s, mark, 3000),
+            "the slow request never reached a worker" SRV_LOG_FMT,
+            srv_log_tail(s));
+}
+
+void srv_read_slow(const struct srv *s, struct http_client *c,
+                   struct http_resp *r) {
+  int err = http_read(c, r, 0, 5000);
+  cr_expect_eq(err, 0, "in-flight request: %s" SRV_LOG_FMT, http_strerror(err),
+               srv_log_tail(s));
+  cr_expect_eq(r->status, 200, "in-flight request: status %d\n%s%s" SRV_LOG_FMT,
+               r->status, r->head, r->body, srv_log_tail(s));
+  cr_expect_str_eq(r->body, "slow\n", "in-flight request: body [%s]", r->body);
+}
+
 pid_t srv_the_worker(const struct srv *s, int timeout_ms) {
   pid_t pid = only_worker(s->pid, timeout_ms);
   cr_assert_gt(pid, 0, "want 1 worker: %s" SRV_LOG_FMT, strerror((int)-pid),

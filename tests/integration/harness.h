@@ -326,6 +326,18 @@ void srv_send_str(const struct srv *s, struct http_client *c, const char *str);
 void srv_read_status(const struct srv *s, struct http_client *c,
                      struct http_resp *r, int flags, int want, int timeout_ms);
 
+/* Sends GET /slow?ms=<ms> on c, a new connection, and waits until the
+ * fixture logs "<who>: holding <ms> ms" (tests/plugins/slow_request.h):
+ * the request is in flight on a worker. */
+void srv_hold_slow(const struct srv *s, struct http_client *c, const char *who,
+                   unsigned ms);
+
+/* Reads the answer to srv_hold_slow()'s request into r: it must come within
+ * 5 s and be 200 "slow\n" (expected, so the test goes on to say what else
+ * went wrong). */
+void srv_read_slow(const struct srv *s, struct http_client *c,
+                   struct http_resp *r);
+
 /* The pid of the master's only worker (only_worker()). */
 pid_t srv_the_worker(const struct srv *s, int timeout_ms);
 

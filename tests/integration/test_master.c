@@ -49,25 +49,12 @@ static void expect_workers(int n, pid_t *pids, int max, int timeout_ms) {
 
 /* Sends GET /slow?ms=<ms> on C and waits until the plugin holds it. */
 static void slow_request_in_flight(unsigned ms) {
-  char req[128], mark[64];
-  int err = http_open(&C, S.port, 2000);
-  cr_assert_eq(err, 0, "connect: %s", strerror(-err));
-  snprintf(req, sizeof req, "GET /slow?ms=%u HTTP/1.1\r\nHost: t\r\n\r\n", ms);
-  err = http_send_str(&C, req);
-  cr_assert_eq(err, 0, "send: %s", strerror(-err));
-  snprintf(mark, sizeof mark, "slow: holding %u ms", ms);
-  cr_assert(wait_log(&S, mark, 3000),
-            "the plugin never logged '%s'" SRV_LOG_FMT, mark, srv_log_tail(&S));
+  srv_hold_slow(&S, &C, "slow", ms);
 }
 
 /* The request held by slow_request_in_flight() completes normally. */
 static void expect_slow_response(void) {
-  int err = http_read(&C, &R, 0, 5000);
-  cr_expect_eq(err, 0, "in-flight request: %s" SRV_LOG_FMT, http_strerror(err),
-               srv_log_tail(&S));
-  cr_expect_eq(R.status, 200, "in-flight request: status %d\n%s%s" SRV_LOG_FMT,
-               R.status, R.head, R.body, srv_log_tail(&S));
-  cr_expect_str_eq(R.body, "slow\n", "in-flight request: body [%s]", R.body);
+  srv_read_slow(&S, &C, &R);
   /* Done with it: an idle keep-alive connection is not what is tested. */
   http_close(&C);
 }

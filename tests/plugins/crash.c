@@ -51,6 +51,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "slow_request.h"
+
 MC_PLUGIN();
 
 /* Volatile, so that the compiler can neither fold the fault away nor
@@ -124,11 +126,6 @@ static void do_double_free_mt(void) {
   do_double_free();
 }
 
-static void slow_done(mc_response *res, void *data) {
-  (void)data;
-  mc_response_send(res, 200, "slow\n", 5);
-}
-
 static void later_crash(mc_response *res, void *data) {
   (void)res;
   (void)data;
@@ -156,11 +153,6 @@ static void pool_done(uv_work_t *req, int status) {
   (void)status;
 }
 
-static unsigned query_ms(const char *query) {
-  const char *p = strstr(query, "ms=");
-  return p ? (unsigned)strtoul(p + 3, NULL, 10) : 0;
-}
-
 int mc_init(const mc_worker *w) {
   mc_log(MC_LOG_INFO, "crash: mc_init pid %d", w->pid);
   return 0;
@@ -174,10 +166,7 @@ void mc_run(mc_request *req, mc_response *res) {
   const char *path = mc_request_path(req);
 
   if (strcmp(path, "/slow") == 0) {
-    unsigned ms = query_ms(mc_request_query(req));
-    mc_log(MC_LOG_INFO, "crash: holding %u ms", ms);
-    if (mc_response_later(res, ms, slow_done, NULL) < 0)
-      mc_response_send(res, 500, "later failed\n", 13);
+    slow_request(req, res, "crash");
     return;
   }
   if (strcmp(path, "/later-crash") == 0) {

@@ -16,25 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slow_request.h"
+
 MC_PLUGIN();
-
-static void slow_done(mc_response *res, void *data) {
-  (void)data;
-  mc_response_send(res, 200, "slow\n", 5);
-}
-
-static unsigned query_ms(const char *query) {
-  const char *p = strstr(query, "ms=");
-  return p ? (unsigned)strtoul(p + 3, NULL, 10) : 0;
-}
 
 void mc_run(mc_request *req, mc_response *res) {
   const char *path = mc_request_path(req);
   if (strcmp(path, "/slow") == 0) {
-    unsigned ms = query_ms(mc_request_query(req));
-    mc_log(MC_LOG_INFO, "slow: holding %u ms", ms);
-    if (mc_response_later(res, ms, slow_done, NULL) < 0)
-      mc_response_send(res, 500, "later failed\n", 13);
+    slow_request(req, res, "slow");
     return;
   }
   if (strcmp(path, "/stream") == 0) {
