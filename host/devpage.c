@@ -28,6 +28,10 @@
 #include "worker.h"
 
 #define DEV_ERROR_FILE "dev-error"
+/* the named report of worker PID's fault, "dev-crash-PID" */
+#define DEV_CRASH_FILE "dev-crash-%d"
+/* how long a crash's 500 waits for the master to name its frames */
+#define CRASH_NAMES_WAIT_MS 1000
 /* a crash page must fit the conn's preallocated output buffer: the worker
  * that faulted may not allocate (conn_alloc_buffers()) */
 #define CRASH_PAGE_MAX 3600
@@ -69,6 +73,18 @@ void devpage_clear(struct master *m) {
   snprintf(path, sizeof path, "%s/" DEV_ERROR_FILE, m->snapdir);
   if (unlink(path) == 0)
     tell_workers(m);
+}
+
+void devpage_crash_report(struct master *m, struct wproc *p,
+                          const struct fault_msg *f, const char *snapshot) {
+  static char text[CRASH_PAGE_MAX / 2];
+  char path[PATH_MAX + 32];
+  if (!m->cfg->dev || m->snapdir[0] == '\0')
+    return;
+  fault_format(f, snapshot, m->cfg->plugin, 1, text, sizeof text);
+  snprintf(path, sizeof path, "%s/" DEV_CRASH_FILE, m->snapdir, (int)p->pid);
+  if (write_file(path, text, "") == 0)
+    wproc_tell(p, MSG_DEV_CRASH);
 }
 
 static char *read_small(const char *path, size_t max) {
@@ -221,19 +237,64 @@ int devpage_answer(struct worker *w, struct conn *c) {
   return 1;
 }
 
-void devpage_crash(struct worker *w, struct conn *c,
-                   const struct fault_msg *f) {
-  static char report[CRASH_PAGE_MAX / 2], footer[FAULT_PATH + PATH_MAX];
-  fault_format(f, w->plugin_path, w->cfg->plugin, 0, report, sizeof report);
+/* Answers the crash's 500 with `report`. Allocates nothing: the page and
+ * the report are static, the conn's output buffer preallocated. */
+static void crash_answer(struct worker *w, struct conn *c, const char *report) {
+  static char footer[FAULT_PATH + PATH_MAX];
+  const struct fault_msg *f = &w->fault;
   if (f->bundle[0] != '\0')
-    snprintf(footer, sizeof footer,
-             "The master's log names each frame (function, file:line). "
-             "Replay it: mchost replay %s/%s",
+    snprintf(footer, sizeof footer, "Replay it: mchost replay %s/%s",
              w->crash.dir, f->bundle);
   else
     snprintf(footer, sizeof footer,
-             "The master's log names each frame (function, file:line).");
+             "Keep a bundle of each crash to replay it: --crash-dir DIR.");
+  if (w->dev_crash == c) {
+    w->dev_crash = NULL;
+    uv_timer_stop(&c->later);
+  }
   c->req.keep_alive = 0;
   respond(c, "the plugin crashed", report, footer, CRASH_PAGE_MAX, 0);
   c->close_after = 1;
+}
+
+/* The master did not name the frames in time: module+offset it is. */
+static void crash_unnamed(uv_timer_t *t) {
+  static char report[CRASH_PAGE_MAX / 2];
+  struct conn *c = t->data;
+  struct worker *w = c->w;
+  fault_format(&w->fault, w->plugin_path, w->cfg->plugin, 0, report,
+               sizeof report);
+  crash_answer(w, c, report);
+}
+
+void devpage_crash(struct worker *w, struct conn *c,
+                   const struct fault_msg *f) {
+  (void)f;
+  if (w->dev_crash != NULL || w->replay) {
+    /* one named report at a time: a second crash gets the bare frames */
+    crash_unnamed(&c->later);
+    return;
+  }
+  w->dev_crash = c;
+  uv_timer_start(&c->later, crash_unnamed, CRASH_NAMES_WAIT_MS, 0);
+}
+
+void devpage_crash_named(struct worker *w) {
+  static char report[CRASH_PAGE_MAX / 2];
+  char path[PATH_MAX + 32], name[32];
+  ssize_t n;
+  int fd;
+  if (w->dev_crash == NULL)
+    return;
+  snprintf(name, sizeof name, DEV_CRASH_FILE, (int)getpid());
+  file_next_to(w, name, path, sizeof path);
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    return;
+  n = read(fd, report, sizeof report - 1);
+  close(fd);
+  unlink(path);
+  if (n <= 0)
+    return;
+  report[n] = '\0';
+  crash_answer(w, w->dev_crash, report);
 }

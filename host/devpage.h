@@ -12,6 +12,7 @@ struct master;
 struct worker;
 struct conn;
 struct fault_msg;
+struct wproc;
 
 /* ---- master (reload.c) ---- */
 
@@ -26,6 +27,11 @@ void devpage_clear(struct master *m);
 void devpage_load_error(struct master *m, unsigned generation, char *out,
                         size_t len);
 
+/* Worker p faulted (record f, from `snapshot`): in --dev, the report with
+ * named frames goes into a file for p, which is told (MSG_DEV_CRASH). */
+void devpage_crash_report(struct master *m, struct wproc *p,
+                          const struct fault_msg *f, const char *snapshot);
+
 /* ---- worker ---- */
 
 /* (Re)reads the failure the master set, if any (at start, and on
@@ -36,8 +42,12 @@ void devpage_reload(struct worker *w);
 void devpage_note_load_error(struct worker *w, const char *msg);
 /* Answers c with the failure when there is one; returns 1 then, else 0. */
 int devpage_answer(struct worker *w, struct conn *c);
-/* The 500 of a crash in --dev: the report (frames unnamed: the worker
- * that faulted must not read DWARF) and the command that replays it. */
+/* The 500 of a crash in --dev: the report and the command that replays
+ * it. The worker that faulted must not read DWARF, so the master names the
+ * frames (devpage_crash_report()) and the 500 waits for them, up to a
+ * second; without them it shows module+offset frames. */
 void devpage_crash(struct worker *w, struct conn *c, const struct fault_msg *f);
+/* MSG_DEV_CRASH: the named report is there; answers the waiting 500. */
+void devpage_crash_named(struct worker *w);
 
 #endif

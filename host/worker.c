@@ -103,6 +103,8 @@ void worker_conn_release(struct worker *w, struct conn *c) {
     c->next->prev = c->prev;
   w->nconns--;
   accept_board_post(w);
+  if (w->dev_crash == c)
+    w->dev_crash = NULL;
   if (c->orphaned) {
     /* kept, unused, until the process ends (see conn_abandon()) */
     c->next = w->orphans;
@@ -281,6 +283,8 @@ static void worker_on_control(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
       access_reopen(&w->access);
     else if (m.type == MSG_DEV_ERROR)
       devpage_reload(w);
+    else if (m.type == MSG_DEV_CRASH)
+      devpage_crash_named(w);
   }
 }
 

@@ -58,6 +58,7 @@ struct worker {
   struct fault_msg fault;   /* the last fault, sent to the master */
   int replay;               /* mchost replay: no master, no socket */
   char *dev_error;          /* --dev: the failed build or load (devpage.c) */
+  struct conn *dev_crash;   /* --dev: a crash's 500, waiting for its names */
 
   struct access_log access;
   uint64_t served;       /* requests dispatched */

@@ -339,9 +339,13 @@ Test(devloop, without_dev_a_failed_build_and_a_crash_say_nothing) {
                    "a 500 outside --dev tells about the plugin");
 }
 
+/* The page names the frames as the master's log does: function and
+ * file:line, read from the generation's snapshot. */
 Test(devloop, dev_crash_answers_with_report_and_replay_command) {
   const char *more[] = {"--dev", "--crash-dir", dir, NULL};
   struct http_resp r;
+  char site[64];
+  crash_site(site, sizeof site);
   start(more);
   send_raw("GET /boom HTTP/1.1\r\nHost: t\r\n\r\n", &r);
   cr_expect_eq(r.status, 500);
@@ -351,4 +355,6 @@ Test(devloop, dev_crash_answers_with_report_and_replay_command) {
                 strstr(r.body, ".bundle") != NULL,
             "the crash page lacks the report or the replay command:\n%s",
             r.body);
+  cr_expect(strstr(r.body, site) != NULL,
+            "the crash page does not name '%s':\n%s", site, r.body);
 }
