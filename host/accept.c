@@ -1,18 +1,20 @@
 /*
  * accept.c - a worker's accept path: new connections from the shared
- * listening socket, spread fairly over the workers.
+ * listening sockets, spread fairly over the workers.
  *
- * One listening socket is shared by every worker (never SO_REUSEPORT: a
- * worker that goes away would take the connections queued on its own
- * socket with it). libuv's own accept loop lets one worker take nearly every
- * connection, so each worker accepts by itself, and registers the socket
- * with EPOLLEXCLUSIVE: a new connection wakes one worker, not all. libuv has
- * no such flag, so the socket is added to libuv's epoll set by hand, with
- * the fd number of an eventfd that libuv watches (and that never fires) as
- * its data: libuv then delivers the socket's readiness to that watcher.
- * Re-adding it every ACCEPT_REARM accepts moves this worker to the back of
- * the socket's wait queue, which spreads connections evenly (nginx does the
- * same).
+ * Each listening socket (--listen, or --host/--port) is shared by every
+ * worker (never SO_REUSEPORT: a worker that goes away would take the
+ * connections queued on its own socket with it). libuv's own accept loop
+ * lets one worker take nearly every connection, so each worker accepts by
+ * itself, and registers each socket with EPOLLEXCLUSIVE: a new connection
+ * wakes one worker, not all. libuv has no such flag, so the socket is added
+ * to libuv's epoll set by hand, with the fd number of an eventfd that libuv
+ * watches (and that never fires) as its data: libuv then delivers the
+ * socket's readiness to that watcher, one per socket. Re-adding a socket
+ * every ACCEPT_REARM accepts from it moves this worker to the back of that
+ * socket's wait queue, which spreads connections evenly (nginx does the
+ * same). Fairness (accept_fair()) is the worker's, across its sockets: a
+ * worker that steps aside or pauses stops accepting on all of them.
  *
  * That relies on two libuv internals (src/unix/linux.c): uv_backend_fd()
  * is the loop's epoll instance, and uv__io_poll() hands each event to the
@@ -66,22 +68,25 @@ static const char *accept_plain_reason(void) {
   return NULL;
 }
 
-static int accept_arm(struct worker *w) {
+static void accept_on_poll(uv_poll_t *h, int status, int events);
+
+static int accept_arm(struct accept_listener *l) {
   struct epoll_event ev;
+  if (l->evfd < 0)
+    return uv_poll_start(&l->poll, UV_READABLE, accept_on_poll);
   memset(&ev, 0, sizeof ev);
   ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-  ev.data.fd = w->accept_evfd;
-  return epoll_ctl(uv_backend_fd(&w->loop), EPOLL_CTL_ADD, w->listen_fd, &ev);
+  ev.data.fd = l->evfd;
+  return epoll_ctl(uv_backend_fd(&l->w->loop), EPOLL_CTL_ADD, l->fd, &ev);
 }
 
-static void accept_disarm(struct worker *w) {
-  if (w->accept_evfd >= 0)
-    epoll_ctl(uv_backend_fd(&w->loop), EPOLL_CTL_DEL, w->listen_fd, NULL);
+/* Harmless on a socket that is not armed. */
+static void accept_disarm(struct accept_listener *l) {
+  if (l->evfd >= 0)
+    epoll_ctl(uv_backend_fd(&l->w->loop), EPOLL_CTL_DEL, l->fd, NULL);
   else
-    uv_poll_stop(&w->accept_poll);
+    uv_poll_stop(&l->poll);
 }
-
-static void accept_on_poll(uv_poll_t *h, int status, int events);
 
 /* ---- the board: what the siblings see ---- */
 
@@ -153,10 +158,9 @@ static int accept_fair(struct worker *w) {
 void accept_resume(struct worker *w) {
   if (w->accepting || w->stopping)
     return;
-  if (w->accept_evfd >= 0
-          ? accept_arm(w) == 0
-          : uv_poll_start(&w->accept_poll, UV_READABLE, accept_on_poll) == 0)
-    w->accepting = 1;
+  for (unsigned i = 0; i < w->nlisteners; i++)
+    if (accept_arm(&w->listeners[i]) == 0)
+      w->accepting = 1;
   accept_board_post(w);
 }
 
@@ -168,7 +172,8 @@ static void accept_on_retry(uv_timer_t *t) { accept_resume(t->data); }
 static void accept_pause(struct worker *w, uint64_t ms) {
   if (!w->accepting)
     return;
-  accept_disarm(w);
+  for (unsigned i = 0; i < w->nlisteners; i++)
+    accept_disarm(&w->listeners[i]);
   w->accepting = 0;
   accept_board_post(w);
   if (ms > 0)
@@ -206,9 +211,10 @@ static int accept_yield(struct worker *w) {
  * received and not parsed, nothing waiting in its socket. Its fd is closed
  * at once (uv_close()); the conn itself is released a moment later.
  * Returns 1 when one was closed. */
-static int accept_shed_idle(struct worker *w) {
+static int accept_shed_idle(struct accept_listener *l) {
+  struct worker *w = l->w;
   struct conn *oldest = NULL;
-  struct pollfd waiting = {.fd = w->listen_fd, .events = POLLIN};
+  struct pollfd waiting = {.fd = l->fd, .events = POLLIN};
   uv_os_fd_t fd;
   int unread = 0;
 
@@ -234,7 +240,8 @@ static int accept_shed_idle(struct worker *w) {
 }
 
 static void accept_on_poll(uv_poll_t *h, int status, int events) {
-  struct worker *w = h->data;
+  struct accept_listener *l = h->data;
+  struct worker *w = l->w;
   (void)status;
   (void)events;
 
@@ -244,7 +251,7 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
     struct conn *c;
     int fd;
 
-    if (w->nconns >= w->max_connections && !accept_shed_idle(w)) {
+    if (w->nconns >= w->max_connections && !accept_shed_idle(l)) {
       /* Until a connection is released, or until one of them may have
        * become idle and can make room. */
       accept_pause(w, SHED_RETRY_MS);
@@ -252,7 +259,7 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
     }
     if (accept_yield(w))
       return;
-    fd = accept4(w->listen_fd, (struct sockaddr *)&peer, &plen,
+    fd = accept4(l->fd, (struct sockaddr *)&peer, &plen,
                  SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED)
@@ -277,68 +284,81 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
       log_warn("could not set up a connection");
     else if (w->board != NULL)
       metrics_add(&w->board->slot[w->slot].counts.accepted, 1);
-    if (w->accept_evfd >= 0 && ++w->accepts_since_rearm >= ACCEPT_REARM) {
-      w->accepts_since_rearm = 0;
-      accept_disarm(w);
-      if (accept_arm(w) != 0)
-        w->accepting = 0;
+    if (l->evfd >= 0 && ++l->accepts_since_rearm >= ACCEPT_REARM) {
+      l->accepts_since_rearm = 0;
+      accept_disarm(l);
+      if (accept_arm(l) != 0) /* resumed with the others on a release */
+        accept_pause(w, 0);
     }
   }
 }
 
-int accept_start(struct worker *w) {
+/* One listening socket: exclusive wakeups through an eventfd when they
+ * can be had (exclusive), else polled plainly. Returns 0 or a libuv error. */
+static int listener_start(struct worker *w, struct accept_listener *l, int fd,
+                          int exclusive) {
+  int err;
+
+  l->w = w;
+  l->fd = fd;
+  l->evfd = exclusive ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : -1;
+  if (l->evfd >= 0) {
+    err = uv_poll_init(&w->loop, &l->poll, l->evfd);
+    l->poll.data = l;
+    if (err == 0)
+      err = uv_poll_start(&l->poll, UV_READABLE, accept_on_poll);
+    /* Kernels before 4.5 have no EPOLLEXCLUSIVE: poll the socket plainly. */
+    if (err == 0 && accept_arm(l) == 0)
+      return 0;
+    if (err == 0)
+      uv_close((uv_handle_t *)&l->poll, NULL);
+    close(l->evfd);
+    l->evfd = -1;
+    log_debug("EPOLLEXCLUSIVE unavailable: accepting without it");
+  }
+  err = uv_poll_init(&w->loop, &l->poll, fd);
+  l->poll.data = l;
+  return err == 0 ? accept_arm(l) : err;
+}
+
+int accept_start(struct worker *w, unsigned nlisteners) {
   const char *plain = accept_plain_reason();
   int err;
 
-  w->listen_fd = WORKER_LISTEN_FD;
-  w->accept_evfd = -1;
   if (plain != NULL)
     log_warn("libuv %s: accepting without exclusive wakeups (%s): every "
              "worker is woken by each new connection",
              uv_version_string(), plain);
-  else
-    w->accept_evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   uv_timer_init(&w->loop, &w->accept_retry);
   w->accept_retry.data = w;
-  if (w->accept_evfd >= 0) {
-    err = uv_poll_init(&w->loop, &w->accept_poll, w->accept_evfd);
-    if (err == 0)
-      err = uv_poll_start(&w->accept_poll, UV_READABLE, accept_on_poll);
-    w->accept_poll.data = w;
-    /* Kernels before 4.5 have no EPOLLEXCLUSIVE: poll the socket plainly. */
-    if (err == 0 && accept_arm(w) == 0) {
-      w->accepting = 1;
-      return 0;
-    }
-    if (err == 0)
-      uv_close((uv_handle_t *)&w->accept_poll, NULL);
-    close(w->accept_evfd);
-    w->accept_evfd = -1;
-    log_debug("EPOLLEXCLUSIVE unavailable: accepting without it");
+  for (unsigned i = 0; i < nlisteners && i < LISTEN_MAX; i++) {
+    int fd = i == 0 ? WORKER_LISTEN_FD : WORKER_LISTEN_MORE_FD + (int)i - 1;
+    if ((err = listener_start(w, &w->listeners[i], fd, plain == NULL)) != 0)
+      return err;
+    w->nlisteners = i + 1;
   }
-  err = uv_poll_init(&w->loop, &w->accept_poll, w->listen_fd);
-  w->accept_poll.data = w;
-  if (err == 0)
-    err = uv_poll_start(&w->accept_poll, UV_READABLE, accept_on_poll);
-  if (err != 0)
-    return err;
   w->accepting = 1;
   return 0;
 }
 
 void accept_stop(struct worker *w) {
-  if (w->listen_fd < 0)
+  if (w->nlisteners == 0)
     return;
   if (w->accepting)
-    accept_disarm(w);
+    for (unsigned i = 0; i < w->nlisteners; i++)
+      accept_disarm(&w->listeners[i]);
   w->accepting = 0;
   accept_board_post(w);
   uv_timer_stop(&w->accept_retry);
-  uv_close((uv_handle_t *)&w->accept_poll, NULL);
-  if (w->accept_evfd >= 0)
-    close(w->accept_evfd);
-  /* Only this worker's copy: the master keeps the socket, so connections
-   * that arrive now wait for the other workers instead of being refused. */
-  close(w->listen_fd);
-  w->listen_fd = -1;
+  for (unsigned i = 0; i < w->nlisteners; i++) {
+    struct accept_listener *l = &w->listeners[i];
+    uv_close((uv_handle_t *)&l->poll, NULL);
+    if (l->evfd >= 0)
+      close(l->evfd);
+    /* Only this worker's copy: the master keeps the socket, so connections
+     * that arrive now wait for the other workers instead of being
+     * refused. */
+    close(l->fd);
+  }
+  w->nlisteners = 0;
 }

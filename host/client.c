@@ -12,6 +12,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -37,7 +38,9 @@ static void save_peer(struct conn *c) {
 static int set_addr(struct conn *c, const struct sockaddr *sa,
                     struct fwd_addr *a) {
   if (forwarded_addr_of(sa, a, &c->req.remote_port) != 0) {
-    c->req.remote_addr[0] = '\0'; /* a Unix-domain socket */
+    /* A Unix-domain socket: its peers have no address (nginx says the
+     * same in $remote_addr). */
+    snprintf(c->req.remote_addr, sizeof c->req.remote_addr, "unix:");
     c->req.remote_port = 0;
     return 0;
   }
@@ -64,7 +67,7 @@ int client_start(struct conn *c, const struct sockaddr *peer) {
     if (has_trust_list(t) && !trusted) {
       log_warn("refusing a connection from %s: --proxy-protocol takes "
                "connections only from --trusted-proxies",
-               inet ? c->req.remote_addr : "a Unix socket");
+               c->req.remote_addr);
       return -EACCES;
     }
     c->proxy_wait = 1;
@@ -86,7 +89,7 @@ int client_read_proxy(struct conn *c) {
     return -EAGAIN;
   if (n < 0) {
     log_warn("closing a connection from %s: bad PROXY protocol header (%s)",
-             c->req.remote_addr[0] ? c->req.remote_addr : "a Unix socket", why);
+             c->req.remote_addr, why);
     conn_close(c);
     return n;
   }
@@ -110,7 +113,7 @@ int client_read_proxy(struct conn *c) {
 void client_proxy_timeout(struct conn *c) {
   log_warn("closing a connection from %s: no PROXY protocol header within "
            "--header-timeout",
-           c->req.remote_addr[0] ? c->req.remote_addr : "a Unix socket");
+           c->req.remote_addr);
   conn_close(c);
 }
 

@@ -1,6 +1,7 @@
 /* config.c - defaults, MCHOST_* variables and flags into struct config. */
 #include "config.h"
 
+#include "listen.h"
 #include "mchost.h"
 
 #include <arpa/inet.h>
@@ -57,6 +58,11 @@ const char *config_kind_value(enum config_kind k) {
     return "X-Forwarded-For, Forwarded or X-Real-IP";
   case OPT_ADDR:
     return "ADDR:PORT (try 127.0.0.1:9100 or [::1]:9100)";
+  case OPT_LISTEN:
+    return "ADDR:PORT, [IPv6]:PORT or unix:PATH (try 127.0.0.1:3000 or "
+           "unix:/run/mchost.sock; a path has at most 107 bytes)";
+  case OPT_MODE:
+    return "permission bits in octal, 1 to 0777 (try 0660)";
   case OPT_LIST:
   case OPT_STRING:
     break;
@@ -242,6 +248,10 @@ static int set_value(struct config *cfg, const struct option_def *o,
     return forwarded_add_trusted(field, value);
   case OPT_HEADER:
     return forwarded_parse_kind(value, num);
+  case OPT_LISTEN:
+    return listen_parse_spec(value) == 0 ? list_add(field, value) : -EINVAL;
+  case OPT_MODE:
+    return listen_parse_mode(value, num);
   case OPT_ADDR: {
     struct sockaddr_storage ss;
     int err = config_parse_addr(value, &ss);
@@ -292,13 +302,20 @@ static int load_defaults_and_env(struct config *cfg, char *err, size_t errlen) {
     v = getenv(name);
     if (v == NULL)
       continue;
-    if (o->kind == OPT_LIST) {
-      /* A copy split in place; it lives as long as the process. */
+    if (o->kind == OPT_LIST || o->kind == OPT_LISTEN) {
+      /* A copy split in place; it lives as long as the process. Addresses
+       * hold ':', so listeners are separated by spaces. */
+      const char *sep = o->kind == OPT_LIST ? ":" : " \t\n";
       char *copy = strdup(v), *save = NULL, *tok;
-      for (tok = strtok_r(copy, ":", &save); tok != NULL;
-           tok = strtok_r(NULL, ":", &save))
-        if (set_value(cfg, o, tok) != 0)
+      for (tok = strtok_r(copy, sep, &save); tok != NULL;
+           tok = strtok_r(NULL, sep, &save)) {
+        int e = set_value(cfg, o, tok);
+        if (e != 0 && o->kind == OPT_LIST)
           return fail(err, errlen, "%s='%s': too many entries", name, v);
+        if (e != 0)
+          return fail(err, errlen, "%s='%s': '%s' is not %s", name, v, tok,
+                      config_kind_value(o->kind));
+      }
     } else if (set_value(cfg, o, v) != 0) {
       return fail(err, errlen, "%s='%s': not %s", name, v,
                   config_kind_value(o->kind));
@@ -320,6 +337,8 @@ static void config_derive(struct config *cfg) {
   int dev_env = env != NULL && strncmp(env, "dev", 3) == 0;
 
   cfg->reload_on = !cfg->no_reload && (cfg->reload || cfg->dev || dev_env);
+  cfg->listen_host_port = cfg->listen.n == 0 || option_was_set(cfg, "host") ||
+                          option_was_set(cfg, "port");
   if (cfg->dev && !option_was_set(cfg, "log-level"))
     cfg->log_level = MC_LOG_DEBUG;
   if (cfg->dev && !option_was_set(cfg, "crash-dir"))

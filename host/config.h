@@ -29,7 +29,9 @@ enum config_kind {
   OPT_FORMAT,   /* text|json */
   OPT_TRUST,    /* addresses and CIDRs, comma-separated; repeatable */
   OPT_HEADER,   /* X-Forwarded-For|Forwarded|X-Real-IP */
-  OPT_ADDR      /* ADDR:PORT, [IPv6]:PORT; kept as given */
+  OPT_ADDR,     /* ADDR:PORT, [IPv6]:PORT; kept as given */
+  OPT_LISTEN,   /* OPT_ADDR or unix:PATH; repeatable (listen.h) */
+  OPT_MODE      /* octal permission bits (listen.h) */
 };
 
 #define CONFIG_LIST_MAX 32
@@ -50,6 +52,11 @@ struct config_list {
   X("host", OPT_STRING, host, "ADDR", "0.0.0.0", "address to listen on")       \
   X("port", OPT_PORT, port, "N", "3000",                                       \
     "TCP port to listen on; 0 picks a free one")                               \
+  X("listen", OPT_LISTEN, listen, "ADDR", NULL,                                \
+    "listen on ADDR:PORT, [IPv6]:PORT or unix:PATH (repeatable; without "      \
+    "--host/--port, instead of them)")                                         \
+  X("socket-mode", OPT_MODE, socket_mode, "MODE", NULL,                        \
+    "permissions of unix: sockets, octal (e.g. 0660; default: umask)")         \
   X("proxy-protocol", OPT_FLAG, proxy_protocol, "", NULL,                      \
     "connections start with a PROXY protocol header, v1 or v2")                \
   X("trusted-proxies", OPT_TRUST, trusted_proxies, "CIDR,...", NULL,           \
@@ -132,6 +139,8 @@ struct config {
   const char *plugin;
   const char *host;
   uint64_t port;
+  struct config_list listen;
+  uint64_t socket_mode; /* 0: as the umask leaves it */
   uint64_t proxy_protocol;
   struct trusted_proxies trusted_proxies;
   uint64_t client_header; /* enum forwarded_kind */
@@ -172,6 +181,8 @@ struct config {
   /* derived by config_load(): --reload, --dev or MCHOST_ENV=dev*, unless
    * --no-reload */
   int reload_on;
+  /* derived: --host:--port is listened on (no --listen, or either given) */
+  int listen_host_port;
   uint64_t set; /* bit i: option i was given by flag or environment */
   int show_help;
   int show_version;

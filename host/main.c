@@ -15,9 +15,9 @@
 #include "worker.h"
 
 /* The master re-executes this program as
- *   mchost __worker ID GENERATION SLOT PLUGIN_PATH <the user's options...>
+ *   mchost __worker ID GENERATION SLOT LISTENERS PLUGIN_PATH <options...>
  * so that a worker is a fresh process image with its own loop. */
-#define WORKER_ARGS 6
+#define WORKER_ARGS 7
 
 int main(int argc, char **argv) {
   struct config cfg;
@@ -41,7 +41,8 @@ int main(int argc, char **argv) {
   if (worker)
     return worker_main(&cfg, (unsigned)strtoul(argv[2], NULL, 10),
                        (unsigned)strtoul(argv[3], NULL, 10),
-                       (unsigned)strtoul(argv[4], NULL, 10), argv[5]);
+                       (unsigned)strtoul(argv[4], NULL, 10),
+                       (unsigned)strtoul(argv[5], NULL, 10), argv[6]);
   if (cfg.show_help) {
     usage_print_help();
     return EXIT_OK;

@@ -1,7 +1,7 @@
 /*
  * master.c - the master process.
  *
- * It binds the listening socket once (listen.c) and keeps it for its whole
+ * It binds the listening sockets once (listen.c) and keeps them for its whole
  * life, drops privileges (privileges.c), starts and supervises the workers
  * (wproc.c), and turns signals into decisions. It never loads the plugin:
  * nothing a plugin does can take it down.
@@ -48,7 +48,7 @@ void master_booted(struct master *m) {
   if (m->booted)
     return;
   m->booted = 1;
-  log_info("listening on http://%s with %u worker%s (plugin %s%s)", m->where,
+  log_info("listening on %s with %u worker%s (plugin %s%s)", m->listen.where,
            m->wanted, m->wanted == 1 ? "" : "s", m->cfg->plugin,
            m->watching ? ", reloading on changes" : "");
 }
@@ -142,8 +142,7 @@ static void master_begin_stop(struct master *m, const char *why) {
   reload_stop(m);
   /* The workers close their copies as they stop: with ours closed too,
    * new connections are refused at once rather than left waiting. */
-  close(m->listen_fd);
-  m->listen_fd = -1;
+  listen_close(&m->listen);
   for (struct wproc *p = m->procs; p != NULL; p = p->next)
     wproc_stop(p);
 }
@@ -299,27 +298,13 @@ static void master_check_fd_limit(const struct config *cfg) {
               (unsigned long long)nofile, (unsigned long long)per);
 }
 
-int master_main(const struct config *cfg, int argc, char **argv) {
-  static struct master m;
-  char who[32], err[PATH_MAX + 128];
+/* Everything after the sockets are open; returns the exit code. */
+static int master_serve(struct master *m) {
+  const struct config *cfg = m->cfg;
+  char err[PATH_MAX + 128];
   int rc;
 
-  snprintf(who, sizeof who, "master %d", (int)getpid());
-  log_init((int)cfg->log_level, who, (int)cfg->log_format);
-  m.cfg = cfg;
-  m.argc = argc;
-  m.argv = argv;
-  m.wanted = (unsigned)cfg->workers;
-  m.generation = m.last_generation = 1;
-  m.listen_fd = -1;
-
-  if ((rc = master_check_files(&m)) != EXIT_OK)
-    return rc;
-  master_check_fd_limit(cfg);
-  signal(SIGPIPE, SIG_IGN);
-  if ((rc = listen_open(cfg, &m.listen_fd, m.where, sizeof m.where)) != EXIT_OK)
-    return rc;
-  if ((rc = admin_open(&m)) != EXIT_OK)
+  if ((rc = admin_open(m)) != EXIT_OK)
     return rc;
   if (privileges_drop(cfg) != 0)
     return EXIT_USAGE;
@@ -331,34 +316,58 @@ int master_main(const struct config *cfg, int argc, char **argv) {
     return EXIT_RUNTIME;
   }
 
-  board_create(&m);
-  uv_loop_init(&m.loop);
-  master_watch_signals(&m);
-  if (reload_init(&m, err, sizeof err) != 0) {
+  board_create(m);
+  uv_loop_init(&m->loop);
+  master_watch_signals(m);
+  if (reload_init(m, err, sizeof err) != 0) {
     fprintf(stderr, "mchost: %s\n", err);
-    reload_cleanup(&m);
+    reload_cleanup(m);
     return EXIT_PLUGIN;
   }
-  if (admin_start(&m) != 0) {
-    reload_cleanup(&m);
+  if (admin_start(m) != 0) {
+    reload_cleanup(m);
     return EXIT_RUNTIME;
   }
   /* "listening on" waits for the first worker to be ready (master_booted()):
    * a plugin that cannot load ends mchost with no such line. */
-  log_debug("starting %u worker%s on http://%s", m.wanted,
-            m.wanted == 1 ? "" : "s", m.where);
-  master_reconcile(&m);
-  uv_run(&m.loop, UV_RUN_DEFAULT);
+  log_debug("starting %u worker%s on %s", m->wanted, m->wanted == 1 ? "" : "s",
+            m->listen.where);
+  master_reconcile(m);
+  uv_run(&m->loop, UV_RUN_DEFAULT);
 
-  uv_walk(&m.loop, close_walk_cb, NULL);
-  uv_run(&m.loop, UV_RUN_DEFAULT);
-  uv_loop_close(&m.loop);
-  admin_free(&m);
-  free(m.gens);
-  reload_cleanup(&m);
-  if (m.listen_fd >= 0)
-    close(m.listen_fd);
-  if (m.exit_code == EXIT_OK)
+  uv_walk(&m->loop, close_walk_cb, NULL);
+  uv_run(&m->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&m->loop);
+  admin_free(m);
+  free(m->gens);
+  reload_cleanup(m);
+  if (m->exit_code == EXIT_OK)
     log_info("stopped");
-  return m.exit_code;
+  return m->exit_code;
+}
+
+int master_main(const struct config *cfg, int argc, char **argv) {
+  static struct master m;
+  char who[32];
+  int rc;
+
+  snprintf(who, sizeof who, "master %d", (int)getpid());
+  log_init((int)cfg->log_level, who, (int)cfg->log_format);
+  m.cfg = cfg;
+  m.argc = argc;
+  m.argv = argv;
+  m.wanted = (unsigned)cfg->workers;
+  m.generation = m.last_generation = 1;
+
+  if ((rc = master_check_files(&m)) != EXIT_OK)
+    return rc;
+  master_check_fd_limit(cfg);
+  signal(SIGPIPE, SIG_IGN);
+  if ((rc = listen_open(cfg, &m.listen)) != EXIT_OK)
+    return rc;
+  rc = master_serve(&m);
+  /* Unix socket files are removed however the master ends, short of a
+   * kill: a file left behind is replaced by the next start. */
+  listen_close(&m.listen);
+  return rc;
 }

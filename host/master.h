@@ -9,6 +9,7 @@
 
 #include "board.h"
 #include "config.h"
+#include "listen.h"
 #include "proto.h"
 #include "watch.h"
 #include "wproc.h"
@@ -106,10 +107,9 @@ struct master {
   int argc;
   char **argv;
   char exe[PATH_MAX];
-  struct stat exe_st; /* as it was at start (exe_path() in wproc.c) */
-  int listen_fd;
-  char where[128];     /* the listening address, "127.0.0.1:3000" */
-  struct wproc *procs; /* running (not yet exited) workers */
+  struct stat exe_st;      /* as it was at start (exe_path() in wproc.c) */
+  struct listeners listen; /* every worker accepts on each */
+  struct wproc *procs;     /* running (not yet exited) workers */
   unsigned wanted;
   unsigned generation;      /* the generation serving */
   unsigned last_generation; /* the newest one started */

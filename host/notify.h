@@ -1,10 +1,9 @@
 /*
- * notify.h - running under systemd: readiness notifications (Type=notify)
- * and socket activation (a .socket unit hands the listening socket over).
+ * notify.h - running under systemd: readiness notifications (Type=notify).
  *
- * Both speak systemd's documented protocols directly, without libsystemd;
- * notify.c says why. Outside systemd both are harmless no-ops, so the master
- * calls them unconditionally.
+ * It speaks systemd's documented protocol directly, without libsystemd;
+ * notify.c says why. Outside systemd it is a harmless no-op, so the master
+ * calls it unconditionally. Socket activation is activation.h.
  */
 #ifndef MCHOST_NOTIFY_H
 #define MCHOST_NOTIFY_H
@@ -27,20 +26,5 @@
  * Prints nothing; a caller may log a failure (systemd will time the start
  * out on its own if READY=1 never arrives). */
 int notify_send(const char *fmt, ...) MC_PRINTF(1, 2);
-
-/* Takes the listening socket passed by systemd socket activation
- * ($LISTEN_PID, $LISTEN_FDS, first fd 3 as SD_LISTEN_FDS_START).
- * Returns:
- *    1  *fd_out is the socket (a listening TCP socket, now O_NONBLOCK and
- *       FD_CLOEXEC; the caller owns it);
- *    0  not socket-activated ($LISTEN_PID unset or another process's, or
- *       $LISTEN_FDS unset or 0): bind as usual;
- *   -1  activated, but with something mchost cannot serve (several sockets,
- *       a datagram or not-listening socket, a Unix socket, a closed fd, a
- *       malformed variable); err holds one message without "mchost: ".
- * In every case $LISTEN_PID, $LISTEN_FDS and $LISTEN_FDNAMES are removed
- * from the environment, so that workers never believe the fds are theirs.
- * Call it once, before binding. */
-int listen_fds_take(int *fd_out, char *err, size_t errlen);
 
 #endif

@@ -11,16 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* --user / --group: like nginx, bind as root (ports below 1024), then
- * become someone who cannot do much harm; workers inherit it. */
-int privileges_drop(const struct config *cfg) {
-  struct passwd *pw = NULL;
+int privileges_ids(const struct config *cfg, struct passwd **pw, gid_t *gid) {
   struct group *gr = NULL;
-  gid_t gid;
 
-  if (cfg->user == NULL && cfg->group == NULL)
-    return 0;
-  if (cfg->user != NULL && (pw = getpwnam(cfg->user)) == NULL) {
+  *pw = NULL;
+  if (cfg->user != NULL && (*pw = getpwnam(cfg->user)) == NULL) {
     fprintf(stderr, "mchost: --user '%s': no such user\n", cfg->user);
     return -1;
   }
@@ -28,7 +23,20 @@ int privileges_drop(const struct config *cfg) {
     fprintf(stderr, "mchost: --group '%s': no such group\n", cfg->group);
     return -1;
   }
-  gid = gr != NULL ? gr->gr_gid : pw != NULL ? pw->pw_gid : getegid();
+  *gid = gr != NULL ? gr->gr_gid : *pw != NULL ? (*pw)->pw_gid : getegid();
+  return 0;
+}
+
+/* --user / --group: like nginx, bind as root (ports below 1024), then
+ * become someone who cannot do much harm; workers inherit it. */
+int privileges_drop(const struct config *cfg) {
+  struct passwd *pw;
+  gid_t gid;
+
+  if (cfg->user == NULL && cfg->group == NULL)
+    return 0;
+  if (privileges_ids(cfg, &pw, &gid) != 0)
+    return -1;
   if (geteuid() != 0) {
     if ((pw == NULL || pw->pw_uid == geteuid()) && gid == getegid())
       return 0; /* already who was asked for */

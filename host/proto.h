@@ -10,6 +10,8 @@
 #define WORKER_LISTEN_FD 3
 #define WORKER_CONTROL_FD 4
 #define WORKER_BOARD_FD 5
+/* The listening sockets after the first: 6, 7, ... */
+#define WORKER_LISTEN_MORE_FD 6
 
 enum msg_type {
   MSG_READY = 1,    /* worker -> master: plugin loaded, accepting */

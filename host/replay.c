@@ -220,7 +220,7 @@ static int replay_load(struct worker *w, const struct config *cfg,
   w->cfg = cfg;
   w->replay = 1;
   w->plugin_path = plugin;
-  w->listen_fd = w->accept_evfd = -1;
+  w->nlisteners = 0;
   w->access.fd = -1;
   w->pub.id = 1;
   w->pub.generation = b->fault.generation ? b->fault.generation : 1;

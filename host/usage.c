@@ -132,7 +132,7 @@ static void print_reference(void) {
          "`MCHOST_<NAME>`, dashes\nbecome underscores; a flag wins over the "
          "variable. A flag without a value\nalso takes `--name=yes`, `no`, "
          "`1`, `0`, `true` or `false`. A repeatable\noption's variable holds "
-         "a `:`-separated list.\n",
+         "a `:`-separated list (`--listen`'s: space-separated).\n",
          about);
   for (size_t i = 0; i < N_OPTIONS; i++) {
     const struct usage_option *o = &options[i];

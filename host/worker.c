@@ -516,7 +516,7 @@ static void worker_on_prepare(uv_prepare_t *h) {
 }
 
 int worker_main(const struct config *cfg, unsigned id, unsigned generation,
-                unsigned slot, const char *plugin_path) {
+                unsigned slot, unsigned listeners, const char *plugin_path) {
   static struct worker w;
   char who[64], msg[512];
   int err;
@@ -528,8 +528,6 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
   self = &w;
   w.cfg = cfg;
   w.plugin_path = plugin_path;
-  w.listen_fd = -1;
-  w.accept_evfd = -1;
   w.exit_code = EXIT_OK;
   if ((err = uv_loop_init(&w.loop)) != 0) {
     log_error("cannot start an event loop: %s", uv_strerror(err));
@@ -565,8 +563,8 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
   }
 
   accept_board_attach(&w, slot);
-  if ((err = accept_start(&w)) != 0) {
-    log_error("cannot accept on the inherited socket: %s", uv_strerror(err));
+  if ((err = accept_start(&w, listeners)) != 0) {
+    log_error("cannot accept on the inherited sockets: %s", uv_strerror(err));
     return EXIT_RUNTIME;
   }
   accept_board_post(&w);

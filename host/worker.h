@@ -7,10 +7,12 @@
 #include <time.h>
 #include <uv.h>
 
+#include "accept.h"
 #include "access.h"
 #include "bundle.h"
 #include "config.h"
 #include "conn.h"
+#include "listen.h"
 #include "llhttp.h"
 #include "mchost.h"
 #include "plugin.h"
@@ -24,13 +26,11 @@ struct worker {
   const char *plugin_path;
   llhttp_settings_t settings;
 
-  int listen_fd;
-  int accept_evfd; /* watched by libuv; stands for listen_fd (accept.c) */
-  uv_poll_t accept_poll;
+  struct accept_listener listeners[LISTEN_MAX];
+  unsigned nlisteners;
   uv_timer_t accept_retry; /* after EMFILE or at --max-connections */
   uv_prepare_t yield;      /* worker_on_prepare() */
   uint64_t yield_served;   /* `served` when it last yielded */
-  unsigned accepts_since_rearm;
   int accepting;
   int yielded; /* gave a connection up for fairness (accept.c) */
   uint64_t yielded_at;
@@ -70,7 +70,7 @@ struct worker {
 
 /* Runs a worker until it stops; returns the process exit code. */
 int worker_main(const struct config *cfg, unsigned id, unsigned generation,
-                unsigned slot, const char *plugin_path);
+                unsigned slot, unsigned listeners, const char *plugin_path);
 
 /* The Date header line for now, cached per second: "Date: " UTC_HTTP_LEN
  * characters "\r\n", always WORKER_DATE_LEN bytes. */

@@ -22,6 +22,10 @@
 #include "master.h"
 #include "wproc.h"
 
+/* Every fd a worker inherits: stdio, the three of proto.h, the other
+ * listeners. */
+#define WORKER_FDS_MAX (WORKER_LISTEN_MORE_FD + LISTEN_MAX - 1)
+
 /* ---- failures and backoff ---- */
 
 static void note_failure(struct master *m) {
@@ -377,31 +381,37 @@ static const char *exe_path(const struct master *m) {
 }
 
 /* What a worker inherits (see WORKER_*_FD in proto.h): no stdin, the
- * master's stdout and stderr, the listening socket, a fresh control
- * socketpair and the board. */
-static void worker_stdio(const struct master *m, struct wproc *p,
-                         uv_stdio_container_t stdio[6]) {
-  memset(stdio, 0, 6 * sizeof *stdio);
+ * master's stdout and stderr, the first listening socket, a fresh control
+ * socketpair, the board, then the other listening sockets. Returns how
+ * many fds that is. */
+static int worker_stdio(const struct master *m, struct wproc *p,
+                        uv_stdio_container_t stdio[WORKER_FDS_MAX]) {
+  memset(stdio, 0, WORKER_FDS_MAX * sizeof *stdio);
   stdio[0].flags = UV_IGNORE;
   stdio[1].flags = UV_INHERIT_FD;
   stdio[1].data.fd = STDOUT_FILENO;
   stdio[2].flags = UV_INHERIT_FD;
   stdio[2].data.fd = STDERR_FILENO;
   stdio[WORKER_LISTEN_FD].flags = UV_INHERIT_FD;
-  stdio[WORKER_LISTEN_FD].data.fd = m->listen_fd;
+  stdio[WORKER_LISTEN_FD].data.fd = m->listen.v[0].fd;
   stdio[WORKER_CONTROL_FD].flags =
       UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
   stdio[WORKER_CONTROL_FD].data.stream = (uv_stream_t *)&p->control;
   stdio[WORKER_BOARD_FD].flags = m->board_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
   stdio[WORKER_BOARD_FD].data.fd = m->board_fd;
+  for (unsigned i = 1; i < m->listen.n; i++) {
+    stdio[WORKER_LISTEN_MORE_FD + i - 1].flags = UV_INHERIT_FD;
+    stdio[WORKER_LISTEN_MORE_FD + i - 1].data.fd = m->listen.v[i].fd;
+  }
+  return WORKER_LISTEN_MORE_FD + (int)m->listen.n - 1;
 }
 
 /* The worker's command line: this executable, "__worker ID GENERATION
- * SLOT SNAPSHOT", then the master's own options, which the worker parses
- * the same way. The numbers are written into num. */
+ * SLOT LISTENERS SNAPSHOT", then the master's own options, which the
+ * worker parses the same way. The numbers are written into num. */
 static char **worker_args(const struct master *m, const struct wproc *p,
-                          const char *so, char num[3][16]) {
-  char **args = calloc((size_t)m->argc + 6, sizeof *args);
+                          const char *so, char num[4][16]) {
+  char **args = calloc((size_t)m->argc + 7, sizeof *args);
   int k = 0;
 
   if (args == NULL)
@@ -409,11 +419,13 @@ static char **worker_args(const struct master *m, const struct wproc *p,
   snprintf(num[0], sizeof num[0], "%u", p->id);
   snprintf(num[1], sizeof num[1], "%u", p->generation);
   snprintf(num[2], sizeof num[2], "%u", p->slot);
+  snprintf(num[3], sizeof num[3], "%u", m->listen.n);
   args[k++] = DECONST(char *, m->exe);
   args[k++] = DECONST(char *, "__worker");
   args[k++] = num[0];
   args[k++] = num[1];
   args[k++] = num[2];
+  args[k++] = num[3];
   args[k++] = DECONST(char *, so);
   for (int i = 1; i < m->argc; i++)
     args[k++] = m->argv[i];
@@ -424,8 +436,8 @@ static char **worker_args(const struct master *m, const struct wproc *p,
 int wproc_spawn(struct master *m, unsigned generation, const char *so) {
   struct wproc *p = calloc(1, sizeof *p);
   uv_process_options_t opt;
-  uv_stdio_container_t stdio[6];
-  char num[3][16];
+  uv_stdio_container_t stdio[WORKER_FDS_MAX];
+  char num[4][16];
   char **args = NULL;
   int err;
 
@@ -443,13 +455,12 @@ int wproc_spawn(struct master *m, unsigned generation, const char *so) {
     return -ENOMEM;
   }
   uv_pipe_init(&m->loop, &p->control, 0);
-  worker_stdio(m, p, stdio);
   memset(&opt, 0, sizeof opt);
+  opt.stdio_count = worker_stdio(m, p, stdio);
   opt.file = exe_path(m);
   opt.args = args;
   opt.exit_cb = wproc_on_exit;
   opt.stdio = stdio;
-  opt.stdio_count = 6;
 
   p->proc.data = p->control.data = p->kill_timer.data = p;
   err = uv_spawn(&m->loop, &p->proc, &opt);

@@ -269,7 +269,8 @@ MC_EXTERN void mc_request_resume(mc_request *req);
  * (docs/deploying-behind-a-proxy.md): then the address a PROXY protocol
  * header (--proxy-protocol) or a trusted proxy's X-Forwarded-For,
  * Forwarded or X-Real-IP header (--trusted-proxies) names. The port is 0
- * when that header gave none. "" and 0 for a peer on a Unix socket. The
+ * when that header gave none. "unix:" and 0 for a peer on a Unix socket
+ * (--listen unix:PATH) that no PROXY header or trusted proxy names. The
  * string lives as long as the request. */
 MC_EXTERN const char *mc_request_remote_addr(const mc_request *req);
 MC_EXTERN int mc_request_remote_port(const mc_request *req);

@@ -8,8 +8,9 @@ foreach(unit config watch snapshot)
                   DEFINITIONS HELLO_SO="$<TARGET_FILE:hello>" DEPENDS hello)
 endforeach()
 
-# notify.c: systemd notification and socket activation.
+# notify.c and activation.c: systemd notification and socket activation.
 mchost_add_test(unit.notify TIMEOUT 30)
+mchost_add_test(unit.activation TIMEOUT 30)
 
 # utc.c: the dates of the logs and the Date header, against strftime().
 mchost_add_test(unit.utc TIMEOUT 60)

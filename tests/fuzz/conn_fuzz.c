@@ -546,7 +546,7 @@ static void fuzz_setup(void) {
   fz.parse_begin = w->settings.on_message_begin;
   w->settings.on_message_begin = fuzz_on_req_begin;
   w->plugin.run = fuzz_run;
-  w->listen_fd = w->accept_evfd = -1;
+  w->nlisteners = 0;
   /* There is no accept path to resume when a conn is released. */
   w->accepting = 1;
   /* JSON, so that the targets go through the escaping. */
