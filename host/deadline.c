@@ -203,7 +203,8 @@ static void deadline_passed(struct conn *c) {
     return;
   /* logged by the master with the generation, and bundled with the
    * request when --crash-dir is on, like a hung handler */
-  worker_report_request_fault(c->w, c, FAULT_DEADLINE);
+  worker_report_request_fault(c->w, c, FAULT_DEADLINE, NULL,
+                              res->state == RES_WORK ? "mc_work()" : NULL);
   uv_timer_stop(&c->later);
   c->orphaned = 1;
   response_send_error(c, 503);

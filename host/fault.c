@@ -56,9 +56,9 @@ static const char *self_path(void) {
   return path;
 }
 
-void fault_collect(struct fault_msg *f, int result, const char *snapshot,
-                   unsigned generation, const char *context) {
-  const struct guard_report *r = guard_last();
+void fault_collect(struct fault_msg *f, const struct guard_report *r,
+                   int result, const char *snapshot, unsigned generation,
+                   const char *context) {
   Dl_info self;
   int have_self = dladdr((void *)fault_collect, &self) != 0, seen_plugin = 0;
 
@@ -134,8 +134,8 @@ void fault_print(const struct fault_msg *f, const char *snapshot,
   else if (f->result == FAULT_DEADLINE)
     snprintf(line, sizeof line,
              "deferred response missed its deadline (--request-timeout or "
-             "mc_response_timeout()) in %s, generation %u; no plugin code "
-             "was running: a callback that should end it never came",
+             "mc_response_timeout()) in %s, generation %u: a callback that "
+             "should end it never came, or its mc_work() never returned",
              f->context, f->generation);
   else
     snprintf(line, sizeof line,

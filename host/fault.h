@@ -42,14 +42,15 @@ struct fault_msg {
   char modules[FAULT_MODULES][FAULT_PATH];
 };
 
-/* Fills f from the guard's last report, with the frames worth showing:
+/* Fills f from the guard's report r, with the frames worth showing:
  * those of the plugin, and those of mchost that it called (a fault inside
  * an SDK call), not the loop below it. `snapshot` is the file the plugin
  * was loaded from. Calls dladdr() and nothing that allocates: a worker
  * calls it right after a fault, with the heap perhaps locked. With
- * FAULT_DEADLINE it records no frames. */
-void fault_collect(struct fault_msg *f, int result, const char *snapshot,
-                   unsigned generation, const char *context);
+ * FAULT_DEADLINE it records no frames (r may be NULL). */
+void fault_collect(struct fault_msg *f, const struct guard_report *r,
+                   int result, const char *snapshot, unsigned generation,
+                   const char *context);
 
 /* The GNU build-id of the loaded object `handle` (a dlopen() handle), in
  * hex, from its program headers in memory. Returns 0 or -ENOENT. */

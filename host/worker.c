@@ -92,8 +92,6 @@ struct conn *worker_conn_get(struct worker *w) {
   return c;
 }
 
-static void worker_finish(struct worker *w);
-
 void worker_conn_release(struct worker *w, struct conn *c) {
   if (c->prev != NULL)
     c->prev->next = c->next;
@@ -109,8 +107,7 @@ void worker_conn_release(struct worker *w, struct conn *c) {
     /* kept, unused, until the process ends (see conn_abandon()) */
     c->next = w->orphans;
     w->orphans = c;
-    if (w->stopping && w->nconns == 0)
-      worker_finish(w);
+    worker_check_idle(w);
     return;
   }
   request_free(&c->req);
@@ -137,12 +134,10 @@ void worker_conn_release(struct worker *w, struct conn *c) {
     conn_free_buffers(c);
     free(c);
   }
-  if (w->stopping) {
-    if (w->nconns == 0)
-      worker_finish(w);
-  } else if (!w->accepting && !w->yielded) {
+  if (w->stopping)
+    worker_check_idle(w);
+  else if (!w->accepting && !w->yielded)
     accept_resume(w);
-  }
 }
 
 /* ---- stopping ---- */
@@ -152,10 +147,15 @@ static void worker_finish(struct worker *w) {
   uv_stop(&w->loop);
 }
 
+void worker_check_idle(struct worker *w) {
+  if (w->stopping && w->nconns == 0 && w->works == 0)
+    worker_finish(w);
+}
+
 static void worker_on_kill_timer(uv_timer_t *t) {
   struct worker *w = t->data;
-  log_warn("%u connection(s) still busy after --kill-timeout; exiting",
-           w->nconns);
+  log_warn("%u connection(s), %u mc_work()s busy at --kill-timeout; exiting",
+           w->nconns, w->works);
   w->exit_code = EXIT_RUNTIME;
   worker_finish(w);
 }
@@ -185,8 +185,7 @@ static void worker_stop(struct worker *w, const char *why) {
   }
   uv_timer_start(&w->kill_timer, worker_on_kill_timer, w->cfg->kill_timeout_ms,
                  0);
-  if (w->nconns == 0)
-    worker_finish(w);
+  worker_check_idle(w);
 }
 
 void worker_retire(struct worker *w) {
@@ -201,14 +200,15 @@ void worker_retire(struct worker *w) {
 
 /* A replay prints the report itself. Allocates nothing, like
  * fault_collect(). */
-void worker_report_fault(struct worker *w, int rc, const char *context,
+void worker_report_fault(struct worker *w, int rc,
+                         const struct guard_report *report, const char *context,
                          const struct buf *raw) {
   struct fault_msg *f = &w->fault;
   struct msg m = {MSG_FAULT, w->pub.id, sizeof *f};
   struct iovec iov[2] = {{&m, sizeof m}, {f, sizeof *f}};
   int err;
 
-  fault_collect(f, rc, w->plugin_path, w->pub.generation, context);
+  fault_collect(f, report, rc, w->plugin_path, w->pub.generation, context);
   snprintf(f->build_id, sizeof f->build_id, "%s", w->crash.build_id);
   if (w->crash.dir != NULL &&
       (err = bundle_write(&w->crash, f, raw ? raw->data : NULL,
@@ -224,23 +224,24 @@ void worker_report_fault(struct worker *w, int rc, const char *context,
     log_error("could not send the fault report to the master");
 }
 
-void worker_report_request_fault(struct worker *w, struct conn *c, int rc) {
-  char context[512];
-  /* a method, 200 bytes of the target, an address, an ID of up to
-   * FORWARDED_ID_MAX: within the 512 */
-  snprintf(context, sizeof context, "'%s %.200s' from %s (request %s)",
-           c->req.method ? c->req.method : "?",
+void worker_report_request_fault(struct worker *w, struct conn *c, int rc,
+                                 const struct guard_report *report,
+                                 const char *in) {
+  char context[512]; /* in, method, 200 B of target, address, ID */
+  snprintf(context, sizeof context, "%s%s'%s %.200s' from %s (request %s)",
+           in ? in : "", in ? " of " : "", c->req.method ? c->req.method : "?",
            c->req.target ? c->req.target : "?", c->req.remote_addr,
            client_request_id(c));
-  worker_report_fault(w, rc, context, &c->raw);
+  worker_report_fault(w, rc, report, context, &c->raw);
 }
 
-/* Allocates nothing: see worker_call_plugin(). */
-static void worker_tell_tainted(struct worker *w, enum taint how) {
-  if (w->told_tainted)
-    return;
-  w->told_tainted = 1;
-  worker_send(w, MSG_TAINTED, how);
+/* One write(2) by fd, allocating nothing: from any thread (worker.h). */
+void worker_tell_tainted(struct worker *w, enum taint how) {
+  struct msg m = {MSG_TAINTED, w->pub.id, how};
+  if (!w->replay &&
+      !__atomic_exchange_n(&w->told_tainted, 1, __ATOMIC_SEQ_CST) &&
+      write(WORKER_CONTROL_FD, &m, sizeof m) != (ssize_t)sizeof m)
+    w->tell_failed = 1; /* said by worker_taint(), on the loop thread */
 }
 
 void worker_taint(struct worker *w, const char *why, enum taint how) {
@@ -250,6 +251,8 @@ void worker_taint(struct worker *w, const char *why, enum taint how) {
   if (w->replay)
     return;
   worker_tell_tainted(w, how);
+  if (w->tell_failed)
+    log_warn("could not tell the master (message %u)", (unsigned)MSG_TAINTED);
   log_error("retiring this worker (generation %u): %s; a replacement is "
             "starting",
             w->pub.generation, why);
@@ -322,26 +325,35 @@ int worker_guard(struct worker *w, void (*fn)(void *arg), void *arg) {
   return rc;
 }
 
+void worker_request_fault(struct worker *w, struct conn *c, int rc,
+                          const struct guard_report *report, const char *in) {
+  worker_report_request_fault(w, c, rc, report, in);
+  uv_timer_stop(&c->later);
+  if (c->work_pending) /* its done() comes one day: never reuse the conn */
+    c->orphaned = 1;
+  if (c->res.state == RES_STREAMING)
+    conn_abort_stream(c);
+  int answer = c->res.state == RES_HANDLER || c->res.state == RES_DEFERRED ||
+               c->res.state == RES_WORK;
+  if (answer && w->cfg->dev && rc != GUARD_TIMEOUT)
+    devpage_crash(w, c, &w->fault);
+  else if (answer)
+    response_send_error(c, rc == GUARD_TIMEOUT ? 503 : 500);
+  if (c->work_pending) {
+    c->res.state = RES_ABANDONED;
+    c->res.aborted = 1;
+  }
+  if (rc == GUARD_TIMEOUT)
+    worker_taint(w, "a handler exceeded --request-timeout", TAINT_TIMEOUT);
+  else
+    worker_taint(w, "the plugin crashed", TAINT_FAULT);
+}
+
 int worker_guard_call(struct worker *w, struct conn *c, void (*fn)(void *),
                       void *arg) {
-  mc_response *res = &c->res;
   int rc = worker_guard(w, fn, arg);
-
-  if (rc != 0) {
-    worker_report_request_fault(w, c, rc);
-    uv_timer_stop(&c->later);
-    if (res->state == RES_STREAMING)
-      conn_abort_stream(c);
-    if ((res->state == RES_HANDLER || res->state == RES_DEFERRED) &&
-        w->cfg->dev && rc != GUARD_TIMEOUT)
-      devpage_crash(w, c, &w->fault);
-    else if (res->state == RES_HANDLER || res->state == RES_DEFERRED)
-      response_send_error(c, rc == GUARD_TIMEOUT ? 503 : 500);
-    if (rc == GUARD_TIMEOUT)
-      worker_taint(w, "a handler exceeded --request-timeout", TAINT_TIMEOUT);
-    else
-      worker_taint(w, "the plugin crashed", TAINT_FAULT);
-  }
+  if (rc != 0)
+    worker_request_fault(w, c, rc, guard_last(), NULL);
   return rc;
 }
 
@@ -403,7 +415,7 @@ int worker_load_plugin(struct worker *w) {
     return 0;
   rc = guard_call(init_thunk, &ic, w->cfg->request_timeout_ms);
   if (rc != 0) {
-    worker_report_fault(w, rc, "mc_init()", NULL);
+    worker_report_fault(w, rc, guard_last(), "mc_init()", NULL);
     snprintf(err, sizeof err, "plugin '%s' cannot start: mc_init() %s",
              w->cfg->plugin,
              rc == GUARD_TIMEOUT ? "did not return in time" : "crashed");
@@ -461,16 +473,15 @@ static int worker_listen_master(struct worker *w) {
   return 0;
 }
 
-/* The loop has ended: fetches still running cancelled (their callbacks
- * told), the plugin's mc_shutdown() (guarded like a request),
- * then every handle closed and every pooled connection freed, so that a
- * leak checker sees nothing of ours at exit. */
+/* The loop has ended: running fetches cancelled (their callbacks told),
+ * mc_shutdown() (guarded), every handle closed and every pooled conn
+ * freed, so that a leak checker sees nothing of ours at exit. */
 static void worker_cleanup(struct worker *w) {
   fetch_worker_stop(w);
   if (w->plugin.shutdown != NULL) {
     int rc = guard_call(shutdown_thunk, w, w->cfg->request_timeout_ms);
     if (rc != 0)
-      worker_report_fault(w, rc, "mc_shutdown()", NULL);
+      worker_report_fault(w, rc, guard_last(), "mc_shutdown()", NULL);
   }
   uv_walk(&w->loop, close_walk_cb, NULL);
   uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -578,7 +589,8 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
     uv_unref((uv_handle_t *)&w.yield); /* never what keeps a worker up */
   }
   uv_run(&w.loop, UV_RUN_DEFAULT);
-  worker_cleanup(&w);
+  if (w.works == 0) /* else one runs on: no mc_shutdown() under its feet */
+    worker_cleanup(&w);
   log_debug("exiting");
   return w.exit_code;
 }

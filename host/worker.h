@@ -51,7 +51,9 @@ struct worker {
 
   int stopping;
   int tainted;
-  int told_tainted; /* MSG_TAINTED sent */
+  int told_tainted; /* MSG_TAINTED sent (atomic: see worker_tell_tainted()) */
+  int tell_failed;  /* ...but its write failed */
+  unsigned works;   /* mc_work() calls not yet done (work.c) */
   int exit_code;
 
   struct bundle_site crash; /* --crash-dir, and what a bundle names */
@@ -88,6 +90,14 @@ void worker_conn_release(struct worker *w, struct conn *c);
  * accepting at once, tells the master, drains, exits. */
 void worker_taint(struct worker *w, const char *why, enum taint how);
 
+/* Tells the master, once, that this worker must be replaced. From any
+ * thread (a pool thread after a fault in mc_work()); allocates nothing. */
+void worker_tell_tainted(struct worker *w, enum taint how);
+
+/* A stopping worker whose conns and mc_work() calls are all done ends its
+ * loop (work.c calls it when a work is done). */
+void worker_check_idle(struct worker *w);
+
 /* --max-requests reached: a replacement starts, this one drains. */
 void worker_retire(struct worker *w);
 
@@ -102,15 +112,28 @@ int worker_guard(struct worker *w, void (*fn)(void *arg), void *arg);
 int worker_load_plugin(struct worker *w);
 
 /* After a guarded call faulted or timed out (the master told already): the
- * record (fault.c), its bundle with the request bytes `raw` (NULL: none)
- * when --crash-dir is on, and the record to the master, which names the
- * frames and logs it. Allocates nothing. */
-void worker_report_fault(struct worker *w, int rc, const char *context,
+ * record (fault.c) of the guard's `report` (guard_last() of the thread that
+ * faulted, or a copy of it), its bundle with the request bytes `raw` (NULL:
+ * none) when --crash-dir is on, and the record to the master, which names
+ * the frames and logs it. Allocates nothing. */
+void worker_report_fault(struct worker *w, int rc,
+                         const struct guard_report *report, const char *context,
                          const struct buf *raw);
 
-/* worker_report_fault() for the conn's request: the context names its
- * method, target, client and request ID, the bundle holds its bytes. */
-void worker_report_request_fault(struct worker *w, struct conn *c, int rc);
+/* worker_report_fault() for the conn's request: the context names where
+ * (`in`: NULL for the guarded call itself, or "mc_work()"), its method,
+ * target, client and request ID; the bundle holds its bytes. `report` may
+ * be NULL for FAULT_DEADLINE. */
+void worker_report_request_fault(struct worker *w, struct conn *c, int rc,
+                                 const struct guard_report *report,
+                                 const char *in);
+
+/* Plugin code for the conn's request faulted or timed out (rc, as
+ * `report` says; the master told already), in `in` (NULL: the guarded
+ * call itself, or "mc_work()"): the report, then a 500 or 503 (the end of
+ * the connection once the response has begun), and the worker retires. */
+void worker_request_fault(struct worker *w, struct conn *c, int rc,
+                          const struct guard_report *report, const char *in);
 
 /* Calls the plugin under the guard for the conn's request: mc_run() when cb
  * is NULL, else cb(&c->res, data) (mc_response_later(), a drain or a

@@ -154,7 +154,7 @@ static int ws_call(mc_ws *ws, enum ws_handler which) {
     return 0;
   snprintf(context, sizeof context, "WebSocket '%.400s' from %s, %s()",
            c->req.target, c->req.remote_addr, names[which]);
-  worker_report_fault(c->w, rc, context, NULL);
+  worker_report_fault(c->w, rc, guard_last(), context, NULL);
   if (ws->state == WS_OPEN)
     ws_send_close(ws, WS_CLOSE_INTERNAL, "", 0);
   if (which == H_CLOSE)

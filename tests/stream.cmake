@@ -4,3 +4,6 @@
 # guard.cmake).
 mchost_add_fixture(stream NO_SANITIZE)
 mchost_add_test(integration.stream TIMEOUT 120 DEPENDS mchost_fixture_stream)
+# mc_work(): blocking calls on the thread pool, faults in work and done.
+mchost_add_fixture(work NO_SANITIZE)
+mchost_add_test(integration.work TIMEOUT 120 DEPENDS mchost_fixture_work)
