@@ -129,7 +129,7 @@ clean:
 # the make command line. iproute2 gives ss (connections per worker); procps,
 # ps and top for a look beside a run.
 BENCH_DIR ?= build-release
-BENCH_DEPS := wrk nginx-light nodejs procps iproute2 python3
+BENCH_DEPS := wrk nginx-light nodejs procps iproute2 python3 strace
 
 # BASE=<git revision> also builds that revision of mchost (build-base/) and
 # runs it beside this one, in the same rounds: "mchost-base".

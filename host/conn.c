@@ -398,6 +398,7 @@ static void conn_reset(struct conn *c, struct worker *w) {
   c->field_start = SIZE_MAX;
   c->out.len = c->wout.len = 0;
   c->committed = 0;
+  c->nodelay = 0;
   c->drain = NULL;
   c->fetches = NULL;
   c->req.body_len = 0;
@@ -430,7 +431,6 @@ int conn_start(struct conn *c, struct worker *w, int fd,
     conn_close(c);
     return err;
   }
-  uv_tcp_nodelay(&c->tcp, 1);
   if (client_start(c, peer) != 0) { /* refused, and logged */
     conn_close(c);
     return 0;

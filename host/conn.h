@@ -139,6 +139,7 @@ struct conn {
   unsigned trusted : 1;      /* the peer is a trusted proxy (client.c) */
   unsigned inflight : 1;     /* dispatched, not yet answered (board count) */
   unsigned raw_done : 1;     /* `raw` holds a dispatched request */
+  unsigned nodelay : 1;      /* TCP_NODELAY set (write.c) */
   unsigned detached : 1; /* no socket (mchost replay): output stays in out */
   int error_status;      /* set by a parser callback that rejects the request */
   int expect;            /* index of the Expect header, or -1 */

@@ -63,13 +63,27 @@ static void conn_on_write(uv_write_t *wr, int status) {
   conn_process(c);
 }
 
+/* Nagle's algorithm holds a small segment back only while sent data is
+ * unacknowledged: a connection's first write never waits, so TCP_NODELAY
+ * is set before its second one. A connection that serves one short
+ * response (a new connection per request) saves the system call. */
+static void nodelay_before_write(struct conn *c) {
+  if (c->nodelay || c->committed == 0)
+    return;
+  c->nodelay = 1;
+  uv_tcp_nodelay(&c->tcp, 1);
+}
+
 void conn_flush(struct conn *c) {
   if (c->writing || c->closing || c->detached)
     return;
   if (c->out.len > 0) {
     uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
-    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     struct buf t;
+    int n;
+
+    nodelay_before_write(c);
+    n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 
     if (n == UV_EAGAIN)
       n = 0;
@@ -120,6 +134,7 @@ int conn_output(struct conn *c, const uv_buf_t *bufs, unsigned n) {
       iov[k++] = uv_buf_init(c->out.data, (unsigned)c->out.len);
     for (i = 0; i < n; i++)
       iov[k++] = bufs[i];
+    nodelay_before_write(c);
     w = uv_try_write((uv_stream_t *)&c->tcp, iov, k);
     if (w == UV_EAGAIN)
       w = 0;
