@@ -30,6 +30,22 @@ if(NOT TARGET mchost::sdk)
   endif()
 endif()
 
+# mchost::uv: libuv's header <uv.h> and no library, for a plugin that uses
+# libuv itself (mc_worker.loop):
+#   target_link_libraries(<name> PRIVATE mchost::uv)
+# A plugin must never link libuv: the mchost executable carries its own copy
+# and exports it, and a second copy in the plugin would not know the
+# worker's loop.
+if(NOT TARGET mchost::uv)
+  find_path(MCHOST_UV_INCLUDE_DIR uv.h HINTS ${LIBUV_INCLUDE_DIRS})
+  mark_as_advanced(MCHOST_UV_INCLUDE_DIR)
+  add_library(mchost::uv INTERFACE IMPORTED)
+  if(MCHOST_UV_INCLUDE_DIR)
+    set_target_properties(mchost::uv PROPERTIES
+      INTERFACE_INCLUDE_DIRECTORIES "${MCHOST_UV_INCLUDE_DIR}")
+  endif()
+endif()
+
 function(mchost_add_plugin name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "OUTPUT_DIRECTORY" "")
   set(sources ${arg_UNPARSED_ARGUMENTS})

@@ -14,6 +14,16 @@
  * The functions declared below are provided by the mchost executable: a
  * plugin does not link against any library.
  *
+ * libuv: a plugin that uses the worker's loop itself (mc_worker.loop:
+ * timers, uv_fs_*, sockets) includes <uv.h>, which the same flags find
+ * (the pkg-config file requires libuv for its Cflags; CMake: link the
+ * header-only target mchost::uv). It must never link libuv (-luv): the
+ * mchost executable carries its own copy, linked in, and exports every
+ * uv_* function, and a second copy in the plugin would not know the
+ * worker's loop. libuv 1.x keeps its ABI; use headers no newer than the
+ * libuv that `mchost --version` names (a function newer than that fails
+ * to resolve when the plugin is loaded, and the error names it).
+ *
  * Threading: everything runs on the worker's single libuv loop thread. None
  * of these functions may be called from another thread (the work function
  * of mc_work() runs on a pool thread: it calls none of them).

@@ -1,8 +1,9 @@
 /*
  * test_install.c - mchost as a plugin author meets it after
  * `cmake --install`: the installed SDK builds an out-of-tree plugin with
- * CMake's find_package(mchost) and with pkg-config, `mchost new` writes a
- * project that builds against it, and the INSTALLED mchost serves them all.
+ * CMake's find_package(mchost) and with pkg-config (also one that uses
+ * libuv's <uv.h> and links no libuv), `mchost new` writes a project that
+ * builds against it, and the INSTALLED mchost serves them all.
  *
  * The build is installed into MCHOST_TEST_PREFIX, a directory of the build
  * tree (tests/CMakeLists.txt): this file's harness is compiled with that
@@ -197,6 +198,93 @@ Test(install, pkg_config_builds_a_plugin_the_installed_mchost_serves) {
   serve(so);
   get("/", 200);
   cr_expect_str_eq(resp.body, "built with pkg-config\n");
+}
+
+/* An out-of-tree plugin that drives the worker's loop with libuv itself:
+ * a deferred response answered from its own uv timer. */
+static const char uv_plugin[] =
+    "#include <mchost.h>\n"
+    "#include <stdio.h>\n"
+    "#include <uv.h>\n"
+    "MC_PLUGIN();\n"
+    "static uv_timer_t timer;\n"
+    "static mc_response *pending; /* one request at a time here */\n"
+    "static void answer(mc_response *res, void *data) {\n"
+    "  char body[64];\n"
+    "  int n = snprintf(body, sizeof body, \"libuv %s\\n\",\n"
+    "                   uv_version_string());\n"
+    "  (void)data;\n"
+    "  mc_response_send(res, 200, body, (size_t)n);\n"
+    "}\n"
+    "static void on_timer(uv_timer_t *t) {\n"
+    "  (void)t;\n"
+    "  mc_response_later(pending, 0, answer, NULL);\n"
+    "}\n"
+    "int mc_init(const mc_worker *w) { return uv_timer_init(w->loop, &timer); "
+    "}\n"
+    "void mc_run(mc_request *req, mc_response *res) {\n"
+    "  (void)req;\n"
+    "  pending = res;\n"
+    "  mc_response_defer(res);\n"
+    "  uv_timer_start(&timer, on_timer, 10, 0);\n"
+    "}\n";
+
+/* `so` links no libuv of its own, and the installed mchost serves it: its
+ * uv_* calls bound to the host's libuv, whose version it answers with. */
+static void expect_uv_plugin_served(const char *so) {
+  char want[64];
+  SH_OK("readelf", "readelf -d '%s'", so);
+  cr_expect_null(strstr(SH.out, "libuv"), "the plugin links libuv itself:\n%s",
+                 SH.out);
+  SH_OK("mchost --version", "'%s' --version", MCHOST_BIN);
+  const char *v = strstr(SH.out, "libuv ");
+  cr_assert_not_null(v, "mchost --version names no libuv: %s", SH.out);
+  snprintf(want, sizeof want, "%.*s\n", (int)strcspn(v, ",)"), v);
+  serve(so);
+  get("/", 200);
+  cr_expect_str_eq(resp.body, want);
+  srv_stop(&S);
+}
+
+Test(install, a_plugin_using_libuv_finds_uv_h_and_links_no_libuv) {
+  char src[128], so[128], path[128];
+
+  snprintf(src, sizeof src, "%s/uvplugin.c", work);
+  cr_assert_eq(file_write(src, uv_plugin), 0);
+
+  /* pkg-config: libuv's Cflags come with mchost's (Requires.private), its
+   * Libs never, not even to someone who asks for --libs out of habit. */
+  SH_OK("pkg-config",
+        "PKG_CONFIG_PATH='%s/share/pkgconfig' pkg-config "
+        "--print-requires-private mchost",
+        MCHOST_TEST_PREFIX);
+  cr_expect_not_null(strstr(SH.out, "libuv"),
+                     "mchost.pc does not require libuv's header: %s", SH.out);
+  snprintf(so, sizeof so, "%s/uvplugin.so", work);
+  SH_OK("cc",
+        "export PKG_CONFIG_PATH='%s/share/pkgconfig'; cc $(pkg-config "
+        "--cflags mchost) -Wall -Wextra -Werror -shared -fPIC -o '%s' '%s' "
+        "$(pkg-config --libs mchost)",
+        MCHOST_TEST_PREFIX, so, src);
+  expect_uv_plugin_served(so);
+
+  /* CMake: the header-only target mchost::uv */
+  snprintf(path, sizeof path, "%s/CMakeLists.txt", work);
+  cr_assert_eq(file_write(path,
+                          "cmake_minimum_required(VERSION 3.18)\n"
+                          "project(uvplugin C)\n"
+                          "find_package(mchost REQUIRED)\n"
+                          "mchost_add_plugin(uvplugin uvplugin.c)\n"
+                          "target_link_libraries(uvplugin PRIVATE mchost::uv)\n"
+                          "target_compile_options(uvplugin PRIVATE -Wall "
+                          "-Wextra -Werror)\n"),
+               0);
+  SH_OK("cmake configure",
+        "'%s' -S '%s' -B '%s/build' -DCMAKE_PREFIX_PATH='%s'", MCHOST_CMAKE,
+        work, work, MCHOST_TEST_PREFIX);
+  SH_OK("cmake --build", "'%s' --build '%s/build'", MCHOST_CMAKE, work);
+  snprintf(so, sizeof so, "%s/build/uvplugin.so", work);
+  expect_uv_plugin_served(so);
 }
 
 Test(install, new_project_builds_serves_and_is_never_overwritten) {
