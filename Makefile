@@ -39,8 +39,9 @@ DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libdw-dev \
 # conflict with.)
 TEST_DEPS := python3-websockets nodejs
 # Real components the tests start: Prometheus (promtool), HAProxy and nginx
-# (the contrib checks), python3-yaml (reading the Kubernetes file).
-TEST_DEPS += prometheus haproxy nginx-light python3-yaml
+# (the contrib checks and the cluster test), python3-yaml (the Kubernetes
+# and Prometheus files), iproute2 (the cluster test's network namespaces).
+TEST_DEPS += prometheus haproxy nginx-light python3-yaml iproute2
 
 # Always passed, ON or OFF, so that a WERROR=1 run does not stick in the
 # CMake cache for the next plain `make build`.
