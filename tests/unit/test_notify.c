@@ -8,19 +8,14 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <criterion/parameterized.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "notify.h"
