@@ -16,8 +16,8 @@
 #include <uv.h>
 
 #include "bundle.h"
-#include "devpage.h"
 #include "deconst.h"
+#include "devpage.h"
 #include "log.h"
 #include "master.h"
 #include "wproc.h"
