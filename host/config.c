@@ -307,14 +307,21 @@ static int load_defaults_and_env(struct config *cfg, char *err, size_t errlen) {
        * hold ':', so listeners are separated by spaces. */
       const char *sep = o->kind == OPT_LIST ? ":" : " \t\n";
       char *copy = strdup(v), *save = NULL, *tok;
+      if (copy == NULL)
+        return fail(err, errlen, "%s: out of memory", name);
       for (tok = strtok_r(copy, sep, &save); tok != NULL;
            tok = strtok_r(NULL, sep, &save)) {
-        int e = set_value(cfg, o, tok);
-        if (e != 0 && o->kind == OPT_LIST)
-          return fail(err, errlen, "%s='%s': too many entries", name, v);
-        if (e != 0)
-          return fail(err, errlen, "%s='%s': '%s' is not %s", name, v, tok,
-                      config_kind_value(o->kind));
+        if (set_value(cfg, o, tok) == 0)
+          continue;
+        /* The message first: tok is in the copy. Nothing is kept from a
+         * configuration that fails. */
+        if (o->kind == OPT_LIST)
+          fail(err, errlen, "%s='%s': too many entries", name, v);
+        else
+          fail(err, errlen, "%s='%s': '%s' is not %s", name, v, tok,
+               config_kind_value(o->kind));
+        free(copy);
+        return -EINVAL;
       }
     } else if (set_value(cfg, o, v) != 0) {
       return fail(err, errlen, "%s='%s': not %s", name, v,
