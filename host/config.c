@@ -3,6 +3,7 @@
 
 #include "listen.h"
 #include "mchost.h"
+#include "settings.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -63,6 +64,8 @@ const char *config_kind_value(enum config_kind k) {
            "unix:/run/mchost.sock; a path has at most 107 bytes)";
   case OPT_MODE:
     return "permission bits in octal, 1 to 0777 (try 0660)";
+  case OPT_SETTING:
+    return settings_rules;
   case OPT_LIST:
   case OPT_STRING:
     break;
@@ -84,6 +87,18 @@ int config_parse_uint(const char *s, uint64_t min, uint64_t max,
   if (errno == ERANGE || v < min || v > max)
     return -ERANGE;
   *out = v;
+  return 0;
+}
+
+int config_parse_int64(const char *s, int64_t *out) {
+  int negative = s[0] == '-', err;
+  uint64_t v;
+
+  if ((err = config_parse_uint(s + (s[0] == '-' || s[0] == '+'), 0,
+                               negative ? (uint64_t)INT64_MAX + 1 : INT64_MAX,
+                               &v)) < 0)
+    return err;
+  *out = negative ? (int64_t)(0 - v) : (int64_t)v;
   return 0;
 }
 
@@ -259,6 +274,8 @@ static int set_value(struct config *cfg, const struct option_def *o,
       *(const char **)field = value;
     return err;
   }
+  case OPT_SETTING:
+    return settings_put_arg(*(struct settings **)field, value, SETTINGS_FLAG);
   }
   return -EINVAL;
 }
@@ -293,11 +310,15 @@ static int load_defaults_and_env(struct config *cfg, char *err, size_t errlen) {
 
   memset(cfg, 0, sizeof *cfg);
   cfg->workers = ncpu > 0 ? (uint64_t)ncpu : 1;
+  cfg->settings = settings_current();
+  settings_clear(cfg->settings, SETTINGS_ALL);
   for (size_t i = 0; i < N_OPTIONS; i++) {
     const struct option_def *o = &options[i];
     const char *v;
     if (o->def != NULL && set_value(cfg, o, o->def) != 0)
       return fail(err, errlen, "internal: bad default for --%s", o->name);
+    if (o->kind == OPT_SETTING)
+      continue; /* no variable: values hold any character, ':' too */
     config_env_name(o->name, name, sizeof name);
     v = getenv(name);
     if (v == NULL)

@@ -31,7 +31,8 @@ enum config_kind {
   OPT_HEADER,   /* X-Forwarded-For|Forwarded|X-Real-IP */
   OPT_ADDR,     /* ADDR:PORT, [IPv6]:PORT; kept as given */
   OPT_LISTEN,   /* OPT_ADDR or unix:PATH; repeatable (listen.h) */
-  OPT_MODE      /* octal permission bits (listen.h) */
+  OPT_MODE,     /* octal permission bits (listen.h) */
+  OPT_SETTING   /* KEY=VALUE for the plugin; repeatable; no variable */
 };
 
 #define CONFIG_LIST_MAX 32
@@ -49,6 +50,8 @@ struct config_list {
 #define CONFIG_OPTIONS(X)                                                      \
   X("plugin", OPT_STRING, plugin, "FILE", NULL,                                \
     "the plugin shared object to serve (required)")                            \
+  X("set", OPT_SETTING, settings, "KEY=VALUE", NULL,                           \
+    "a setting for the plugin, read with mc_config(KEY) (repeatable)")         \
   X("host", OPT_STRING, host, "ADDR", "0.0.0.0", "address to listen on")       \
   X("port", OPT_PORT, port, "N", "3000",                                       \
     "TCP port to listen on; 0 picks a free one")                               \
@@ -135,8 +138,11 @@ struct config_list {
   X("group", OPT_STRING, group, "GROUP", NULL,                                 \
     "run as GROUP after binding (default: USER's group)")
 
+struct settings;
+
 struct config {
   const char *plugin;
+  struct settings *settings; /* --set: settings_current() (settings.h) */
   const char *host;
   uint64_t port;
   struct config_list listen;
@@ -188,12 +194,23 @@ struct config {
   int show_version;
 };
 
+/* Each option's index in CONFIG_OPTIONS: CONFIG_OPT_max_body, ... */
+enum config_option {
+#define X(name, kind, field, metavar, def, help) CONFIG_OPT_##field,
+  CONFIG_OPTIONS(X)
+#undef X
+      CONFIG_NOPTIONS
+};
+_Static_assert(CONFIG_NOPTIONS <= 64, "struct config's set is a 64-bit mask");
+
 /* Parsers: 0, -EINVAL (not that kind of value) or -ERANGE. Print nothing. */
 int config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int config_parse_size(const char *s, uint64_t *out);
 int config_parse_duration(const char *s, uint64_t *out_ms);
 int config_parse_log_level(const char *s, uint64_t *out);
 int config_parse_bool(const char *s, uint64_t *out);
+/* A decimal integer with an optional sign ("-12", "+7"), into int64_t. */
+int config_parse_int64(const char *s, int64_t *out);
 /* "ADDR:PORT" with a numeric IPv4 address, or "[IPv6]:PORT", into *out
  * (a sockaddr_in or sockaddr_in6; port 0 picks a free one). */
 struct sockaddr_storage;

@@ -129,18 +129,10 @@ int params_at(const struct params *p, size_t i, const char **name,
 
 int params_int(const struct params *p, const char *name, int64_t *out) {
   const char *s = params_get(p, name);
-  int negative, err;
-  uint64_t v;
 
   if (s == NULL)
     return p->err < 0 ? p->err : -ENOENT;
-  negative = s[0] == '-';
-  if ((err = config_parse_uint(s + (s[0] == '-' || s[0] == '+'), 0,
-                               negative ? (uint64_t)INT64_MAX + 1 : INT64_MAX,
-                               &v)) < 0)
-    return err;
-  *out = negative ? (int64_t)(0 - v) : (int64_t)v;
-  return 0;
+  return config_parse_int64(s, out);
 }
 
 /* ---- the SDK: the query string and the form body ---- */

@@ -62,6 +62,15 @@ static void flag_text(const struct usage_option *o, char *out, size_t len) {
   snprintf(out, len, "--%s%s%s", o->name, o->metavar[0] ? " " : "", o->metavar);
 }
 
+/* "MCHOST_MAX_BODY"; --set has none (its values may hold any character, so
+ * several in one variable would need an escape). */
+static void env_text(const struct usage_option *o, char *out, size_t len) {
+  if (o->kind == OPT_SETTING)
+    snprintf(out, len, "no variable: a plugin reads its own with getenv()");
+  else
+    config_env_name(o->name, out, len);
+}
+
 void usage_print_help(void) {
   char env[64], left[48];
 
@@ -73,7 +82,7 @@ void usage_print_help(void) {
   for (size_t i = 0; i < N_OPTIONS; i++) {
     const struct usage_option *o = &options[i];
     flag_text(o, left, sizeof left);
-    config_env_name(o->name, env, sizeof env);
+    env_text(o, env, sizeof env);
     printf("  %-26s %s", left, o->help);
     if (o->def != NULL)
       printf(" [%s]", o->def);
@@ -138,11 +147,16 @@ static void print_reference(void) {
     const struct usage_option *o = &options[i];
     flag_text(o, flag, sizeof flag);
     config_env_name(o->name, env, sizeof env);
-    printf("\n### `%s`\n\n%c%s.\n\n- variable: `%s`\n", flag,
-           toupper((unsigned char)o->help[0]), o->help + 1, env);
+    printf("\n### `%s`\n\n%c%s.\n\n", flag,
+           toupper((unsigned char)o->help[0]), o->help + 1);
+    if (o->kind == OPT_SETTING)
+      printf("- variable: none (a plugin reads its own with getenv())\n");
+    else
+      printf("- variable: `%s`\n", env);
     if (o->def != NULL || o->kind == OPT_FLAG)
       printf("- default: `%s`\n", default_text(o));
-    if (o->kind != OPT_FLAG && o->kind != OPT_STRING && o->kind != OPT_LIST)
+    if (o->kind != OPT_FLAG && o->kind != OPT_STRING && o->kind != OPT_LIST &&
+        o->kind != OPT_SETTING)
       printf("- value: %s\n", config_kind_value(o->kind));
   }
   printf("\n### `--help`, `--version`\n\n"

@@ -146,6 +146,44 @@ MC_EXTERN void mc_shutdown(void);
 /* The worker this code runs in. Never NULL inside a plugin callback. */
 MC_EXTERN const mc_worker *mc_worker_self(void);
 
+/* ---- configuration: the plugin's own settings (docs/configuration.md) ----
+ *
+ * A plugin's settings come from `--set KEY=VALUE` (repeatable) and from
+ * the [plugin] section of the `--config FILE`; --set wins for the same
+ * key. mchost only stores them: what a value means, and whether it is
+ * required, is the plugin's to decide: a plugin that cannot run without
+ * one says so with mc_log() and refuses in mc_init().
+ *
+ * The settings are read before the worker loads the plugin and never change
+ * in a running worker: a reload (SIGHUP, or a --dev rebuild) starts new
+ * workers with the file's [plugin] section read again. So unlike the rest
+ * of this header, these functions may be called from any thread (libuv's
+ * pool, threads the plugin starts), and at any time: they are filled in
+ * before the plugin is loaded. */
+
+/* Limits: a key is 1 to MC_CONFIG_KEY_MAX bytes of ASCII letters, digits,
+ * '_', '-' and '.' (case-sensitive: "db" and "DB" are two keys); a value is
+ * at most MC_CONFIG_VALUE_MAX bytes, without NUL (a value from the file is
+ * also without a line break); at most MC_CONFIG_MAX keys in all. mchost
+ * refuses to start with more (a usage error naming the key or the line). */
+#define MC_CONFIG_KEY_MAX 64
+#define MC_CONFIG_VALUE_MAX 4096
+#define MC_CONFIG_MAX 256
+
+/* The value of the setting `key`, or NULL when it is not set (or `key` is
+ * NULL). A setting given empty (`--set key=`) is "", not NULL. The string
+ * is owned by mchost and stays valid and unchanged for the life of the
+ * worker: keep the pointer, do not free or modify it. */
+MC_EXTERN const char *mc_config(const char *key);
+
+/* The setting `key` as a decimal integer ("-12", "+7", "4096"; no spaces,
+ * no suffix) in *out. Returns 0; -ENOENT: not set; -EINVAL: set but not an
+ * integer; -ERANGE: outside int64_t. *out is left alone on error, so a
+ * default goes in first:
+ *     int64_t pool = 4;
+ *     if (mc_config_int("pool", &pool) == -EINVAL) return 1;  (mc_init) */
+MC_EXTERN int mc_config_int(const char *key, int64_t *out);
+
 /* ---- logging ---- */
 
 enum mc_log_level {

@@ -2,11 +2,13 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "fdlimit.h"
+#include "settings.h"
 
 Test(config, sizes_take_k_m_g_suffixes) {
   uint64_t v = 0;
@@ -198,4 +200,98 @@ Test(config, max_connections_are_sized_from_the_fd_limit) {
   cr_expect_eq(fdlimit_connections(50000, 20000), 20000 - FDLIMIT_RESERVE);
   cr_expect_eq(fdlimit_connections(0, 100), 50);
   cr_expect_eq(fdlimit_connections(0, 1), 1);
+}
+
+/* ---- the plugin's settings: --set and the table behind mc_config() ---- */
+
+Test(config, set_fills_the_table_mc_config_reads) {
+  struct config cfg;
+  char err[256];
+  char *argv[] = {"mchost", "--set",  "db=/a.db", "--set=url=http://x/?a=b",
+                  "--set",  "empty=", "--set",    "db=/b.db"};
+  int64_t n = 7;
+
+  cr_assert_eq(load(&cfg, err, sizeof err, 8, argv), 0, "%s", err);
+  cr_expect_str_eq(mc_config("db"), "/b.db", "the last --set wins");
+  cr_expect_str_eq(mc_config("url"), "http://x/?a=b", "split at the first =");
+  cr_expect_str_eq(mc_config("empty"), "");
+  cr_expect_null(mc_config("DB"), "keys are case-sensitive");
+  cr_expect_null(mc_config(NULL));
+  cr_expect_eq(mc_config_int("db", &n), -EINVAL);
+  cr_expect_eq(mc_config_int("nope", &n), -ENOENT);
+  cr_expect_eq(n, 7, "*out is left alone on error");
+  /* config_load() starts from an empty table */
+  cr_assert_eq(load(&cfg, err, sizeof err, 1, argv), 0, "%s", err);
+  cr_expect_null(mc_config("db"));
+}
+
+Test(config, set_int_values) {
+  struct settings *s = settings_current();
+  int64_t v = 0;
+  settings_clear(s, SETTINGS_ALL);
+  cr_assert_eq(settings_put_arg(s, "a=-12", SETTINGS_FLAG), 0);
+  cr_assert_eq(settings_put_arg(s, "b=+9223372036854775807", SETTINGS_FLAG), 0);
+  cr_assert_eq(settings_put_arg(s, "c=-9223372036854775809", SETTINGS_FLAG), 0);
+  cr_assert_eq(settings_put_arg(s, "d= 4", SETTINGS_FLAG), 0);
+  cr_expect_eq(mc_config_int("a", &v), 0);
+  cr_expect_eq(v, -12);
+  cr_expect_eq(mc_config_int("b", &v), 0);
+  cr_expect_eq(v, INT64_MAX);
+  cr_expect_eq(mc_config_int("c", &v), -ERANGE);
+  cr_expect_eq(mc_config_int("d", &v), -EINVAL);
+  settings_clear(s, SETTINGS_ALL);
+}
+
+Test(config, settings_limits) {
+  struct settings *s = settings_current();
+  char key[MC_CONFIG_KEY_MAX + 2], value[MC_CONFIG_VALUE_MAX + 2];
+
+  settings_clear(s, SETTINGS_ALL);
+  memset(key, 'k', sizeof key);
+  memset(value, 'v', sizeof value);
+  cr_expect_eq(settings_put(s, key, MC_CONFIG_KEY_MAX, "", 0, SETTINGS_FLAG),
+               0);
+  cr_expect_eq(
+      settings_put(s, key, MC_CONFIG_KEY_MAX + 1, "", 0, SETTINGS_FLAG),
+      -EINVAL);
+  cr_expect_eq(
+      settings_put(s, "v", 1, value, MC_CONFIG_VALUE_MAX, SETTINGS_FLAG), 0);
+  cr_expect_eq(
+      settings_put(s, "w", 1, value, MC_CONFIG_VALUE_MAX + 1, SETTINGS_FLAG),
+      -E2BIG);
+  cr_expect_eq(settings_put(s, "a/b", 3, "x", 1, SETTINGS_FLAG), -EINVAL);
+  cr_expect_eq(settings_put(s, "", 0, "x", 1, SETTINGS_FLAG), -EINVAL);
+  cr_expect_eq(settings_put(s, "nul", 3, "a\0b", 3, SETTINGS_FLAG), -EINVAL);
+  cr_expect_eq(settings_put(s, "A.b_c-9", 7, "x", 1, SETTINGS_FLAG), 0);
+  settings_clear(s, SETTINGS_ALL);
+  for (int i = 0; i < MC_CONFIG_MAX; i++) {
+    char k[16];
+    snprintf(k, sizeof k, "k%d", i);
+    cr_assert_eq(settings_put(s, k, strlen(k), "1", 1, SETTINGS_FILE), 0);
+  }
+  cr_expect_eq(settings_put(s, "one-more", 8, "1", 1, SETTINGS_FILE), -ENOSPC);
+  cr_expect_eq(settings_put(s, "k3", 2, "2", 1, SETTINGS_FILE), 0,
+               "a key already there is replaced, even when full");
+  cr_expect_str_eq(mc_config("k3"), "2");
+  settings_clear(s, SETTINGS_ALL);
+}
+
+Test(config, a_flag_setting_wins_over_the_file) {
+  struct settings *s = settings_current(), next = {.n = 0};
+
+  settings_clear(s, SETTINGS_ALL);
+  cr_assert_eq(settings_put_arg(s, "db=flag", SETTINGS_FLAG), 0);
+  cr_assert_eq(settings_put_arg(s, "db=file", SETTINGS_FILE), 0);
+  cr_assert_eq(settings_put_arg(s, "pool=4", SETTINGS_FILE), 0);
+  cr_expect_str_eq(mc_config("db"), "flag");
+  /* a reload: the flags copied, the file read again, then swapped in */
+  cr_assert_eq(settings_copy(&next, s, SETTINGS_FLAG), 0);
+  cr_assert_eq(settings_put_arg(&next, "db=file2", SETTINGS_FILE), 0);
+  cr_assert_eq(settings_put_arg(&next, "new=1", SETTINGS_FILE), 0);
+  settings_move(s, &next);
+  cr_expect_eq(next.n, 0);
+  cr_expect_str_eq(mc_config("db"), "flag");
+  cr_expect_null(mc_config("pool"), "gone from the file: gone");
+  cr_expect_str_eq(mc_config("new"), "1");
+  settings_clear(s, SETTINGS_ALL);
 }
