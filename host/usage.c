@@ -147,8 +147,8 @@ static void print_reference(void) {
     const struct usage_option *o = &options[i];
     flag_text(o, flag, sizeof flag);
     config_env_name(o->name, env, sizeof env);
-    printf("\n### `%s`\n\n%c%s.\n\n", flag,
-           toupper((unsigned char)o->help[0]), o->help + 1);
+    printf("\n### `%s`\n\n%c%s.\n\n", flag, toupper((unsigned char)o->help[0]),
+           o->help + 1);
     if (o->kind == OPT_SETTING)
       printf("- variable: none (a plugin reads its own with getenv())\n");
     else
