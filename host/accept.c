@@ -208,12 +208,16 @@ static int accept_yield(struct worker *w) {
  * than leaving the new client waiting for a connection that may stay idle
  * for --keepalive-timeout (nginx reuses its idle connections the same
  * way). Only one idle between requests: no request in progress, nothing
- * received and not parsed, nothing waiting in its socket. Its fd is closed
+ * received and not parsed, nothing waiting in its socket. With none, the
+ * slowest connection still sending its request's head or body goes
+ * (rate_slowest()): a worker full of clients that trickle a byte now and
+ * then serves nobody else until --min-rate cuts them, and a new client is
+ * more likely to be one that sends its request at once. Its fd is closed
  * at once (uv_close()); the conn itself is released a moment later.
  * Returns 1 when one was closed. */
-static int accept_shed_idle(struct accept_listener *l) {
+static int accept_shed(struct accept_listener *l) {
   struct worker *w = l->w;
-  struct conn *oldest = NULL;
+  struct conn *oldest = NULL, *victim;
   struct pollfd waiting = {.fd = l->fd, .events = POLLIN};
   uv_os_fd_t fd;
   int unread = 0;
@@ -222,20 +226,26 @@ static int accept_shed_idle(struct accept_listener *l) {
     return 0;
   for (struct conn *c = w->active; c != NULL; c = c->next)
     if (c->timer_kind == TIMER_KEEPALIVE && c->requests > 0 && !c->closing &&
-        !c->close_after && !c->writing && c->res.state == RES_IDLE &&
+        !c->close_after && !c->writing && c->res->state == RES_IDLE &&
         c->rpos == c->rlen &&
         (oldest == NULL || c->deadline < oldest->deadline))
       oldest = c;
-  if (oldest == NULL || poll(&waiting, 1, 0) != 1 ||
-      uv_fileno((uv_handle_t *)&oldest->tcp, &fd) != 0 ||
-      ioctl(fd, FIONREAD, &unread) != 0 || unread > 0)
+  if (poll(&waiting, 1, 0) != 1)
     return 0;
-  log_debug("at --max-connections: closing the longest idle keep-alive "
-            "connection (from %s) for a new one",
-            oldest->req.remote_addr);
-  conn_close(oldest);
+  if (oldest != NULL && uv_fileno((uv_handle_t *)&oldest->tcp, &fd) == 0 &&
+      ioctl(fd, FIONREAD, &unread) == 0 && unread == 0)
+    victim = oldest;
+  else if ((victim = rate_slowest(w)) == NULL)
+    return 0;
+  log_debug("at --max-connections: closing the %s (from %s) for a new one",
+            victim == oldest ? "longest idle keep-alive connection"
+                             : "slowest connection still sending its request",
+            victim->peer_addr);
+  conn_close(victim);
   if (w->board != NULL)
-    metrics_add(&w->board->slot[w->slot].counts.shed, 1);
+    metrics_add(victim == oldest ? &w->board->slot[w->slot].counts.shed
+                                 : &w->board->slot[w->slot].counts.shed_slow,
+                1);
   return 1;
 }
 
@@ -251,7 +261,7 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
     struct conn *c;
     int fd;
 
-    if (w->nconns >= w->max_connections && !accept_shed_idle(l)) {
+    if (w->nconns >= w->max_connections && !accept_shed(l)) {
       /* Until a connection is released, or until one of them may have
        * become idle and can make room. */
       accept_pause(w, SHED_RETRY_MS);

@@ -102,7 +102,7 @@ static const char *clf_date(struct access_log *a) {
 }
 
 void access_record(struct access_log *a, const struct conn *c) {
-  const mc_request *req = &c->req;
+  const mc_request *req = c->req;
   const char *method = req->method ? req->method : "-";
   const char *target = req->target ? req->target : "-";
   const char *version = req->version == 10 ? "HTTP/1.0" : "HTTP/1.1";
@@ -127,15 +127,15 @@ void access_record(struct access_log *a, const struct conn *c) {
                          "\"version\":\"%s\",\"status\":%d,\"bytes\":%llu,"
                          "\"ms\":%.3f,\"request_id\":\"%s\"}\n",
                          stamp, req->remote_addr, method, (int)elen, esc,
-                         version, c->res.status,
-                         (unsigned long long)c->res.bytes, ms, id);
+                         version, c->res->status,
+                         (unsigned long long)c->res->bytes, ms, id);
   } else {
     char esc[1200];
     clf_escape(esc, sizeof esc, target);
     n = (size_t)snprintf(line, sizeof line,
                          "%s - - [%s] \"%s %s %s\" %d %llu \"%s\"\n",
                          req->remote_addr, clf_date(a), method, esc, version,
-                         c->res.status, (unsigned long long)c->res.bytes, id);
+                         c->res->status, (unsigned long long)c->res->bytes, id);
   }
   if (n >= sizeof line)
     n = sizeof line - 1, line[n - 1] = '\n';

@@ -102,6 +102,7 @@ static void counts_add(struct board_counts *sum, const struct board_counts *c) {
   sum->duration_us += __atomic_load_n(&c->duration_us, __ATOMIC_RELAXED);
   sum->accepted += __atomic_load_n(&c->accepted, __ATOMIC_RELAXED);
   sum->shed += __atomic_load_n(&c->shed, __ATOMIC_RELAXED);
+  sum->shed_slow += __atomic_load_n(&c->shed_slow, __ATOMIC_RELAXED);
 }
 
 /* The responses of one generation, in the table of reaped workers' counts

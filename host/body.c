@@ -65,8 +65,8 @@ void body_log_too_large(const struct conn *c, uint64_t size, uint64_t limit,
                         const char *which) {
   log_info("413 for '%s %.200s' from %s: a body of at least %llu bytes, "
            "above %s (%llu bytes)",
-           c->req.method ? c->req.method : "-",
-           c->req.target ? c->req.target : "-", c->req.remote_addr,
+           c->req->method ? c->req->method : "-",
+           c->req->target ? c->req->target : "-", c->req->remote_addr,
            (unsigned long long)size, which, (unsigned long long)limit);
 }
 
@@ -75,13 +75,13 @@ void body_log_too_large(const struct conn *c, uint64_t size, uint64_t limit,
 static void data_thunk(void *arg) {
   struct conn *c = arg;
   struct body *b = &c->body;
-  b->on_data(&c->req, &c->res, b->piece, b->piece_len, b->arg);
+  b->on_data(c->req, c->res, b->piece, b->piece_len, b->arg);
 }
 
 static void end_thunk(void *arg) {
   struct conn *c = arg;
   struct body *b = &c->body;
-  b->on_end(&c->req, &c->res, b->error, b->arg);
+  b->on_end(c->req, c->res, b->error, b->arg);
 }
 
 /* Hands over the piece in b->piece. Returns 0, or non-zero after a fault
@@ -114,21 +114,21 @@ static int error_of(int status) {
  * cut short if the plugin gave none. */
 static void body_end(struct conn *c) {
   struct body *b = &c->body;
-  mc_response *res = &c->res;
+  mc_response *res = c->res;
 
   if (b->state != BODY_DUE)
     return;
   b->state = BODY_ENDED;
   /* A body cut short is not there (mc_request_body() gives ""). */
   if (b->error != 0)
-    c->req.body_len = 0;
-  if (c->req.body != NULL)
-    c->req.body[c->req.body_len] = '\0';
+    c->req->body_len = 0;
+  if (c->req->body != NULL)
+    c->req->body[c->req->body_len] = '\0';
   /* A body buffered before mc_run(), read as a stream: one piece. */
   if (b->buffered && b->on_data != NULL && b->error == 0 &&
-      c->req.body_len > 0) {
-    b->piece = c->req.body;
-    b->piece_len = c->req.body_len;
+      c->req->body_len > 0) {
+    b->piece = c->req->body;
+    b->piece_len = c->req->body_len;
     if (deliver_piece(c) != 0 || res->state == RES_IDLE)
       return;
   }
@@ -139,7 +139,7 @@ static void body_end(struct conn *c) {
     return;
   }
   if (res->state == RES_HANDLER || res->state == RES_DEFERRED) {
-    uv_timer_stop(&c->later);
+    uv_timer_stop(&c->x->later);
     response_send_error(c, b->status);
   } else if (res->state == RES_STREAMING) {
     conn_close(c);
@@ -170,7 +170,7 @@ static int take(mc_request *req, uint64_t max, mc_body_data_fn *on_data,
                 mc_body_end_fn *on_end, void *arg, enum body_state how) {
   struct conn *c = req->c;
   struct body *b = &c->body;
-  mc_response *res = &c->res;
+  mc_response *res = c->res;
   const llhttp_t *p = &c->parser;
 
   if (on_end == NULL || (how == BODY_STREAM && on_data == NULL))
@@ -266,7 +266,7 @@ int body_head_complete(struct conn *c) {
   reset(&c->body, BODY_WAITING);
   /* A response given before the body is read whole ends the connection:
    * the rest of the body is never parsed. Set again at the end. */
-  c->req.keep_alive = 0;
+  c->req->keep_alive = 0;
   c->request_ready = 1;
   conn_set_timer(c, TIMER_NONE, 0);
   return HPE_PAUSED;
@@ -284,7 +284,7 @@ int body_on_piece(struct conn *c, const char *at, size_t len) {
   }
   b->received += len;
   if (b->state == BODY_BUFFER) {
-    if (body_append(&c->req, at, len) == 0)
+    if (body_append(c->req, at, len) == 0)
       return 0;
     due(b, 500);
     return HPE_PAUSED;
@@ -300,9 +300,9 @@ int body_message_complete(struct conn *c) {
 
   if (b->state == BODY_STREAM || b->state == BODY_BUFFER)
     due(b, 0);
-  if (c->req.body != NULL)
-    c->req.body[c->req.body_len] = '\0';
-  c->req.keep_alive = keep && !c->w->stopping;
+  if (c->req->body != NULL)
+    c->req->body[c->req->body_len] = '\0';
+  c->req->keep_alive = keep && !c->w->stopping;
   c->last_request = !keep;
   conn_set_timer(c, TIMER_NONE, 0);
   return HPE_PAUSED;

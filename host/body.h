@@ -11,6 +11,7 @@
 #include "mchost.h"
 
 struct conn;
+struct worker;
 
 enum body_state {
   BODY_NONE,    /* buffered before mc_run() (parse.c), or no body */
@@ -113,5 +114,10 @@ void rate_arm_body(struct conn *c);
  * arrived keeps up with --min-rate, within --header-timeout for a head),
  * or 1, logged, when it must be cut. */
 int rate_expired(struct conn *c, int kind, uint64_t now);
+
+/* The connection of w that sends its request's head or body the slowest
+ * (the fewest bytes per second since that began, past --min-rate-grace),
+ * or NULL: what a full worker sheds after its idle connections. */
+struct conn *rate_slowest(struct worker *w);
 
 #endif

@@ -27,24 +27,18 @@ static int has_trust_list(const struct trusted_proxies *t) {
   return t->n > 0 || t->unix_peers;
 }
 
-/* What later requests on a trusted connection start from. */
-static void save_peer(struct conn *c) {
-  memcpy(c->peer_addr, c->req.remote_addr, sizeof c->peer_addr);
-  c->peer_port = c->req.remote_port;
-  c->peer_scheme = c->req.scheme;
-}
-
-/* Names sa in c->req; fills *a when it is an IP address. Returns 1 then. */
+/* Names sa as the conn's peer, which each request's client starts from
+ * (exchange_take()); fills *a when it is an IP address. Returns 1 then. */
 static int set_addr(struct conn *c, const struct sockaddr *sa,
                     struct fwd_addr *a) {
-  if (forwarded_addr_of(sa, a, &c->req.remote_port) != 0) {
+  if (forwarded_addr_of(sa, a, &c->peer_port) != 0) {
     /* A Unix-domain socket: its peers have no address (nginx says the
      * same in $remote_addr). */
-    snprintf(c->req.remote_addr, sizeof c->req.remote_addr, "unix:");
-    c->req.remote_port = 0;
+    snprintf(c->peer_addr, sizeof c->peer_addr, "unix:");
+    c->peer_port = 0;
     return 0;
   }
-  forwarded_addr_name(a, c->req.remote_addr);
+  forwarded_addr_name(a, c->peer_addr);
   return 1;
 }
 
@@ -54,8 +48,7 @@ int client_start(struct conn *c, const struct sockaddr *peer) {
   struct fwd_addr a;
   int inet = set_addr(c, peer, &a), trusted;
 
-  c->req.scheme = "http";
-  c->req.id[0] = '\0';
+  c->peer_scheme = "http";
   c->proxy_wait = c->trusted = 0;
   if (!cfg->proxy_protocol && !has_trust_list(t))
     return 0;
@@ -67,14 +60,13 @@ int client_start(struct conn *c, const struct sockaddr *peer) {
     if (has_trust_list(t) && !trusted) {
       log_warn("refusing a connection from %s: --proxy-protocol takes "
                "connections only from --trusted-proxies",
-               c->req.remote_addr);
+               c->peer_addr);
       return -EACCES;
     }
     c->proxy_wait = 1;
     return 0;
   }
-  if ((c->trusted = trusted))
-    save_peer(c);
+  c->trusted = trusted;
   return 0;
 }
 
@@ -89,14 +81,14 @@ int client_read_proxy(struct conn *c) {
     return -EAGAIN;
   if (n < 0) {
     log_warn("closing a connection from %s: bad PROXY protocol header (%s)",
-             c->req.remote_addr, why);
+             c->peer_addr, why);
     conn_close(c);
     return n;
   }
   c->rpos += (size_t)n;
   c->proxy_wait = 0;
   if (h.ssl)
-    c->req.scheme = "https";
+    c->peer_scheme = "https";
   /* The proxy's own connection (LOCAL, UNKNOWN): its peer, trusted if it
    * had to be to get here. */
   if (!h.has_addr) {
@@ -105,22 +97,20 @@ int client_read_proxy(struct conn *c) {
     set_addr(c, (const struct sockaddr *)&h.src, &a);
     c->trusted = forwarded_trusts(t, &a);
   }
-  if (c->trusted)
-    save_peer(c);
   return 0;
 }
 
 void client_proxy_timeout(struct conn *c) {
   log_warn("closing a connection from %s: no PROXY protocol header within "
            "--header-timeout",
-           c->req.remote_addr);
+           c->peer_addr);
   conn_close(c);
 }
 
 void client_request_begin(struct conn *c) {
-  memcpy(c->req.remote_addr, c->peer_addr, sizeof c->req.remote_addr);
-  c->req.remote_port = c->peer_port;
-  c->req.scheme = c->peer_scheme;
+  memcpy(c->req->remote_addr, c->peer_addr, sizeof c->req->remote_addr);
+  c->req->remote_port = c->peer_port;
+  c->req->scheme = c->peer_scheme;
 }
 
 static int is_name(const char *name, const char *want, size_t len) {
@@ -132,7 +122,7 @@ void client_request_headers(struct conn *c) {
   const char *client_header = forwarded_kind_header(cfg->client_header);
   const char *id = NULL, *scheme;
   size_t client_len = strlen(client_header);
-  mc_request *req = &c->req;
+  mc_request *req = c->req;
   struct forwarded_walk fw;
   int port;
 
@@ -173,7 +163,7 @@ static void put_hex(char *out, uint64_t v) {
 }
 
 const char *client_request_id(struct conn *c) {
-  char *id = c->req.id;
+  char *id = c->req->id;
 
   if (id[0] != '\0')
     return id;

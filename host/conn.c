@@ -1,18 +1,19 @@
 /*
  * conn.c - one HTTP/1.1 connection on the worker's loop.
  *
- * Reading: libuv reads into the conn's fixed input buffer; llhttp (strict,
- * no lenient flags) parses it, and its callbacks (parse.c) copy the request
- * line and headers into the conn's header buffer, so nothing points into
- * the input buffer once a read is parsed. on_message_complete pauses the
- * parser, and the request is handed to the plugin outside llhttp's stack: a
- * crash guard jump never crosses the parser, and pipelined requests are
- * answered strictly in order, one at a time.
+ * Reading: libuv reads into the worker's input buffer (or, when part of a
+ * request is still unparsed, into the conn's own: exchange.c); llhttp
+ * (strict, no lenient flags) parses it, and its callbacks (parse.c) copy
+ * the request line and headers into the exchange's header buffer, so
+ * nothing points into the input buffer once a read is parsed.
+ * on_message_complete pauses the parser, and the request is handed to the
+ * plugin outside llhttp's stack: a crash guard jump never crosses the parser,
+ * and pipelined requests are answered strictly in order, one at a time.
  *
  * Writing: see write.c.
  *
- * No heap allocation per request: buffers belong to the conn, and conns
- * are pooled by the worker.
+ * No heap allocation per request: a request's buffers come from the
+ * worker's spare exchanges, and conns are pooled by the worker.
  */
 #include "conn.h"
 
@@ -42,7 +43,7 @@ static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void conn_on_close(uv_handle_t *h);
 
 void conn_abort_stream(struct conn *c) {
-  mc_response *res = &c->res;
+  mc_response *res = c->res;
 
   c->drain = NULL;
   res->drain_cb = NULL;
@@ -54,12 +55,19 @@ void conn_abort_stream(struct conn *c) {
   }
   res->state = RES_IDLE;
   c->close_after = 1;
-  c->req.keep_alive = 0;
+  c->req->keep_alive = 0;
   if (!c->in_process)
     conn_flush(c);
 }
 
 /* ---- reading ---- */
+
+/* exchange_keep_rest(), with the common case inline: nothing left, in the
+ * worker's buffer, where c->rbuf may stay (nothing in it is c's). */
+static void keep_rest(struct conn *c) {
+  if (c->rbuf != NULL && (c->rpos < c->rlen || c->rbuf != c->w->input))
+    exchange_keep_rest(c);
+}
 
 static void conn_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   struct conn *c = container_of(h, struct conn, tcp);
@@ -70,12 +78,7 @@ static void conn_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
     *buf = uv_buf_init(discard, sizeof discard);
     return;
   }
-  if (c->rpos > 0 && c->rlen == CONN_READ_SIZE) {
-    memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-    c->rlen -= c->rpos;
-    c->rpos = 0;
-  }
-  *buf = uv_buf_init(c->rbuf + c->rlen, (unsigned)(CONN_READ_SIZE - c->rlen));
+  *buf = exchange_read_buffer(c);
 }
 
 static void conn_update_reading(struct conn *c) {
@@ -94,22 +97,24 @@ static void conn_update_reading(struct conn *c) {
 
 static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   struct conn *c = container_of(s, struct conn, tcp);
-  (void)buf;
 
   if (n > 0) {
     if (c->timer_kind == TIMER_LINGER)
       return;
+    if (c->rbuf == NULL || c->rbuf == c->w->input) /* the worker's buffer */
+      c->rbuf = buf->base;
     c->rlen += (size_t)n;
-    if (c->proxy_wait && client_read_proxy(c) != 0)
-      return;
-    conn_process(c);
+    if (!c->proxy_wait || client_read_proxy(c) == 0)
+      conn_process(c); /* which keeps what is left unparsed */
+    else
+      keep_rest(c);
     return;
   }
   if (n == 0)
     return;
   /* EOF or error: the client is gone, whatever the plugin still does. */
-  if (c->res.state != RES_IDLE && c->res.state != RES_DONE)
-    c->res.aborted = 1;
+  if (c->res->state != RES_IDLE && c->res->state != RES_DONE)
+    c->res->aborted = 1;
   conn_close(c);
 }
 
@@ -134,12 +139,12 @@ static void keep_raw(struct conn *c, const char *start) {
   const struct config *cfg = c->w->cfg;
 
   if (c->raw_done) {
-    c->raw.len = 0;
+    c->x->raw.len = 0;
     c->raw_done = 0;
   }
   /* a chunked body's framing on top of --max-body */
-  if (c->raw.len + n <= cfg->max_header_size + cfg->max_body + 65536)
-    buf_append(&c->raw, start, n);
+  if (c->x->raw.len + n <= cfg->max_header_size + cfg->max_body + 65536)
+    buf_append(&c->x->raw, start, n);
 }
 
 static void dispatch(struct conn *c) {
@@ -156,9 +161,9 @@ static void dispatch(struct conn *c) {
     metrics_inflight(s, 1);
     c->inflight = 1;
   }
-  response_reset(&c->res, c);
-  request_reset(&c->req);
-  c->res.head_only = c->parser.method == HTTP_HEAD;
+  response_reset(c->res, c);
+  request_reset(c->req);
+  c->res->head_only = c->parser.method == HTTP_HEAD;
   worker_call_plugin(c->w, c, NULL, NULL);
 }
 
@@ -170,7 +175,7 @@ static void conn_reject(struct conn *c, llhttp_errno_t err) {
     c->rpos = c->rlen; /* a body the plugin reads, cut: it was told */
     return;
   }
-  log_debug("rejecting a request from %s with %d: %s", c->req.remote_addr,
+  log_debug("rejecting a request from %s with %d: %s", c->req->remote_addr,
             status,
             c->error_status ? http_reason(status)
                             : llhttp_get_error_reason(&c->parser));
@@ -188,13 +193,24 @@ static int can_parse(const struct conn *c) {
     return 0;
   if (body_reading(c))
     return c->rpos < c->rlen || c->body.kick;
-  return !c->close_after && c->res.state == RES_IDLE && c->rpos < c->rlen;
+  return !c->close_after && c->res->state == RES_IDLE && c->rpos < c->rlen;
 }
 
 void conn_process(struct conn *c) {
   if (c->in_process)
     return;
   c->in_process = 1;
+  /* Bytes of a request arrived: it holds an exchange until answered. */
+  if (c->x == NULL && c->rpos < c->rlen && !c->closing &&
+      exchange_take(c) != 0) {
+    log_warn("out of memory for a request from %s; closing its connection",
+             c->peer_addr);
+    c->in_process = 0;
+    conn_close(c);
+    return;
+  }
+  if (c->rbuf == NULL) /* a body's end owed with no input left */
+    c->rbuf = exchange_read_buffer(c).base;
   while (can_parse(c)) {
     const char *start = c->rbuf + c->rpos;
     llhttp_errno_t err;
@@ -252,34 +268,37 @@ void conn_process(struct conn *c) {
   /* Idle between requests, but no timer: llhttp skips the CRLFs after a
    * message without calling on_message_begin, so a response finished while
    * they were still unparsed armed no keep-alive timeout. */
-  if (c->timer_kind == TIMER_NONE && c->res.state == RES_IDLE && !c->closing &&
+  if (c->timer_kind == TIMER_NONE && c->res->state == RES_IDLE && !c->closing &&
       !c->close_after && c->rlen == 0)
     conn_set_timer(c, TIMER_KEEPALIVE, c->w->cfg->keepalive_timeout_ms);
   c->in_process = 0;
   conn_flush(c);
   conn_update_reading(c);
   conn_check_drain(c);
+  keep_rest(c);
+  /* Answered, and nothing else in progress: the exchange goes back now
+   * rather than when the connection has been idle for a while, for
+   * exchanges freed in a burst would leave holes in the heap that no idle
+   * connection uses but the worker's RSS still counts. */
+  exchange_release_idle(c);
 }
 
 void conn_response_done(struct conn *c) {
   if (c->timer_kind == TIMER_REQUEST)
     conn_set_timer(c, TIMER_NONE, 0);
-  c->res.state = RES_IDLE;
+  c->res->state = RES_IDLE;
   if (c->fetches != NULL)
     fetch_conn_changed(c);
   if (c->body.state != BODY_NONE)
     body_on_response_done(c);
-  if (!c->req.keep_alive || c->w->stopping)
+  if (!c->req->keep_alive || c->w->stopping)
     c->close_after = 1;
   if (c->closing) {
     /* The client left while the plugin held the response: the conn was
-     * parked until now, and is released once its last handle is closed. */
-    if (!uv_is_closing((uv_handle_t *)&c->later)) {
-      uv_timer_stop(&c->later);
-      uv_close((uv_handle_t *)&c->later, conn_on_close);
-    } else if (c->handles_open == 0) {
+     * parked until now, and is released once its handles are closed. */
+    uv_timer_stop(&c->x->later);
+    if (c->handles_open == 0)
       worker_conn_release(c->w, c);
-    }
     return;
   }
   if (c->in_process) {
@@ -293,7 +312,7 @@ void conn_response_done(struct conn *c) {
 /* ---- lifecycle ---- */
 
 static void conn_on_shutdown(uv_shutdown_t *req, int status) {
-  struct conn *c = container_of(req, struct conn, sreq);
+  struct conn *c = req->data;
   if (status < 0)
     conn_close(c);
 }
@@ -316,7 +335,8 @@ void conn_linger(struct conn *c) {
     return;
   }
   conn_set_timer(c, TIMER_LINGER, LINGER_MS);
-  if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, conn_on_shutdown) != 0)
+  c->x->sreq.data = c;
+  if (uv_shutdown(&c->x->sreq, (uv_stream_t *)&c->tcp, conn_on_shutdown) != 0)
     conn_close(c);
 }
 
@@ -336,8 +356,8 @@ static void conn_on_close(uv_handle_t *h) {
     return;
   if (c->ws != NULL)
     ws_release(c);
-  if (c->res.state == RES_IDLE || c->res.state == RES_DONE ||
-      c->res.state == RES_ABANDONED)
+  if (c->res->state == RES_IDLE || c->res->state == RES_DONE ||
+      c->res->state == RES_ABANDONED)
     worker_conn_release(c->w, c);
 }
 
@@ -350,40 +370,10 @@ void conn_close(struct conn *c) {
     fetch_conn_changed(c);
   body_on_close(c);
   uv_close((uv_handle_t *)&c->tcp, conn_on_close);
+  /* A pending mc_response_later() (in the exchange) still fires: the
+   * plugin must be able to finish (and forget) its response even though
+   * nobody reads it. */
   uv_close((uv_handle_t *)&c->timer, conn_on_close);
-  /* A pending mc_response_later() still fires: the plugin must be able to
-   * finish (and forget) its response even though nobody reads it. */
-  if (!uv_is_active((uv_handle_t *)&c->later))
-    uv_close((uv_handle_t *)&c->later, conn_on_close);
-}
-
-int conn_alloc_buffers(struct conn *c, size_t max_header_size) {
-  /* The header buffer also holds a NUL per string and the path copy: room
-   * for those comes on top of the limit the user set. */
-  c->hcap = max_header_size + 2 * CONN_MAX_HEADERS + 16;
-  c->rbuf = malloc(CONN_READ_SIZE);
-  c->hbuf = malloc(c->hcap);
-  /* Allocated up front: the 500 after a plugin fault must not need malloc,
-   * whose lock the fault may hold. */
-  c->out.data = malloc(c->out.cap = 4096);
-  if (c->rbuf == NULL || c->hbuf == NULL || c->out.data == NULL) {
-    conn_free_buffers(c);
-    return -ENOMEM;
-  }
-  return 0;
-}
-
-void conn_free_buffers(struct conn *c) {
-  free(c->rbuf);
-  free(c->hbuf);
-  free(c->req.body);
-  request_free(&c->req);
-  free(c->out.data);
-  free(c->wout.data);
-  free(c->raw.data);
-  c->rbuf = c->hbuf = c->req.body = c->out.data = c->wout.data = NULL;
-  c->raw.data = NULL;
-  c->raw.len = c->raw.cap = 0;
 }
 
 static void conn_reset(struct conn *c, struct worker *w) {
@@ -394,24 +384,21 @@ static void conn_reset(struct conn *c, struct worker *w) {
   c->inflight = 0;
   c->error_status = 0;
   c->requests = 0;
-  c->rpos = c->rlen = c->hlen = 0;
+  c->rbuf = NULL;
+  c->rpos = c->rlen = 0;
   c->field_start = SIZE_MAX;
-  c->out.len = c->wout.len = 0;
+  c->out = (struct buf){NULL, 0, 0};
   c->committed = 0;
   c->nodelay = 0;
   c->drain = NULL;
   c->fetches = NULL;
-  c->req.body_len = 0;
-  c->req.nheaders = 0;
-  c->req.c = c;
+  c->in_message = c->work_pending = 0;
+  exchange_idle(c);
   c->timer_kind = TIMER_NONE;
   c->deadline = NO_DEADLINE;
   c->ws = NULL;
   c->body.state = BODY_NONE;
   c->phase_start = NO_DEADLINE;
-  response_reset(&c->res, c);
-  c->res.state = RES_IDLE;
-  c->raw.len = 0;
   c->raw_done = c->detached = 0;
 }
 
@@ -423,9 +410,8 @@ int conn_start(struct conn *c, struct worker *w, int fd,
   if ((err = uv_tcp_init(&w->loop, &c->tcp)) != 0)
     return close(fd), err;
   uv_timer_init(&w->loop, &c->timer);
-  uv_timer_init(&w->loop, &c->later);
-  c->tcp.data = c->timer.data = c->later.data = c;
-  c->handles_open = 3;
+  c->tcp.data = c->timer.data = c;
+  c->handles_open = 2;
   if ((err = uv_tcp_open(&c->tcp, fd)) != 0) {
     close(fd);
     conn_close(c);
@@ -444,12 +430,19 @@ int conn_start(struct conn *c, struct worker *w, int fd,
 
 int conn_start_detached(struct conn *c, struct worker *w) {
   conn_reset(c, w);
+  snprintf(c->peer_addr, sizeof c->peer_addr, "replay");
+  c->peer_scheme = "http";
+  /* Its input and output stay with it: no read buffer to share, and the
+   * output is read by the caller. */
+  if ((c->rbuf = malloc(CONN_READ_SIZE)) == NULL || exchange_take(c) != 0) {
+    free(c->rbuf);
+    c->rbuf = NULL;
+    return UV_ENOMEM;
+  }
   c->detached = 1;
   uv_timer_init(&w->loop, &c->timer);
-  uv_timer_init(&w->loop, &c->later);
-  c->timer.data = c->later.data = c;
-  c->handles_open = 2;
-  snprintf(c->req.remote_addr, sizeof c->req.remote_addr, "replay");
+  c->timer.data = c;
+  c->handles_open = 1;
   llhttp_init(&c->parser, HTTP_REQUEST, &w->settings);
   c->parser.data = c;
   return 0;

@@ -26,9 +26,10 @@ struct fetch;
 #define CONN_MAX_HEADERS 100
 /* Response header fields set by the plugin (mc_response_header()). */
 #define CONN_RES_HEADERS_SIZE 4096
-/* Unparsed input kept per connection; pipelined requests wait in here.
- * Large, so that a big body takes few reads: only the pages a connection
- * really fills become resident memory. */
+/* The worker's input buffer, and a connection's own when a read leaves
+ * part of a request unparsed (pipelined requests wait in there). Large, so
+ * that a big body takes few reads: only the pages a connection really
+ * fills become resident memory. */
 #define CONN_READ_SIZE 65536
 /* Responses at least this large are written straight from the plugin's
  * buffer instead of being copied into `out` first. */
@@ -111,14 +112,31 @@ enum conn_timer {
   TIMER_WS         /* a WebSocket's idle or close timeout (ws.c) */
 };
 
+/* What a connection holds only while a request is in progress (from its
+ * first byte until its response is out): taken from the worker's spares
+ * by exchange_take() and given back by exchange_give() (exchange.c), so
+ * that an idle keep-alive connection holds none of it. */
+struct exchange {
+  struct exchange *next; /* in the worker's spares */
+  uv_timer_t later;      /* mc_response_later(); initialised once */
+  uv_write_t wreq;
+  uv_shutdown_t sreq;
+  struct buf out;  /* parked here while spare, else the conn's `out` */
+  struct buf wout; /* output in flight in wreq (write.c) */
+  struct buf raw;  /* the request's bytes as received, with --crash-dir */
+  mc_request req;
+  mc_response res;
+  char hbuf[]; /* the head: request line and header fields */
+};
+
 struct conn {
   uv_tcp_t tcp;
   uv_timer_t timer; /* the one timeout of the current phase */
-  uv_timer_t later; /* mc_response_later() */
   struct worker *w;
   struct conn *prev, *next; /* worker's list of open or free conns */
   llhttp_t parser;
   enum conn_timer timer_kind;
+  int peer_port;
   uint64_t deadline; /* of timer_kind, in uv_now() ms; see conn_set_timer() */
   unsigned handles_open; /* uv handles not yet closed */
   unsigned closing : 1;
@@ -140,7 +158,8 @@ struct conn {
   unsigned inflight : 1;     /* dispatched, not yet answered (board count) */
   unsigned raw_done : 1;     /* `raw` holds a dispatched request */
   unsigned nodelay : 1;      /* TCP_NODELAY set (write.c) */
-  unsigned detached : 1; /* no socket (mchost replay): output stays in out */
+  unsigned detached : 1;   /* no socket (mchost replay): output stays in out */
+  unsigned in_message : 1; /* llhttp is inside a request (parse.c) */
   int error_status;      /* set by a parser callback that rejects the request */
   int expect;            /* index of the Expect header, or -1 */
   int hosts;             /* Host header fields seen */
@@ -162,25 +181,25 @@ struct conn {
                           (TIMER_SEND) */
   void (*drain)(struct conn *c); /* conn_on_drain() */
   struct fetch *fetches;         /* mc_fetch()es for its response (fetch.c) */
-  /* input: bytes [rpos, rlen) are received but not parsed */
+  /* input: bytes [rpos, rlen) are received but not parsed, in rbuf: NULL
+   * when there are none, the worker's read buffer while a read is parsed,
+   * else the conn's own copy of the rest (exchange.c) */
   size_t rpos, rlen;
   char *rbuf;
-  /* the current request's line and headers, NUL-separated */
+  /* the current request's line and headers, NUL-separated (in x) */
   char *hbuf;
   size_t hlen, hcap;
   size_t field_start;
-  mc_request req;
-  mc_response res;
-  /* c->trusted: the peer, where each request's client starts from */
-  char peer_addr[FORWARDED_ADDR_LEN];
-  int peer_port;
+  /* the request in progress, and its response: in x, NULL while idle */
+  struct exchange *x;
+  mc_request *req;
+  mc_response *res;
+  /* the peer, where each request's client starts from (client.c) */
+  char peer_addr[FORWARDED_ADDR_LEN]; /* and peer_port, above */
   const char *peer_scheme;
-  /* the current request's bytes as received, with --crash-dir only */
-  struct buf raw;
-  /* output: `out` collects, `wout` is in flight in `wreq` */
-  struct buf out, wout;
-  uv_write_t wreq;
-  uv_shutdown_t sreq;
+  /* output: `out` collects (in x while a request is in progress; see
+   * write.c) */
+  struct buf out;
   mc_ws *ws; /* the WebSocket this conn became (ws.c), or NULL */
 };
 
@@ -201,8 +220,29 @@ size_t conn_feed(struct conn *c, const char *data, size_t len);
  * closed and no response is left that a plugin may still finish. */
 void conn_close(struct conn *c);
 
-/* Allocates a conn's buffers (once; the worker pools conns). */
-int conn_alloc_buffers(struct conn *c, size_t max_header_size);
+/* ---- exchange.c: what a request in progress holds ---- */
+
+/* Gives c an exchange (a spare one, else a new one). Returns 0 or -ENOMEM
+ * (nothing changed). */
+int exchange_take(struct conn *c);
+/* Gives c's exchange back if nothing is in progress any more: no request
+ * begun or answered, no input or output waiting. */
+void exchange_release_idle(struct conn *c);
+/* Sets up a conn that holds no exchange (a new one). */
+void exchange_idle(struct conn *c);
+/* Gives c's exchange back whatever its state (the conn is released). */
+void exchange_give(struct conn *c);
+/* Frees the worker's spare exchanges (their timers closed by then). */
+void exchange_free_spares(struct worker *w);
+
+/* The input buffer for a read on c: its own rest buffer, or the worker's
+ * read buffer when it has no unparsed input. */
+uv_buf_t exchange_read_buffer(struct conn *c);
+/* After input was parsed: what is left unparsed moves from the worker's
+ * read buffer to a buffer of c's own, and an own buffer whose bytes are
+ * all parsed is freed. */
+void exchange_keep_rest(struct conn *c);
+/* Frees what a closed conn still holds (input, exchange, crash copy). */
 void conn_free_buffers(struct conn *c);
 
 /* ---- deadline.c: the conn's one timer ---- */

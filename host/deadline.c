@@ -63,9 +63,13 @@ static void deadline_on_timer(uv_timer_t *t) {
       break;
     if (kind == TIMER_BODY && body_fail(c, 408))
       break;
-    if (c->res.state == RES_IDLE) {
+    if (c->res->state == RES_IDLE) {
       log_debug("closing a connection from %s: request not received in time",
-                c->req.remote_addr);
+                c->peer_addr);
+      if (c->x == NULL && exchange_take(c) != 0) {
+        conn_close(c);
+        break;
+      }
       c->started_ns = uv_hrtime();
       response_send_error(c, 408);
       conn_flush(c);
@@ -128,9 +132,9 @@ static void deadline_wait_client(struct conn *c, enum conn_timer expired) {
   if (expired == TIMER_SEND && taken == c->taken_mark) {
     log_debug("closing a connection from %s: it took nothing of its "
               "response for --send-timeout",
-              c->req.remote_addr);
-    if (c->res.state != RES_IDLE && c->res.state != RES_DONE)
-      c->res.aborted = 1;
+              c->peer_addr);
+    if (c->res->state != RES_IDLE && c->res->state != RES_DONE)
+      c->res->aborted = 1;
     conn_close(c);
     return;
   }
@@ -152,7 +156,7 @@ void conn_wait_client(struct conn *c) {
 /* How long the plugin may take for its next step: start a deferred
  * response, or write the next piece of a streamed one. 0: no limit. */
 static uint64_t response_limit(const struct conn *c) {
-  const mc_response *res = &c->res;
+  const mc_response *res = c->res;
   if (res->timeout_ms != RES_TIMEOUT_DEFAULT)
     return res->timeout_ms;
   return res->state == RES_STREAMING ? c->w->cfg->stream_timeout_ms
@@ -160,7 +164,7 @@ static uint64_t response_limit(const struct conn *c) {
 }
 
 void conn_watch_deferred(struct conn *c) {
-  enum res_state st = c->res.state;
+  enum res_state st = c->res->state;
   if (st != RES_DEFERRED && st != RES_STREAMING && st != RES_WORK)
     return;
   /* A body being read for the plugin is bounded by its rate instead. */
@@ -187,13 +191,13 @@ void conn_response_progress(struct conn *c, int restart) {
  * mc_response_aborted() and -EPIPE, and still ends the response, which
  * releases the conn. */
 static void deadline_passed(struct conn *c) {
-  mc_response *res = &c->res;
+  mc_response *res = c->res;
 
   if (res->state == RES_STREAMING) {
     log_info("'%s %s' from %s: its stream wrote nothing for %llu ms "
              "(--stream-timeout or mc_response_timeout()); closing the "
              "connection",
-             c->req.method, c->req.target, c->req.remote_addr,
+             c->req->method, c->req->target, c->req->remote_addr,
              (unsigned long long)response_limit(c));
     res->aborted = 1;
     conn_close(c);
@@ -205,7 +209,7 @@ static void deadline_passed(struct conn *c) {
    * request when --crash-dir is on, like a hung handler */
   worker_report_request_fault(c->w, c, FAULT_DEADLINE, NULL,
                               res->state == RES_WORK ? "mc_work()" : NULL);
-  uv_timer_stop(&c->later);
+  uv_timer_stop(&c->x->later);
   c->orphaned = 1;
   response_send_error(c, 503);
   res->state = RES_ABANDONED;

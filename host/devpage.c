@@ -33,7 +33,7 @@
 /* how long a crash's 500 waits for the master to name its frames */
 #define CRASH_NAMES_WAIT_MS 1000
 /* a crash page must fit the conn's preallocated output buffer: the worker
- * that faulted may not allocate (conn_alloc_buffers()) */
+ * that faulted may not allocate (OUT_START in exchange.c) */
 #define CRASH_PAGE_MAX 3600
 #define PAGE_MAX 32768
 
@@ -176,7 +176,7 @@ static size_t put_str(char *out, size_t n, size_t cap, const char *s,
 }
 
 static int wants_html(struct conn *c) {
-  const char *accept = mc_request_header(&c->req, "Accept");
+  const char *accept = mc_request_header(c->req, "Accept");
   return accept != NULL && strstr(accept, "text/html") != NULL;
 }
 
@@ -212,12 +212,12 @@ static void respond(struct conn *c, const char *title, const char *text,
   n = put_str(page, n, cap, html ? "</pre><p>" : "\n", 0);
   n = put_str(page, n, cap, footer, html);
   n = put_str(page, n, cap, html ? "</p></body></html>\n" : "\n", 0);
-  response_reset(&c->res, c);
-  mc_response_header(&c->res, "Content-Type",
+  response_reset(c->res, c);
+  mc_response_header(c->res, "Content-Type",
                      html ? "text/html; charset=utf-8"
                           : "text/plain; charset=utf-8");
-  mc_response_header(&c->res, "Cache-Control", "no-store");
-  mc_response_send(&c->res, 500, page, n);
+  mc_response_header(c->res, "Cache-Control", "no-store");
+  mc_response_send(c->res, 500, page, n);
 }
 
 int devpage_answer(struct worker *w, struct conn *c) {
@@ -250,9 +250,9 @@ static void crash_answer(struct worker *w, struct conn *c, const char *report) {
              "Keep a bundle of each crash to replay it: --crash-dir DIR.");
   if (w->dev_crash == c) {
     w->dev_crash = NULL;
-    uv_timer_stop(&c->later);
+    uv_timer_stop(&c->x->later);
   }
-  c->req.keep_alive = 0;
+  c->req->keep_alive = 0;
   respond(c, "the plugin crashed", report, footer, CRASH_PAGE_MAX, 0);
   c->close_after = 1;
 }
@@ -272,11 +272,11 @@ void devpage_crash(struct worker *w, struct conn *c,
   (void)f;
   if (w->dev_crash != NULL || w->replay) {
     /* one named report at a time: a second crash gets the bare frames */
-    crash_unnamed(&c->later);
+    crash_unnamed(&c->x->later);
     return;
   }
   w->dev_crash = c;
-  uv_timer_start(&c->later, crash_unnamed, CRASH_NAMES_WAIT_MS, 0);
+  uv_timer_start(&c->x->later, crash_unnamed, CRASH_NAMES_WAIT_MS, 0);
 }
 
 void devpage_crash_named(struct worker *w) {

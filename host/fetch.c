@@ -126,8 +126,8 @@ static int buf_add(struct buf *b, const char *s, size_t len) {
 /* ---- ending a fetch ---- */
 
 static int answerable(const struct conn *c) {
-  return c->res.state == RES_HANDLER || c->res.state == RES_DEFERRED ||
-         c->res.state == RES_STREAMING;
+  return c->res->state == RES_HANDLER || c->res->state == RES_DEFERRED ||
+         c->res->state == RES_STREAMING;
 }
 
 static void unlink_conn(struct fetch *f) {

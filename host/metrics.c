@@ -211,10 +211,14 @@ int metrics_write(struct master *m, char **out, size_t *len, size_t *cap) {
       "Client connections open in the workers.", sum.conns);
   one(&p, "mchost_connections_accepted_total", "counter",
       "Client connections accepted.", sum.counts.accepted);
-  one(&p, "mchost_connections_shed_total", "counter",
-      "Idle keep-alive connections closed at --max-connections to make room "
-      "for a new client.",
-      sum.counts.shed);
+  head(&p, "mchost_connections_shed_total", "counter",
+       "Connections closed at --max-connections to make room for a new "
+       "client: idle keep-alive ones first, then the slowest still sending "
+       "a request.");
+  put(&p, "mchost_connections_shed_total{reason=\"idle\"} %llu\n",
+      (unsigned long long)sum.counts.shed);
+  put(&p, "mchost_connections_shed_total{reason=\"slow\"} %llu\n",
+      (unsigned long long)sum.counts.shed_slow);
   one(&p, "mchost_worker_crashes_total", "counter",
       "Plugin faults, and workers that died or lost their control pipe.",
       h != NULL ? h->crashes : 0);

@@ -46,16 +46,17 @@ static int hbuf_put(struct conn *c, const char *at, size_t len, int status) {
 
 static int on_message_begin(llhttp_t *p) {
   struct conn *c = parser_conn(p);
+  c->in_message = 1;
   c->hlen = 0;
-  c->req.nheaders = 0;
-  c->req.body_len = 0;
-  c->req.method = c->req.target = NULL; /* an error log line says "-" */
-  c->req.version = 11;
+  c->req->nheaders = 0;
+  c->req->body_len = 0;
+  c->req->method = c->req->target = NULL; /* an error log line says "-" */
+  c->req->version = 11;
   c->hosts = 0;
   c->te_field = 0;
   c->expect = -1;
   c->continue_sent = 0;
-  c->req.id[0] = '\0';
+  c->req->id[0] = '\0';
   if (c->trusted)
     client_request_begin(c);
   c->body.state = BODY_NONE;
@@ -71,12 +72,12 @@ static int on_message_begin(llhttp_t *p) {
 /* Method and version are known before the headers: a request rejected in
  * its headers is still logged with its request line. */
 static int on_method_complete(llhttp_t *p) {
-  parser_conn(p)->req.method = llhttp_method_name((llhttp_method_t)p->method);
+  parser_conn(p)->req->method = llhttp_method_name((llhttp_method_t)p->method);
   return 0;
 }
 
 static int on_version_complete(llhttp_t *p) {
-  parser_conn(p)->req.version = p->http_minor == 0 ? 10 : 11;
+  parser_conn(p)->req->version = p->http_minor == 0 ? 10 : 11;
   return 0;
 }
 
@@ -202,7 +203,7 @@ static int on_url_complete(llhttp_t *p) {
     return reject(c, 400);
   if (hbuf_put(c, "", 1, 414) != 0)
     return -1;
-  c->req.target = t;
+  c->req->target = t;
   /* absolute-form ("http://host/a?b", RFC 9112 3.2.2, which a server must
    * accept): the path starts after the authority, and is "/" if empty */
   if (t < end && t[0] != '/' && t[0] != '*' && p->method != HTTP_CONNECT &&
@@ -211,8 +212,8 @@ static int on_url_complete(llhttp_t *p) {
   /* The path is a NUL-terminated copy of the target up to '?', so that
    * both can be handed out as C strings. */
   q = memchr(path, '?', (size_t)(end - path));
-  c->req.query = q != NULL ? q + 1 : "";
-  c->req.path = c->hbuf + c->hlen;
+  c->req->query = q != NULL ? q + 1 : "";
+  c->req->path = c->hbuf + c->hlen;
   if ((path == (q != NULL ? q : end) && hbuf_put(c, "/", 1, 414) != 0) ||
       hbuf_put(c, path, (size_t)((q != NULL ? q : end) - path), 414) != 0 ||
       hbuf_put(c, "", 1, 414) != 0)
@@ -227,7 +228,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
   if (p->flags & F_TRAILING)
     return 0;
   if (c->field_start == SIZE_MAX) {
-    if (c->req.nheaders == CONN_MAX_HEADERS) {
+    if (c->req->nheaders == CONN_MAX_HEADERS) {
       c->error_status = 431;
       return -1;
     }
@@ -256,16 +257,16 @@ static int on_header_field_complete(llhttp_t *p) {
   if (len == 6 && strncasecmp(name, "expect", 6) == 0) {
     if (c->expect >= 0)
       return reject(c, 417);
-    c->expect = (int)c->req.nheaders;
+    c->expect = (int)c->req->nheaders;
   } else if (len == 4 && strncasecmp(name, "host", 4) == 0)
     c->hosts++;
   else if (len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0)
     c->te_field = 1;
   if (hbuf_put(c, "", 1, 431) != 0)
     return -1;
-  c->req.headers[c->req.nheaders].name = c->hbuf + c->field_start;
+  c->req->headers[c->req->nheaders].name = c->hbuf + c->field_start;
   c->value_pieces = 0;
-  c->req.headers[c->req.nheaders].value = c->hbuf + c->hlen;
+  c->req->headers[c->req->nheaders].value = c->hbuf + c->hlen;
   c->field_start = SIZE_MAX;
   return 0;
 }
@@ -287,7 +288,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
 
 static int on_header_value_complete(llhttp_t *p) {
   struct conn *c = parser_conn(p);
-  const char *start = c->req.headers[c->req.nheaders].value;
+  const char *start = c->req->headers[c->req->nheaders].value;
   if (p->flags & F_TRAILING)
     return 0;
   /* llhttp skips leading whitespace; trailing whitespace is ours to drop. */
@@ -296,7 +297,7 @@ static int on_header_value_complete(llhttp_t *p) {
     c->hlen--;
   if (hbuf_put(c, "", 1, 431) != 0)
     return -1;
-  c->req.nheaders++;
+  c->req->nheaders++;
   return 0;
 }
 
@@ -338,16 +339,16 @@ static int head_status(const struct conn *c, const llhttp_t *p, int has_body) {
 /* The request has an Expect field (c->expect). Returns 0, or -1 when it is
  * rejected. */
 static int expect_continue(struct conn *c, int has_body) {
-  const char *expect = c->req.headers[c->expect].value;
+  const char *expect = c->req->headers[c->expect].value;
 
   if (strcasecmp(expect, "100-continue") != 0)
     return reject(c, 417);
   /* Only a client that waits for it gets an interim response, and only
    * if the body is welcome: too large was answered 413 before, and a
    * plugin that reads bodies itself accepts it or not (body.c). */
-  if (c->req.version == 11 && has_body && c->w->plugin.reads_body) {
+  if (c->req->version == 11 && has_body && c->w->plugin.reads_body) {
     c->body.expect = 1;
-  } else if (c->req.version == 11 && has_body) {
+  } else if (c->req->version == 11 && has_body) {
     parse_send_continue(c);
   }
   return 0;
@@ -359,7 +360,7 @@ void parse_send_continue(struct conn *c) {
   /* An interim response must come before the final one: a plugin that
    * began its response before taking the body has already told the client
    * to go on, and a 100 now would land inside that response. */
-  if (c->res.head_sent)
+  if (c->res->head_sent)
     return;
   conn_output(c, &b, 1);
   conn_flush(c);
@@ -368,7 +369,7 @@ void parse_send_continue(struct conn *c) {
 
 static int on_headers_complete(llhttp_t *p) {
   struct conn *c = parser_conn(p);
-  mc_request *req = &c->req;
+  mc_request *req = c->req;
   int has_body = (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) ||
                  ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
   int status;
@@ -410,7 +411,7 @@ static int on_headers_complete(llhttp_t *p) {
 
 static int on_body(llhttp_t *p, const char *at, size_t len) {
   struct conn *c = parser_conn(p);
-  mc_request *req = &c->req;
+  mc_request *req = c->req;
 
   if (c->body.state != BODY_NONE)
     return body_on_piece(c, at, len);
@@ -513,10 +514,11 @@ int parse_chunk_line(char *buf, size_t *len) {
 
 static int on_message_complete(llhttp_t *p) {
   struct conn *c = parser_conn(p);
+  c->in_message = 0;
   if (c->body.state != BODY_NONE)
     return body_message_complete(c);
-  if (c->req.body != NULL)
-    c->req.body[c->req.body_len] = '\0';
+  if (c->req->body != NULL)
+    c->req->body[c->req->body_len] = '\0';
   c->request_ready = 1;
   /* What the client asked, not what the server decided (a drain also ends
    * keep-alive): only then may the connection end without lingering. */

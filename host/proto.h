@@ -71,8 +71,9 @@ struct board_counts {
                                        not cumulative) */
   uint64_t duration_us;             /* the sum of those durations */
   uint64_t accepted;                /* connections accepted */
-  uint64_t shed; /* idle keep-alive connections closed to make room for a
-                    new one at --max-connections */
+  uint64_t shed;      /* idle keep-alive connections closed to make room for a
+                         new one at --max-connections */
+  uint64_t shed_slow; /* then the slowest ones still sending a request */
 };
 
 struct board_slot {

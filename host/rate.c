@@ -26,7 +26,7 @@
 /* The body bytes that have arrived: counted by parse.c when buffered for
  * mc_run(), by body.c when the plugin reads the body itself. */
 static uint64_t body_bytes(const struct conn *c) {
-  return c->body.state == BODY_NONE ? c->req.body_len : c->body.received;
+  return c->body.state == BODY_NONE ? c->req->body_len : c->body.received;
 }
 
 /* The first check of a phase that begins now, at most total_ms away
@@ -100,13 +100,51 @@ int rate_expired(struct conn *c, int kind, uint64_t now) {
   if (c->phase_start != NO_DEADLINE && c->phase_start < now)
     log_debug("closing a connection from %s: %s too slow (%llu bytes in "
               "%llu ms; --min-rate %llu, --header-timeout %llu ms)",
-              c->req.remote_addr, kind == TIMER_HEADER ? "head" : "body",
+              c->peer_addr, kind == TIMER_HEADER ? "head" : "body",
               (unsigned long long)bytes,
               (unsigned long long)(now - c->phase_start),
               (unsigned long long)c->w->cfg->min_rate,
               (unsigned long long)c->w->cfg->header_timeout_ms);
   else
     log_debug("closing a connection from %s: request not received in time",
-              c->req.remote_addr);
+              c->peer_addr);
   return 1;
+}
+
+/* How fast c sends the head or body it is receiving, in bytes/s since
+ * that began (a head with no byte yet: since the connection began to wait
+ * for it), or UINT64_MAX when it is not sending one or is still within
+ * --min-rate-grace of its start. */
+static uint64_t sending_rate(const struct conn *c, uint64_t now) {
+  const struct config *cfg = c->w->cfg;
+  uint64_t start = c->phase_start, bytes;
+
+  if (c->closing || c->close_after)
+    return UINT64_MAX;
+  if (c->timer_kind == TIMER_HEADER) {
+    bytes = c->hlen;
+    if (start == NO_DEADLINE && c->head_until != NO_DEADLINE)
+      start = c->head_until - cfg->header_timeout_ms;
+  } else if (c->timer_kind == TIMER_BODY && !c->body.paused) {
+    bytes = body_bytes(c);
+  } else {
+    return UINT64_MAX;
+  }
+  if (start == NO_DEADLINE || now < start + cfg->min_rate_grace_ms)
+    return UINT64_MAX;
+  return bytes * 1000 / (now - start + 1);
+}
+
+struct conn *rate_slowest(struct worker *w) {
+  uint64_t now = uv_now(&w->loop), best = UINT64_MAX;
+  struct conn *slowest = NULL;
+
+  for (struct conn *c = w->active; c != NULL; c = c->next) {
+    uint64_t r = sending_rate(c, now);
+    if (r < best) {
+      best = r;
+      slowest = c;
+    }
+  }
+  return slowest;
 }

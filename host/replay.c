@@ -106,7 +106,7 @@ static void run_request(struct worker *w, struct conn *c, const char *data,
       if (k > 0)
         continue;
     }
-    if (c->res.state == RES_IDLE &&
+    if (c->res->state == RES_IDLE &&
         (c->close_after || (off == len && c->rpos == c->rlen)))
       break;
     uv_run(&w->loop, UV_RUN_ONCE);
@@ -295,12 +295,10 @@ int replay_main(int argc, char **argv) {
     free(want);
     return rc;
   }
-  if ((c = calloc(1, sizeof *c)) == NULL ||
-      conn_alloc_buffers(c, cfg.max_header_size) != 0) {
+  if ((c = calloc(1, sizeof *c)) == NULL || conn_start_detached(c, &w) != 0) {
     log_error("out of memory");
     return EXIT_RUNTIME;
   }
-  conn_start_detached(c, &w);
   run_request(&w, c, b.request, b.request_len);
   if (want != NULL) {
     rc =

@@ -102,18 +102,18 @@ static size_t build_head(mc_response *res, int status, long long content_length,
                          int *chunked, char *out) {
   struct conn *c = res->c;
   const char *reason = http_reason(status);
-  int keep = c->req.keep_alive && !c->close_after && !c->w->stopping;
+  int keep = c->req->keep_alive && !c->close_after && !c->w->stopping;
   char *p = out;
 
   *chunked = 0;
   if (content_length < 0 && body_allowed(status)) {
-    if (c->req.version == 11)
+    if (c->req->version == 11)
       *chunked = 1;
     else
       keep = 0; /* HTTP/1.0 stream: the end of the connection ends it */
   }
   if (!keep) {
-    c->req.keep_alive = 0;
+    c->req->keep_alive = 0;
     c->close_after = 1;
   }
   p = put(p, "HTTP/1.1 ", 9);
@@ -206,11 +206,11 @@ int response_send_error(struct conn *c, int status) {
   int len = snprintf(body, sizeof body, "%d %s\n", status, http_reason(status));
   /* After an error the stream may be out of step (an unread body, a
    * smuggling attempt): the connection always ends. */
-  response_reset(&c->res, c);
+  response_reset(c->res, c);
   c->close_after = 1;
-  c->req.keep_alive = 0;
-  mc_response_header(&c->res, "Content-Type", "text/plain");
-  return send_whole(&c->res, status, body, (size_t)len);
+  c->req->keep_alive = 0;
+  mc_response_header(c->res, "Content-Type", "text/plain");
+  return send_whole(c->res, status, body, (size_t)len);
 }
 
 MC_EXTERN int mc_response_header(mc_response *res, const char *name,
@@ -308,7 +308,7 @@ MC_EXTERN int mc_response_end(mc_response *res) {
     uv_buf_t b = uv_buf_init((char *)"0\r\n\r\n", 5);
     rc = conn_output(res->c, &b, 1);
   }
-  uv_timer_stop(&res->c->later);
+  uv_timer_stop(&res->c->x->later);
   res->c->drain = NULL;
   res->drain_cb = NULL;
   finish(res);
@@ -320,12 +320,12 @@ MC_EXTERN size_t mc_response_queued(const mc_response *res) {
 }
 
 static void response_on_drain(struct conn *c) {
-  void (*cb)(mc_response *, void *) = c->res.drain_cb;
-  c->res.drain_cb = NULL;
+  void (*cb)(mc_response *, void *) = c->res->drain_cb;
+  c->res->drain_cb = NULL;
   if (c->closing)
-    c->res.aborted = 1;
-  if (cb != NULL && c->res.state == RES_STREAMING)
-    worker_call_plugin(c->w, c, cb, c->res.drain_data);
+    c->res->aborted = 1;
+  if (cb != NULL && c->res->state == RES_STREAMING)
+    worker_call_plugin(c->w, c, cb, c->res->drain_data);
 }
 
 MC_EXTERN int mc_response_on_drain(mc_response *res,
@@ -348,10 +348,10 @@ MC_EXTERN void mc_response_defer(mc_response *res) {
 
 static void response_on_later(uv_timer_t *t) {
   struct conn *c = t->data;
-  void (*cb)(mc_response *, void *) = c->res.later_cb;
-  c->res.later_cb = NULL;
+  void (*cb)(mc_response *, void *) = c->res->later_cb;
+  c->res->later_cb = NULL;
   if (cb != NULL)
-    worker_call_plugin(c->w, c, cb, c->res.later_data);
+    worker_call_plugin(c->w, c, cb, c->res->later_data);
 }
 
 MC_EXTERN int mc_response_later(mc_response *res, unsigned ms,
@@ -365,7 +365,7 @@ MC_EXTERN int mc_response_later(mc_response *res, unsigned ms,
     res->state = RES_DEFERRED;
   res->later_cb = cb;
   res->later_data = data;
-  uv_timer_start(&res->c->later, response_on_later, ms, 0);
+  uv_timer_start(&res->c->x->later, response_on_later, ms, 0);
   return 0;
 }
 
@@ -383,5 +383,5 @@ MC_EXTERN int mc_response_aborted(const mc_response *res) {
 }
 
 MC_EXTERN mc_request *mc_response_request(mc_response *res) {
-  return &res->c->req;
+  return res->c->req;
 }

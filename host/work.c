@@ -68,8 +68,8 @@ static void work_after(uv_work_t *req, int status) {
     worker_request_fault(w, c, wk->rc, &wk->report, "mc_work()");
   } else {
     free(wk);
-    if (c->res.state == RES_WORK)
-      c->res.state = RES_DEFERRED;
+    if (c->res->state == RES_WORK)
+      c->res->state = RES_DEFERRED;
     worker_call_plugin(w, c, done, data);
   }
   worker_check_idle(w);

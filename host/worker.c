@@ -29,7 +29,7 @@
 #include "utc.h"
 #include "ws.h"
 
-/* Released conns kept with their buffers for the next connection. */
+/* Released conns kept for the next connection. */
 #define POOL_MAX 256
 /* How long an idle keep-alive connection stays open once its worker
  * stops (see worker_stop()). */
@@ -77,10 +77,7 @@ struct conn *worker_conn_get(struct worker *w) {
   } else {
     if ((c = calloc(1, sizeof *c)) == NULL)
       return NULL;
-    if (conn_alloc_buffers(c, w->cfg->max_header_size) != 0) {
-      free(c);
-      return NULL;
-    }
+    c->w = w;
   }
   c->prev = NULL;
   c->next = w->active;
@@ -110,28 +107,14 @@ void worker_conn_release(struct worker *w, struct conn *c) {
     worker_check_idle(w);
     return;
   }
-  request_free(&c->req);
-  /* A pooled conn keeps its buffers, but not large ones (a big body or
-   * response once): those go, and the small output buffer that a fault's
-   * 500 needs comes back (see conn_alloc_buffers()). */
-  if (c->req.body_cap > 65536 || c->out.cap > 65536 || c->wout.cap > 65536) {
-    free(c->req.body);
-    free(c->wout.data);
-    c->req.body = c->wout.data = NULL;
-    c->req.body_cap = c->wout.cap = 0;
-    if (c->out.cap > 65536) {
-      free(c->out.data);
-      c->out.data = malloc(c->out.cap = 4096);
-      if (c->out.data == NULL)
-        c->out.cap = 0;
-    }
-  }
+  /* A pooled conn holds no buffers: an exchange goes back to the spares
+   * (exchange.c). */
+  conn_free_buffers(c);
   if (w->npool < POOL_MAX && !w->stopping) {
     c->next = w->pool;
     w->pool = c;
     w->npool++;
   } else {
-    conn_free_buffers(c);
     free(c);
   }
   if (w->stopping)
@@ -229,10 +212,11 @@ void worker_report_request_fault(struct worker *w, struct conn *c, int rc,
                                  const char *in) {
   char context[512]; /* in, method, 200 B of target, address, ID */
   snprintf(context, sizeof context, "%s%s'%s %.200s' from %s (request %s)",
-           in ? in : "", in ? " of " : "", c->req.method ? c->req.method : "?",
-           c->req.target ? c->req.target : "?", c->req.remote_addr,
+           in ? in : "", in ? " of " : "",
+           c->req->method ? c->req->method : "?",
+           c->req->target ? c->req->target : "?", c->req->remote_addr,
            client_request_id(c));
-  worker_report_fault(w, rc, report, context, &c->raw);
+  worker_report_fault(w, rc, report, context, &c->x->raw);
 }
 
 /* One write(2) by fd, allocating nothing: from any thread (worker.h). */
@@ -300,7 +284,7 @@ static void worker_on_sigterm(uv_signal_t *h, int signum) {
 
 static void run_thunk(void *arg) {
   struct conn *c = arg;
-  c->w->plugin.run(&c->req, &c->res);
+  c->w->plugin.run(c->req, c->res);
 }
 
 struct plugin_call {
@@ -311,7 +295,7 @@ struct plugin_call {
 
 static void callback_thunk(void *arg) {
   struct plugin_call *pc = arg;
-  pc->cb(&pc->c->res, pc->data);
+  pc->cb(pc->c->res, pc->data);
 }
 
 int worker_guard(struct worker *w, void (*fn)(void *arg), void *arg) {
@@ -328,20 +312,20 @@ int worker_guard(struct worker *w, void (*fn)(void *arg), void *arg) {
 void worker_request_fault(struct worker *w, struct conn *c, int rc,
                           const struct guard_report *report, const char *in) {
   worker_report_request_fault(w, c, rc, report, in);
-  uv_timer_stop(&c->later);
+  uv_timer_stop(&c->x->later);
   if (c->work_pending) /* its done() comes one day: never reuse the conn */
     c->orphaned = 1;
-  if (c->res.state == RES_STREAMING)
+  if (c->res->state == RES_STREAMING)
     conn_abort_stream(c);
-  int answer = c->res.state == RES_HANDLER || c->res.state == RES_DEFERRED ||
-               c->res.state == RES_WORK;
+  int answer = c->res->state == RES_HANDLER || c->res->state == RES_DEFERRED ||
+               c->res->state == RES_WORK;
   if (answer && w->cfg->dev && rc != GUARD_TIMEOUT)
     devpage_crash(w, c, &w->fault);
   else if (answer)
     response_send_error(c, rc == GUARD_TIMEOUT ? 503 : 500);
   if (c->work_pending) {
-    c->res.state = RES_ABANDONED;
-    c->res.aborted = 1;
+    c->res->state = RES_ABANDONED;
+    c->res->aborted = 1;
   }
   if (rc == GUARD_TIMEOUT)
     worker_taint(w, "a handler exceeded --request-timeout", TAINT_TIMEOUT);
@@ -359,7 +343,7 @@ int worker_guard_call(struct worker *w, struct conn *c, void (*fn)(void *),
 
 void worker_call_plugin(struct worker *w, struct conn *c,
                         void (*cb)(mc_response *res, void *data), void *data) {
-  mc_response *res = &c->res;
+  mc_response *res = c->res;
   struct plugin_call pc = {c, cb, data};
 
   if (w->dev_error != NULL && cb == NULL && devpage_answer(w, c))
@@ -372,7 +356,7 @@ void worker_call_plugin(struct worker *w, struct conn *c,
     log_error("%s %s: mc_run() returned without answering; call "
               "mc_response_send(), mc_response_begin(), mc_response_defer() "
               "or mc_response_later()",
-              c->req.method, c->req.target);
+              c->req->method, c->req->target);
     response_send_error(c, 500);
   }
 }
@@ -495,6 +479,7 @@ static void worker_cleanup(struct worker *w) {
       free(c);
     }
   }
+  exchange_free_spares(w);
 }
 
 /* --max-requests plus a random part of --max-requests-jitter, so that

@@ -48,6 +48,9 @@ struct worker {
   struct fetch *fetches;    /* mc_fetch()es in flight (fetch.c) */
   unsigned nconns;
   unsigned npool;
+  struct exchange *spares; /* exchanges no request holds (exchange.c) */
+  unsigned nspares;
+  char *input; /* every conn reads into this, and keeps only the rest */
 
   int stopping;
   int tainted;

@@ -44,15 +44,15 @@ int conn_on_drain(struct conn *c, void (*fn)(struct conn *c)) {
 }
 
 static void conn_on_write(uv_write_t *wr, int status) {
-  struct conn *c = container_of(wr, struct conn, wreq);
+  struct conn *c = wr->data;
 
   c->writing = 0;
-  c->wout.len = 0;
+  c->x->wout.len = 0;
   if (c->closing)
     return;
   if (status < 0) {
-    if (c->res.state != RES_IDLE && c->res.state != RES_DONE)
-      c->res.aborted = 1;
+    if (c->res->state != RES_IDLE && c->res->state != RES_DONE)
+      c->res->aborted = 1;
     conn_close(c);
     return;
   }
@@ -95,12 +95,14 @@ void conn_flush(struct conn *c) {
     if ((size_t)n < c->out.len) {
       /* The rest is written from wout, so that `out` may keep collecting
        * (a streamed response) while the write is in flight. */
-      t = c->wout;
-      c->wout = c->out;
+      t = c->x->wout;
+      c->x->wout = c->out;
       c->out = t;
       c->out.len = 0;
-      b = uv_buf_init(c->wout.data + n, (unsigned)(c->wout.len - (size_t)n));
-      if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write) !=
+      b = uv_buf_init(c->x->wout.data + n,
+                      (unsigned)(c->x->wout.len - (size_t)n));
+      c->x->wreq.data = c;
+      if (uv_write(&c->x->wreq, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write) !=
           0) {
         conn_close(c);
         return;
@@ -112,7 +114,7 @@ void conn_flush(struct conn *c) {
     c->out.len = 0;
   }
   if (c->close_after &&
-      (c->res.state == RES_IDLE || c->res.state == RES_ABANDONED))
+      (c->res->state == RES_IDLE || c->res->state == RES_ABANDONED))
     conn_linger(c);
 }
 

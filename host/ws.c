@@ -153,7 +153,7 @@ static int ws_call(mc_ws *ws, enum ws_handler which) {
   if ((rc = worker_guard(c->w, ws_thunk, ws)) == 0)
     return 0;
   snprintf(context, sizeof context, "WebSocket '%.400s' from %s, %s()",
-           c->req.target, c->req.remote_addr, names[which]);
+           c->req->target, c->req->remote_addr, names[which]);
   worker_report_fault(c->w, rc, guard_last(), context, NULL);
   if (ws->state == WS_OPEN)
     ws_send_close(ws, WS_CLOSE_INTERNAL, "", 0);
@@ -230,7 +230,7 @@ static void ws_on_data(mc_ws *ws, const struct wsframe_ev *ev) {
   }
   if (buf_append(&ws->msg, ev->data, ev->len) != 0) {
     log_warn("WebSocket from %s: out of memory for a message of %zu bytes",
-             ws->c->req.remote_addr, ws->msg.len + ev->len);
+             ws->c->req->remote_addr, ws->msg.len + ev->len);
     ws_send_close(ws, WS_CLOSE_TOO_BIG, "out of memory", 13);
     ws_finish(ws, WS_CLOSE_TOO_BIG, "out of memory", 13);
     return;
@@ -275,7 +275,7 @@ static void ws_parse(mc_ws *ws) {
     } else if (ev.type == WSFRAME_CONTROL) {
       ws_on_control(ws, &ev);
     } else if (ev.type == WSFRAME_ERROR) {
-      log_debug("WebSocket from %s: closing with %d: %s", c->req.remote_addr,
+      log_debug("WebSocket from %s: closing with %d: %s", c->req->remote_addr,
                 ev.code, ev.reason);
       if (ws->state == WS_OPEN)
         ws_send_close(ws, ev.code, ev.reason, ev.reason_len);
@@ -324,7 +324,7 @@ void ws_on_timer(struct conn *c) {
     ws_send_frame(ws, WSFRAME_PING, NULL, 0);
   } else if (ws->state == WS_OPEN) {
     log_debug("WebSocket from %s: idle for %llu ms, closing",
-              c->req.remote_addr, (unsigned long long)ws->idle_ms);
+              c->req->remote_addr, (unsigned long long)ws->idle_ms);
     ws_send_close(ws, WS_CLOSE_GOING_AWAY, "idle timeout", 12);
   } else {
     /* The client did not answer the close frame, or did not read it. */
@@ -368,11 +368,11 @@ static mc_ws *ws_refuse(mc_response *res, int status, const char *why) {
   int n = snprintf(body, sizeof body, "%d %s: %s\n", status,
                    http_reason(status), why);
 
-  log_debug("refusing a WebSocket from %s with %d: %s", c->req.remote_addr,
+  log_debug("refusing a WebSocket from %s with %d: %s", c->req->remote_addr,
             status, why);
   /* The client may already be sending frames: they must not be read as
    * HTTP. */
-  c->req.keep_alive = 0;
+  c->req->keep_alive = 0;
   res->hlen = 0;
   mc_response_header(res, "Content-Type", "text/plain");
   if (status == 426) { /* RFC 9110, 15.5.22, and RFC 6455, 4.4 */
@@ -402,7 +402,7 @@ static int ws_switch(mc_response *res, const char *accept) {
   if (c->w->access.fd >= 0)
     access_record(&c->w->access, c);
   res->state = RES_IDLE;
-  uv_timer_stop(&c->later);
+  uv_timer_stop(&c->x->later);
   return conn_output(c, &b, 1);
 }
 
@@ -419,10 +419,10 @@ MC_EXTERN mc_ws *mc_websocket_accept(mc_response *res,
     return NULL;
   if (h == NULL || h->on_message == NULL) {
     log_error("%s %s: mc_websocket_accept() needs handlers with on_message",
-              c->req.method, c->req.target);
+              c->req->method, c->req->target);
     return ws_refuse(res, 500, "no handlers");
   }
-  if ((status = wshandshake_check(&c->req, accept, &why)) != 0)
+  if ((status = wshandshake_check(c->req, accept, &why)) != 0)
     return ws_refuse(res, status, why);
   if (c->w->stopping || c->closing)
     return ws_refuse(res, 503, "the worker is stopping");
@@ -508,5 +508,5 @@ MC_EXTERN int mc_ws_set_idle_timeout(mc_ws *ws, unsigned ms) {
 }
 
 MC_EXTERN const mc_request *mc_ws_request(const mc_ws *ws) {
-  return &ws->c->req;
+  return ws->c->req;
 }

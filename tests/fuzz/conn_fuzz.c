@@ -654,7 +654,7 @@ static int fuzz_turn(int client, uint64_t deadline) {
             "stuck conn: timer %d closing %u close_after %u reading %u "
             "writing %u res.state %d rpos %zu rlen %zu handles %u out %zu\n",
             (int)c->timer_kind, c->closing, c->close_after, c->reading,
-            c->writing, (int)c->res.state, c->rpos, c->rlen, c->handles_open,
+            c->writing, (int)c->res->state, c->rpos, c->rlen, c->handles_open,
             c->out.len);
   }
   FUZZ_CHECK(uv_hrtime() < deadline);

@@ -510,12 +510,65 @@ Test(admin, a_full_worker_sheds_an_idle_keepalive_connection_first) {
   cr_assert_eq(http_send_str(&busy, "\r\n"), 0);
   cr_assert_eq(http_read(&busy, &r, 0, 3000), 0);
   cr_expect_eq(r.status, 200);
-  cr_expect(wait_sample("mchost_connections_shed_total", 1, 2000));
+  cr_expect(
+      wait_sample("mchost_connections_shed_total{reason=\"idle\"}", 1, 2000));
+  cr_expect(
+      wait_sample("mchost_connections_shed_total{reason=\"slow\"}", 0, 2000));
   http_close(&idle);
   http_close(&busy);
   http_close(&fresh);
 }
 
+/* At --max-connections with no idle keep-alive connection, the slowest
+ * connection still sending its head (fewest bytes per second, past
+ * --min-rate-grace) makes room; the faster one stays. --min-rate 0: the
+ * shed, not the rate, cuts it. */
+Test(admin, a_full_worker_sheds_the_slowest_sender_after_the_idle_ones) {
+  struct http_client idle, slow, fast, fresh, next;
+  struct http_resp r;
+  char fast_head[512];
+
+  start(HELLO, (const char *const[]){"--workers", "1", "--max-connections", "3",
+                                     "--min-rate", "0", "--min-rate-grace", "1",
+                                     NULL});
+  snprintf(fast_head, sizeof fast_head,
+           "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: %0300d\r\n", 0);
+  cr_assert_eq(http_open(&idle, S.port, 2000), 0);
+  request_ok(&idle);
+  cr_assert_eq(http_open(&slow, S.port, 2000), 0);
+  cr_assert_eq(http_send_str(&slow, "GET / HTTP/1.1\r\n"), 0);
+  cr_assert_eq(http_open(&fast, S.port, 2000), 0);
+  cr_assert_eq(http_send_str(&fast, fast_head), 0);
+  cr_assert(wait_sample("mchost_connections_open", 3, 3000));
+  /* the idle one goes first, the senders stay */
+  cr_assert_eq(http_open(&fresh, S.port, 2000), 0);
+  request_ok(&fresh);
+  cr_expect_eq(http_wait_close(&idle, 3000), 0, "the idle one is still open");
+  cr_expect(http_still_open(&slow, 10));
+  cr_expect(http_still_open(&fast, 10));
+  /* `fresh` starts another request: full, and nothing idle. After the
+   * grace the slowest sender goes, not the faster ones. */
+  cr_assert_eq(http_send_str(&fresh, fast_head), 0);
+  cr_assert_eq(http_open(&next, S.port, 2000), 0);
+  cr_assert_eq(http_send_str(&next, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+  cr_assert_eq(http_read(&next, &r, 0, 10000), 0,
+               "the new client was not served" SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect_eq(r.status, 200);
+  cr_expect_eq(http_wait_close(&slow, 3000), 0, "the slowest is still open");
+  cr_expect(http_still_open(&fast, 10), "the faster sender was shed");
+  cr_expect(http_still_open(&fresh, 10), "the faster sender was shed");
+  cr_expect(
+      wait_sample("mchost_connections_shed_total{reason=\"slow\"}", 1, 2000));
+  cr_expect(
+      wait_sample("mchost_connections_shed_total{reason=\"idle\"}", 1, 2000));
+  http_close(&slow);
+  http_close(&fast);
+  http_close(&fresh);
+  http_close(&next);
+}
+
+/* Mid-request connections are not shed within --min-rate-grace (5 s by
+ * default) of their start. */
 Test(admin, a_connection_mid_request_is_never_shed) {
   struct http_client a, b, fresh;
   struct http_resp r;
