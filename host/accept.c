@@ -42,6 +42,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
+#include "sock.h"
 #include "worker.h"
 
 /* Connections accepted per wakeup, and accepts between two re-arms of the
@@ -341,6 +342,7 @@ int accept_start(struct worker *w, unsigned nlisteners) {
              uv_version_string(), plain);
   uv_timer_init(&w->loop, &w->accept_retry);
   w->accept_retry.data = w;
+  sock_init(&w->loop);
   for (unsigned i = 0; i < nlisteners && i < LISTEN_MAX; i++) {
     int fd = i == 0 ? WORKER_LISTEN_FD : WORKER_LISTEN_MORE_FD + (int)i - 1;
     if ((err = listener_start(w, &w->listeners[i], fd, plain == NULL)) != 0)

@@ -31,6 +31,7 @@
 #include "metrics.h"
 #include "parse.h"
 #include "request.h"
+#include "sock.h"
 #include "worker.h"
 #include "ws.h"
 
@@ -369,7 +370,7 @@ void conn_close(struct conn *c) {
   if (c->fetches != NULL)
     fetch_conn_changed(c);
   body_on_close(c);
-  uv_close((uv_handle_t *)&c->tcp, conn_on_close);
+  sock_close(&c->tcp, conn_on_close);
   /* A pending mc_response_later() (in the exchange) still fires: the
    * plugin must be able to finish (and forget) its response even though
    * nobody reads it. */
@@ -412,8 +413,7 @@ int conn_start(struct conn *c, struct worker *w, int fd,
   uv_timer_init(&w->loop, &c->timer);
   c->tcp.data = c->timer.data = c;
   c->handles_open = 2;
-  if ((err = uv_tcp_open(&c->tcp, fd)) != 0) {
-    close(fd);
+  if ((err = sock_adopt(&c->tcp, fd)) != 0) {
     conn_close(c);
     return err;
   }

@@ -32,12 +32,16 @@ mchost_add_test(integration.guard_storm TIMEOUT 90 LINK Threads::Threads
 mchost_add_test(integration.balance TIMEOUT 60 ARGS --jobs 1 RUN_SERIAL
                 DEPENDS mchost_fixture_crash)
 
+# test_sock: connections on the adopted and the plain libuv path, and a
+# plugin's forked child sharing the worker's sockets (crash.so's /fork).
+mchost_add_test(integration.sock TIMEOUT 60 DEPENDS mchost_fixture_crash)
+
 # test_status: `mchost status PID` against a running server (hello, and
 # crash.so for a crash to count).
 mchost_add_test(integration.status TIMEOUT 60 DEPENDS mchost_fixture_crash)
 
 # test_hostile: smuggling attempts, slow clients, clients that never read
-# (against echo.so). Alone: "a normal client is answered within 100 ms" is
+# (against echo.so). Alone: a thousand slow clients and a normal one are
 # about the server, not about how busy other tests keep the CPUs.
 mchost_add_test(integration.hostile TIMEOUT 90 ARGS --jobs 1 RUN_SERIAL)
 

@@ -28,6 +28,8 @@
  *   GET /sleep?ms=N    blocks in one nanosleep() of N ms inside mc_run, then
  *                      200 "slept\n", or "interrupted\n" if a signal cut it
  *                      short (EINTR), as it would a plugin's blocking call
+ *   GET /fork?ms=N     forks a child that holds the worker's descriptors for
+ *                      N ms without exec (then _exit), 200 "forked\n"
  *   anything else      200 "ok\n" (the harness's readiness probe), with
  *                      "X-Pid: <worker pid>" so a test knows who answered
  * mc_init logs "crash: mc_init pid N" and mc_shutdown logs
@@ -186,6 +188,20 @@ void mc_run(mc_request *req, mc_response *res) {
       mc_response_send(res, 500, "queue failed\n", 13);
     else
       mc_response_send(res, 200, "queued\n", 7);
+    return;
+  }
+  if (strcmp(path, "/fork") == 0) {
+    unsigned ms = query_ms(mc_request_query(req));
+    pid_t pid = fork();
+    if (pid == 0) {
+      struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+      nanosleep(&ts, NULL);
+      _exit(0);
+    }
+    if (pid < 0)
+      mc_response_send(res, 500, "fork failed\n", 12);
+    else
+      mc_response_send(res, 200, "forked\n", 7);
     return;
   }
   if (strcmp(path, "/sleep") == 0) {
