@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -248,10 +249,16 @@ int guard_thread_init(void) {
   if (thread.ready)
     return 0;
   /* Kept for the thread's life: the kernel may still be using it when a
-   * thread that faulted is unwound. */
-  if (thread.altstack == NULL &&
-      (thread.altstack = malloc(ALTSTACK_SIZE)) == NULL)
-    return -ENOMEM;
+   * thread that faulted is unwound. Mapped, not malloc'd: a sanitizer
+   * unmaps the alternate stack of every thread that exits (a libuv pool
+   * thread at exit), and munmap() of malloc'd memory fails and aborts. */
+  if (thread.altstack == NULL) {
+    void *p = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED)
+      return -errno;
+    thread.altstack = p;
+  }
   memset(&ss, 0, sizeof ss);
   ss.ss_sp = thread.altstack;
   ss.ss_size = ALTSTACK_SIZE;
