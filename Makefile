@@ -31,7 +31,8 @@ CTEST_JOBS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libc6-dev is only a Recommends of gcc, and recommends are not installed.
 DEPS := cmake gcc libc6-dev make pkg-config libuv1-dev libdw-dev \
-        libcriterion-dev node-llhttp curl python3
+        libcriterion-dev node-llhttp curl python3 \
+        libsqlite3-dev libcjson-dev
 # The WebSocket tests' clients: Debian's python3-websockets, and Node's `ws`,
 # which the build installs into the build directory with npm. Installed
 # before the build configures, so that CMake finds npm. (Debian's nodejs
