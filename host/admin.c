@@ -67,34 +67,35 @@ int admin_parse(const char *buf, size_t len, char *path, size_t pathlen,
   size_t mlen, tlen;
 
   if (end == NULL)
-    return len >= ADMIN_REQUEST_MAX ? 431 : 0;
+    return len >= ADMIN_REQUEST_MAX ? MC_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE
+                                    : 0;
   if ((sp = memchr(buf, ' ', (size_t)(end - buf))) == NULL)
-    return 400;
+    return MC_STATUS_BAD_REQUEST;
   mlen = (size_t)(sp - buf);
   target = sp + 1;
   if ((sp = memchr(target, ' ', (size_t)(end - target))) == NULL)
-    return 400;
+    return MC_STATUS_BAD_REQUEST;
   tlen = (size_t)(sp - target);
   if ((size_t)(end - sp) < 9 || memcmp(sp, " HTTP/1.", 8) != 0 ||
       (sp[8] != '0' && sp[8] != '1') || (sp[9] != '\r'))
-    return 400;
+    return MC_STATUS_BAD_REQUEST;
   if (tlen == 0 || target[0] != '/')
-    return 400;
+    return MC_STATUS_BAD_REQUEST;
   for (size_t i = 0; i < tlen; i++)
     if ((unsigned char)target[i] <= 0x20 || target[i] == 0x7f)
-      return 400;
+      return MC_STATUS_BAD_REQUEST;
   if (!(mlen == 3 && memcmp(buf, "GET", 3) == 0) &&
       !(mlen == 4 && memcmp(buf, "HEAD", 4) == 0))
-    return 405;
+    return MC_STATUS_METHOD_NOT_ALLOWED;
   *head = mlen == 4;
   q = memchr(target, '?', tlen);
   if (q != NULL)
     tlen = (size_t)(q - target);
   if (tlen >= pathlen)
-    return 404;
+    return MC_STATUS_NOT_FOUND;
   memcpy(path, target, tlen);
   path[tlen] = '\0';
-  return 200;
+  return MC_STATUS_OK;
 }
 
 /* ---- readiness ---- */
@@ -173,12 +174,13 @@ static void conn_on_write(uv_write_t *req, int status) {
 static void conn_answer(struct admin_conn *c, int status, const char *type,
                         const char *body, size_t blen, int head) {
   uv_buf_t b[2];
-  int n = snprintf(c->head, sizeof c->head,
-                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-                   "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-                   "%sConnection: close\r\n\r\n",
-                   status, http_reason(status), type, blen,
-                   status == 405 ? "Allow: GET, HEAD\r\n" : "");
+  int n = snprintf(
+      c->head, sizeof c->head,
+      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+      "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+      "%sConnection: close\r\n\r\n",
+      status, http_status_reason(status), type, blen,
+      status == MC_STATUS_METHOD_NOT_ALLOWED ? "Allow: GET, HEAD\r\n" : "");
 
   c->answered = 1;
   uv_read_stop((uv_stream_t *)&c->tcp);
@@ -200,20 +202,22 @@ static void conn_route(struct admin_conn *c, const char *path, int head) {
   char why[128];
 
   if (strcmp(path, "/healthz") == 0) {
-    conn_text(c, 200, "ok", head);
+    conn_text(c, MC_STATUS_OK, "ok", head);
   } else if (strcmp(path, "/readyz") == 0) {
     int ready = admin_ready(m, why, sizeof why);
-    conn_text(c, ready ? 200 : 503, why, head);
+    conn_text(c, ready ? MC_STATUS_OK : MC_STATUS_SERVICE_UNAVAILABLE, why,
+              head);
   } else if (strcmp(path, "/metrics") == 0) {
     size_t len = 0;
     if (metrics_write(m, &c->out, &len, &c->outcap) != 0) {
-      conn_text(c, 500, "out of memory", head);
+      conn_text(c, MC_STATUS_INTERNAL_SERVER_ERROR, "out of memory", head);
       return;
     }
-    conn_answer(c, 200, "text/plain; version=0.0.4; charset=utf-8", c->out, len,
-                head);
+    conn_answer(c, MC_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+                c->out, len, head);
   } else {
-    conn_text(c, 404, "not found: try /healthz, /readyz or /metrics", head);
+    conn_text(c, MC_STATUS_NOT_FOUND,
+              "not found: try /healthz, /readyz or /metrics", head);
   }
 }
 
@@ -237,10 +241,10 @@ static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     return;
   c->len += (size_t)n;
   status = admin_parse(c->req, c->len, path, sizeof path, &head);
-  if (status == 200)
+  if (status == MC_STATUS_OK)
     conn_route(c, path, head);
   else if (status != 0)
-    conn_text(c, status, http_reason(status), head);
+    conn_text(c, status, http_status_reason(status), head);
 }
 
 static void free_handle(uv_handle_t *h) { free(h); }

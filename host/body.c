@@ -99,11 +99,11 @@ static int error_of(int status) {
   switch (status) {
   case 0:
     return 0;
-  case 408:
+  case MC_STATUS_REQUEST_TIMEOUT:
     return -ETIMEDOUT;
-  case 413:
+  case MC_STATUS_CONTENT_TOO_LARGE:
     return -EMSGSIZE;
-  case 500:
+  case MC_STATUS_INTERNAL_SERVER_ERROR:
     return -ENOMEM;
   default:
     return -EPROTO;
@@ -190,17 +190,17 @@ static int take(mc_request *req, uint64_t max, mc_body_data_fn *on_data,
     due(b, 0);
     if (req->body_len > max) {
       body_log_too_large(c, req->body_len, max, "the plugin's limit");
-      due(b, 413);
+      due(b, MC_STATUS_CONTENT_TOO_LARGE);
     }
   } else {
     reset(b, how);
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > max) {
       body_log_too_large(c, p->content_length, max, "the plugin's limit");
-      due(b, 413);
+      due(b, MC_STATUS_CONTENT_TOO_LARGE);
     } else {
       if (how == BODY_BUFFER && (p->flags & F_CONTENT_LENGTH) &&
           body_reserve(req, p->content_length) != 0)
-        due(b, 500);
+        due(b, MC_STATUS_INTERNAL_SERVER_ERROR);
       if (b->state == how && b->expect) {
         parse_send_continue(c);
         b->expect = 0;
@@ -279,14 +279,14 @@ int body_on_piece(struct conn *c, const char *at, size_t len) {
     return 0;
   if (len > b->limit - b->received) {
     body_log_too_large(c, b->received + len, b->limit, "the plugin's limit");
-    due(b, 413);
+    due(b, MC_STATUS_CONTENT_TOO_LARGE);
     return HPE_PAUSED;
   }
   b->received += len;
   if (b->state == BODY_BUFFER) {
     if (body_append(c->req, at, len) == 0)
       return 0;
-    due(b, 500);
+    due(b, MC_STATUS_INTERNAL_SERVER_ERROR);
     return HPE_PAUSED;
   }
   b->piece = at;
@@ -349,7 +349,7 @@ int body_fail(struct conn *c, int status) {
 void body_on_close(struct conn *c) {
   struct body *b = &c->body;
   if (b->state == BODY_STREAM || b->state == BODY_BUFFER) {
-    due(b, 400);
+    due(b, MC_STATUS_BAD_REQUEST);
     b->error = -ECONNRESET;
   }
 }

@@ -27,6 +27,7 @@
 #include "body.h"
 #include "client.h"
 #include "fetch.h"
+#include "http_status.h"
 #include "log.h"
 #include "metrics.h"
 #include "parse.h"
@@ -178,7 +179,7 @@ static void conn_reject(struct conn *c, llhttp_errno_t err) {
   }
   log_debug("rejecting a request from %s with %d: %s", c->req->remote_addr,
             status,
-            c->error_status ? http_reason(status)
+            c->error_status ? http_status_reason(status)
                             : llhttp_get_error_reason(&c->parser));
   c->rpos = c->rlen;
   c->started_ns = uv_hrtime();

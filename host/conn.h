@@ -314,7 +314,6 @@ size_t conn_queued(const struct conn *c);
 int conn_on_drain(struct conn *c, void (*fn)(struct conn *c));
 
 /* response.c: head and error responses */
-const char *http_reason(int status);
 int response_send_error(struct conn *c, int status);
 void response_reset(mc_response *res, struct conn *c);
 

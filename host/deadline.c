@@ -61,7 +61,7 @@ static void deadline_on_timer(uv_timer_t *t) {
     }
     if (!rate_expired(c, kind, now))
       break;
-    if (kind == TIMER_BODY && body_fail(c, 408))
+    if (kind == TIMER_BODY && body_fail(c, MC_STATUS_REQUEST_TIMEOUT))
       break;
     if (c->res->state == RES_IDLE) {
       log_debug("closing a connection from %s: request not received in time",
@@ -71,7 +71,7 @@ static void deadline_on_timer(uv_timer_t *t) {
         break;
       }
       c->started_ns = uv_hrtime();
-      response_send_error(c, 408);
+      response_send_error(c, MC_STATUS_REQUEST_TIMEOUT);
       conn_flush(c);
     }
     break;
@@ -211,7 +211,7 @@ static void deadline_passed(struct conn *c) {
                               res->state == RES_WORK ? "mc_work()" : NULL);
   uv_timer_stop(&c->x->later);
   c->orphaned = 1;
-  response_send_error(c, 503);
+  response_send_error(c, MC_STATUS_SERVICE_UNAVAILABLE);
   res->state = RES_ABANDONED;
   res->aborted = 1;
   worker_taint(c->w,

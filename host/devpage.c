@@ -217,7 +217,7 @@ static void respond(struct conn *c, const char *title, const char *text,
                      html ? "text/html; charset=utf-8"
                           : "text/plain; charset=utf-8");
   mc_response_header(c->res, "Cache-Control", "no-store");
-  mc_response_send(c->res, 500, page, n);
+  mc_response_send(c->res, MC_STATUS_INTERNAL_SERVER_ERROR, page, n);
 }
 
 int devpage_answer(struct worker *w, struct conn *c) {

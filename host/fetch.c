@@ -272,7 +272,8 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
 
 static int on_message_complete(llhttp_t *p) {
   struct fetch *f = of(p);
-  if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) {
+  if (p->status_code >= 100 && p->status_code < 200 &&
+      p->status_code != MC_STATUS_SWITCHING_PROTOCOLS) {
     f->head.len = f->body.len = f->nfields = 0; /* interim: the next one */
     f->in_value = 0;
     return 0;

@@ -102,7 +102,7 @@ void log_msg(int level, const char *fmt, ...) {
   va_end(ap);
 }
 
-MC_EXTERN void mc_log(int level, const char *fmt, ...) {
+MC_EXTERN void mc_log(enum mc_log_level level, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   log_vmsg(level, fmt, ap);

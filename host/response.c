@@ -20,17 +20,6 @@
 /* The head: status line, host headers, plugin headers, framing. */
 #define HEAD_MAX (CONN_RES_HEADERS_SIZE + 256)
 
-const char *http_reason(int status) {
-  switch (status) {
-#define X(code, reason)                                                        \
-  case code:                                                                   \
-    return reason;
-    MC_STATUS_MAP(X)
-#undef X
-  }
-  return "";
-}
-
 void response_reset(mc_response *res, struct conn *c) {
   res->c = c;
   res->state = RES_HANDLER;
@@ -101,7 +90,7 @@ static char *put_uint(char *p, size_t v) {
 static size_t build_head(mc_response *res, int status, long long content_length,
                          int *chunked, char *out) {
   struct conn *c = res->c;
-  const char *reason = http_reason(status);
+  const char *reason = http_status_reason(status);
   int keep = c->req->keep_alive && !c->close_after && !c->w->stopping;
   char *p = out;
 
@@ -203,7 +192,8 @@ static int send_whole(mc_response *res, int status, const void *body,
 
 int response_send_error(struct conn *c, int status) {
   char body[64];
-  int len = snprintf(body, sizeof body, "%d %s\n", status, http_reason(status));
+  int len = snprintf(body, sizeof body, "%d %s\n", status,
+                     http_status_reason(status));
   /* After an error the stream may be out of step (an unread body, a
    * smuggling attempt): the connection always ends. */
   response_reset(c->res, c);

@@ -322,7 +322,9 @@ void worker_request_fault(struct worker *w, struct conn *c, int rc,
   if (answer && w->cfg->dev && rc != GUARD_TIMEOUT)
     devpage_crash(w, c, &w->fault);
   else if (answer)
-    response_send_error(c, rc == GUARD_TIMEOUT ? 503 : 500);
+    response_send_error(c, rc == GUARD_TIMEOUT
+                               ? MC_STATUS_SERVICE_UNAVAILABLE
+                               : MC_STATUS_INTERNAL_SERVER_ERROR);
   if (c->work_pending) {
     c->res->state = RES_ABANDONED;
     c->res->aborted = 1;
@@ -357,7 +359,7 @@ void worker_call_plugin(struct worker *w, struct conn *c,
               "mc_response_send(), mc_response_begin(), mc_response_defer() "
               "or mc_response_later()",
               c->req->method, c->req->target);
-    response_send_error(c, 500);
+    response_send_error(c, MC_STATUS_INTERNAL_SERVER_ERROR);
   }
 }
 

@@ -34,6 +34,7 @@
 #include "conn.h"
 #include "deconst.h"
 #include "guard.h"
+#include "http_status.h"
 #include "log.h"
 #include "worker.h"
 #include "wsframe.h"
@@ -366,7 +367,7 @@ static mc_ws *ws_refuse(mc_response *res, int status, const char *why) {
   struct conn *c = res->c;
   char body[160];
   int n = snprintf(body, sizeof body, "%d %s: %s\n", status,
-                   http_reason(status), why);
+                   http_status_reason(status), why);
 
   log_debug("refusing a WebSocket from %s with %d: %s", c->req->remote_addr,
             status, why);
@@ -375,7 +376,8 @@ static mc_ws *ws_refuse(mc_response *res, int status, const char *why) {
   c->req->keep_alive = 0;
   res->hlen = 0;
   mc_response_header(res, "Content-Type", "text/plain");
-  if (status == 426) { /* RFC 9110, 15.5.22, and RFC 6455, 4.4 */
+  if (status ==
+      MC_STATUS_UPGRADE_REQUIRED) { /* RFC 9110, 15.5.22, and RFC 6455, 4.4 */
     mc_response_header(res, "Upgrade", "websocket");
     mc_response_header(res, "Sec-WebSocket-Version", "13");
   }
@@ -396,7 +398,7 @@ static int ws_switch(mc_response *res, const char *accept) {
                    worker_date(c->w), (int)res->hlen, res->headers, accept);
   uv_buf_t b = uv_buf_init(head, (unsigned)n);
 
-  res->status = 101;
+  res->status = MC_STATUS_SWITCHING_PROTOCOLS;
   res->head_sent = 1;
   res->state = RES_DONE;
   if (c->w->access.fd >= 0)
@@ -420,14 +422,15 @@ MC_EXTERN mc_ws *mc_websocket_accept(mc_response *res,
   if (h == NULL || h->on_message == NULL) {
     log_error("%s %s: mc_websocket_accept() needs handlers with on_message",
               c->req->method, c->req->target);
-    return ws_refuse(res, 500, "no handlers");
+    return ws_refuse(res, MC_STATUS_INTERNAL_SERVER_ERROR, "no handlers");
   }
   if ((status = wshandshake_check(c->req, accept, &why)) != 0)
     return ws_refuse(res, status, why);
   if (c->w->stopping || c->closing)
-    return ws_refuse(res, 503, "the worker is stopping");
+    return ws_refuse(res, MC_STATUS_SERVICE_UNAVAILABLE,
+                     "the worker is stopping");
   if ((ws = calloc(1, sizeof *ws)) == NULL)
-    return ws_refuse(res, 503, "out of memory");
+    return ws_refuse(res, MC_STATUS_SERVICE_UNAVAILABLE, "out of memory");
   ws->c = c;
   ws->h = *h;
   ws->data = data;

@@ -95,10 +95,10 @@ int wshandshake_check(const mc_request *req,
            base64_decode(key, 24, raw) != 16)
     *why = "Sec-WebSocket-Key is not one base64 nonce of 16 bytes";
   if (*why != NULL)
-    return 400;
+    return MC_STATUS_BAD_REQUEST;
   if (version == NULL || strcmp(version, "13") != 0) {
     *why = "Sec-WebSocket-Version is not 13";
-    return 426;
+    return MC_STATUS_UPGRADE_REQUIRED;
   }
   wshandshake_accept(key, 24, accept);
   return 0;

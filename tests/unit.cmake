@@ -15,6 +15,9 @@ mchost_add_test(unit.activation TIMEOUT 30)
 # utc.c: the dates of the logs and the Date header, against strftime().
 mchost_add_test(unit.utc TIMEOUT 60)
 
+# http_status.c and enum mc_status: the one list of status codes.
+mchost_add_test(unit.http_status TIMEOUT 30)
+
 # proxy.c and forwarded.c: the PROXY protocol header, --trusted-proxies and
 # the forwarding headers.
 mchost_add_test(unit.proxy TIMEOUT 30)
