@@ -224,7 +224,7 @@ void conn_process(struct conn *c) {
         break;
       c->rlen = c->rpos + len;
       if (rc < 0) {
-        c->error_status = 400;
+        c->error_status = MC_STATUS_BAD_REQUEST;
         conn_reject(c, HPE_INVALID_CHUNK_SIZE);
         continue;
       }

@@ -83,7 +83,7 @@ static int on_version_complete(llhttp_t *p) {
 
 static int on_url(llhttp_t *p, const char *at, size_t len) {
   struct conn *c = parser_conn(p);
-  return hbuf_put(c, at, len, 414);
+  return hbuf_put(c, at, len, MC_STATUS_URI_TOO_LONG);
 }
 
 /* ---- the absolute-form target (RFC 9112 3.2.2, RFC 3986 3.2) ---- */
@@ -196,27 +196,29 @@ static int on_url_complete(llhttp_t *p) {
    * plugin or the next hop may take them for a separator. */
   for (const char *s = t; s < end; s++)
     if ((unsigned char)*s <= ' ' || *s == 0x7f)
-      return reject(c, 400);
+      return reject(c, MC_STATUS_BAD_REQUEST);
   /* The asterisk-form is "*" and OPTIONS's alone (RFC 9112, 3.2.4); llhttp
    * takes any method, and anything after the '*'. */
   if (t[0] == '*' && (end - t != 1 || p->method != HTTP_OPTIONS))
-    return reject(c, 400);
-  if (hbuf_put(c, "", 1, 414) != 0)
+    return reject(c, MC_STATUS_BAD_REQUEST);
+  if (hbuf_put(c, "", 1, MC_STATUS_URI_TOO_LONG) != 0)
     return -1;
   c->req->target = t;
   /* absolute-form ("http://host/a?b", RFC 9112 3.2.2, which a server must
    * accept): the path starts after the authority, and is "/" if empty */
   if (t < end && t[0] != '/' && t[0] != '*' && p->method != HTTP_CONNECT &&
       (path = absolute_form_path(t, end)) == NULL)
-    return reject(c, 400);
+    return reject(c, MC_STATUS_BAD_REQUEST);
   /* The path is a NUL-terminated copy of the target up to '?', so that
    * both can be handed out as C strings. */
   q = memchr(path, '?', (size_t)(end - path));
   c->req->query = q != NULL ? q + 1 : "";
   c->req->path = c->hbuf + c->hlen;
-  if ((path == (q != NULL ? q : end) && hbuf_put(c, "/", 1, 414) != 0) ||
-      hbuf_put(c, path, (size_t)((q != NULL ? q : end) - path), 414) != 0 ||
-      hbuf_put(c, "", 1, 414) != 0)
+  if ((path == (q != NULL ? q : end) &&
+       hbuf_put(c, "/", 1, MC_STATUS_URI_TOO_LONG) != 0) ||
+      hbuf_put(c, path, (size_t)((q != NULL ? q : end) - path),
+               MC_STATUS_URI_TOO_LONG) != 0 ||
+      hbuf_put(c, "", 1, MC_STATUS_URI_TOO_LONG) != 0)
     return -1;
   return 0;
 }
@@ -229,12 +231,12 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
     return 0;
   if (c->field_start == SIZE_MAX) {
     if (c->req->nheaders == CONN_MAX_HEADERS) {
-      c->error_status = 431;
+      c->error_status = MC_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE;
       return -1;
     }
     c->field_start = c->hlen;
   }
-  return hbuf_put(c, at, len, 431);
+  return hbuf_put(c, at, len, MC_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE);
 }
 
 static int on_header_field_complete(llhttp_t *p) {
@@ -251,18 +253,18 @@ static int on_header_field_complete(llhttp_t *p) {
    * strict mode) also takes it inside a name ("X Y: z"). */
   if (len == 0 || memchr(name, ' ', len) != NULL ||
       memchr(name, '\t', len) != NULL)
-    return reject(c, 400);
+    return reject(c, MC_STATUS_BAD_REQUEST);
   /* Spotted here, by length first, so that no request pays for a search.
    * A second Expect would go unchecked: the plugin finds the first. */
   if (len == 6 && strncasecmp(name, "expect", 6) == 0) {
     if (c->expect >= 0)
-      return reject(c, 417);
+      return reject(c, MC_STATUS_EXPECTATION_FAILED);
     c->expect = (int)c->req->nheaders;
   } else if (len == 4 && strncasecmp(name, "host", 4) == 0)
     c->hosts++;
   else if (len == 17 && strncasecmp(name, "transfer-encoding", 17) == 0)
     c->te_field = 1;
-  if (hbuf_put(c, "", 1, 431) != 0)
+  if (hbuf_put(c, "", 1, MC_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE) != 0)
     return -1;
   c->req->headers[c->req->nheaders].name = c->hbuf + c->field_start;
   c->value_pieces = 0;
@@ -281,9 +283,9 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
    * spans two reads, but then the earlier piece ended with the input. RFC
    * 9112 5.2 lets a server reject obs-fold: proxies unfold it differently. */
   if (c->value_pieces++ > 0 && !c->value_at_end)
-    return reject(c, 400);
+    return reject(c, MC_STATUS_BAD_REQUEST);
   c->value_at_end = at + len == c->exec_end;
-  return hbuf_put(c, at, len, 431);
+  return hbuf_put(c, at, len, MC_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE);
 }
 
 static int on_header_value_complete(llhttp_t *p) {
@@ -295,7 +297,7 @@ static int on_header_value_complete(llhttp_t *p) {
   while (c->hbuf + c->hlen > start &&
          (c->hbuf[c->hlen - 1] == ' ' || c->hbuf[c->hlen - 1] == '\t'))
     c->hlen--;
-  if (hbuf_put(c, "", 1, 431) != 0)
+  if (hbuf_put(c, "", 1, MC_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE) != 0)
     return -1;
   c->req->nheaders++;
   return 0;
@@ -305,34 +307,34 @@ static int on_header_value_complete(llhttp_t *p) {
  * Host that RFC 9112 requires, and the body size limit. */
 static int head_status(const struct conn *c, const llhttp_t *p, int has_body) {
   if (p->http_major != 1)
-    return 505;
+    return MC_STATUS_HTTP_VERSION_NOT_SUPPORTED;
   /* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host. */
   if (c->hosts > 1 || (c->hosts == 0 && p->http_minor == 1))
-    return 400;
+    return MC_STATUS_BAD_REQUEST;
   /* Request smuggling: a message with both framings has no single length
    * that every hop agrees on (RFC 9112, 6.3). */
   if ((p->flags & F_TRANSFER_ENCODING) && (p->flags & F_CONTENT_LENGTH))
-    return 400;
+    return MC_STATUS_BAD_REQUEST;
   if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
-    return 501;
+    return MC_STATUS_NOT_IMPLEMENTED;
   /* CONNECT asks for a tunnel, which mchost does not open: refused here
    * unless the plugin opted in (MC_PLUGIN_ACCEPTS_CONNECT()), so that no
    * catch-all handler's 200 tells a client its tunnel is open. */
   if (p->method == HTTP_CONNECT && !c->w->plugin.connect)
-    return 501;
+    return MC_STATUS_NOT_IMPLEMENTED;
   /* llhttp reads no body for CONNECT: what follows is the tunnel's. A
    * CONNECT request has no content (RFC 9110, 9.3.6). */
   if (p->method == HTTP_CONNECT && has_body)
-    return 400;
+    return MC_STATUS_BAD_REQUEST;
   /* llhttp ignores a Transfer-Encoding field without a coding, which the
    * next hop may not; and in HTTP/1.0 the field means faulty framing (RFC
    * 9112, 6.1). */
   if (c->te_field && (!(p->flags & F_TRANSFER_ENCODING) || p->http_minor == 0))
-    return 400;
+    return MC_STATUS_BAD_REQUEST;
   /* A plugin that reads bodies itself sets the limit per request. */
   if ((p->flags & F_CONTENT_LENGTH) &&
       p->content_length > c->w->cfg->max_body && !c->w->plugin.reads_body)
-    return 413;
+    return MC_STATUS_CONTENT_TOO_LARGE;
   return 0;
 }
 
@@ -342,7 +344,7 @@ static int expect_continue(struct conn *c, int has_body) {
   const char *expect = c->req->headers[c->expect].value;
 
   if (strcasecmp(expect, "100-continue") != 0)
-    return reject(c, 417);
+    return reject(c, MC_STATUS_EXPECTATION_FAILED);
   /* Only a client that waits for it gets an interim response, and only
    * if the body is welcome: too large was answered 413 before, and a
    * plugin that reads bodies itself accepts it or not (body.c). */
@@ -378,7 +380,7 @@ static int on_headers_complete(llhttp_t *p) {
   if (c->trusted)
     client_request_headers(c);
   status = head_status(c, p, has_body);
-  if (status == 413)
+  if (status == MC_STATUS_CONTENT_TOO_LARGE)
     body_log_too_large(c, p->content_length, c->w->cfg->max_body, "--max-body");
   if (status != 0)
     return reject(c, status);
@@ -399,7 +401,7 @@ static int on_headers_complete(llhttp_t *p) {
     return body_head_complete(c);
   if ((p->flags & F_CONTENT_LENGTH) &&
       body_reserve(req, p->content_length) != 0)
-    return reject(c, 500);
+    return reject(c, MC_STATUS_INTERNAL_SERVER_ERROR);
   if (has_body)
     rate_begin_body(c);
   else
@@ -418,9 +420,11 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
   if (req->body_len + len > c->w->cfg->max_body) {
     body_log_too_large(c, req->body_len + len, c->w->cfg->max_body,
                        "--max-body");
-    return reject(c, 413);
+    return reject(c, MC_STATUS_CONTENT_TOO_LARGE);
   }
-  return body_append(req, at, len) == 0 ? 0 : reject(c, 500);
+  return body_append(req, at, len) == 0
+             ? 0
+             : reject(c, MC_STATUS_INTERNAL_SERVER_ERROR);
 }
 
 /* ---- chunked bodies: the chunk-size lines ---- */
@@ -550,10 +554,10 @@ int parse_error_status(const struct conn *c, llhttp_errno_t err) {
     return c->error_status;
   switch (err) {
   case HPE_INVALID_TRANSFER_ENCODING:
-    return 501;
+    return MC_STATUS_NOT_IMPLEMENTED;
   case HPE_INVALID_VERSION:
-    return 505;
+    return MC_STATUS_HTTP_VERSION_NOT_SUPPORTED;
   default:
-    return 400;
+    return MC_STATUS_BAD_REQUEST;
   }
 }

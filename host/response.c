@@ -67,7 +67,9 @@ static int host_owned(const char *name, size_t len) {
   return 0;
 }
 
-static int body_allowed(int status) { return status != 204 && status != 304; }
+static int body_allowed(int status) {
+  return status != MC_STATUS_NO_CONTENT && status != MC_STATUS_NOT_MODIFIED;
+}
 
 static char *put(char *p, const char *s, size_t len) {
   memcpy(p, s, len);
