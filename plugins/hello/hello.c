@@ -17,5 +17,5 @@ void mc_run(mc_request *req, mc_response *res) {
   (void)req;
   /* Content-Length, Date and Connection are the host's job. */
   mc_response_header(res, "Content-Type", "text/plain");
-  mc_response_send(res, 200, hello, sizeof hello - 1);
+  mc_response_send(res, MC_STATUS_OK, hello, sizeof hello - 1);
 }
