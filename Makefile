@@ -11,6 +11,7 @@
 #   make test-valgrind   integration tests with every server under valgrind
 #                        memcheck (installs valgrind; tests/valgrind.cmake)
 #   make bench           mchost vs nginx and Node (tests/bench/README.md)
+#   make bench-capacity  connections held and slow clients, vs nginx
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS (60) each (tests/fuzz/)
 #   make soak            load + crashes + reloads for SOAK_SECONDS (300)
 #   make format-check    every C file as clang-format (.clang-format) has it
@@ -49,6 +50,7 @@ TEST_DEPS += prometheus haproxy nginx-light python3-yaml iproute2
 WERROR_FLAG := -DMCHOST_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 
 .PHONY: all deps test-deps build run test test-sanitize test-valgrind clean bench fuzz \
+        bench-build bench-capacity \
         soak format-check docs
 
 all: build
@@ -138,11 +140,13 @@ BENCH_DEPS := wrk nginx-light nodejs procps iproute2 python3 strace
 BASE ?=
 BASE_DIR ?= build-base
 
-bench:
+bench-build:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(BENCH_DEPS)"
 	cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DMCHOST_TESTS=OFF \
 	  $(WERROR_FLAG) $(CMAKE_FLAGS)
 	cmake --build $(BENCH_DIR) -j $(JOBS)
+
+bench: bench-build
 ifneq ($(BASE),)
 	rm -rf $(BASE_DIR) && mkdir -p $(BASE_DIR)/src
 	git archive $(BASE) | tar -x -C $(BASE_DIR)/src
@@ -151,6 +155,12 @@ ifneq ($(BASE),)
 	cmake --build $(BASE_DIR) -j $(JOBS)
 endif
 	MCHOST_BUILD=$(BENCH_DIR) $(if $(BASE),MCHOST_BASELINE=$(BASE_DIR)) tests/bench/run
+
+# Connections held and slow clients, mchost and nginx (tests/bench/capacity.py):
+# IDLE (as many as the open-file limit allows, up to 100000) idle keep-alive
+# connections, then SLOW (up to 40000) slow clients opened at RATE (1000)/s.
+bench-capacity: bench-build
+	MCHOST_BUILD=$(BENCH_DIR) tests/bench/capacity.py
 
 # Soak (tests/soak/soak.py): client load against the crash fixture while
 # the plugin crashes and reloads; fails on any failed or lost request.
