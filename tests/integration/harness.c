@@ -849,6 +849,27 @@ void srv_read_slow(const struct srv *s, struct http_client *c,
   cr_expect_str_eq(r->body, "slow\n", "in-flight request: body [%s]", r->body);
 }
 
+void srv_expect_replaced(const struct srv *s, pid_t old, int timeout_ms) {
+  struct http_resp *r = malloc(sizeof *r);
+  cr_assert_not_null(r);
+  cr_expect(wait_log(s, "retiring this worker", 3000),
+            "the worker did not retire" SRV_LOG_FMT, srv_log_tail(s));
+  cr_expect(wait_pid_gone(old, timeout_ms), "the faulted worker %d still runs",
+            (int)old);
+  cr_expect_eq(http_get(s->port, "/", r), 0);
+  cr_expect_eq(r->status, 200, "GET / after the fault: %d", r->status);
+  free(r);
+}
+
+void srv_spawn_ready(struct srv *s, const char *const *args, int timeout_ms) {
+  int err = spawn_mchost(args, s);
+  cr_assert_eq(err, 0, "spawn: %s", strerror(-err));
+  cr_assert_gt(srv_wait_port(s, timeout_ms), 0, "no port" SRV_LOG_FMT,
+               srv_log_tail(s));
+  cr_assert(wait_log(s, "ready:", timeout_ms), "not ready" SRV_LOG_FMT,
+            srv_log_tail(s));
+}
+
 pid_t srv_the_worker(const struct srv *s, int timeout_ms) {
   pid_t pid = only_worker(s->pid, timeout_ms);
   cr_assert_gt(pid, 0, "want 1 worker: %s" SRV_LOG_FMT, strerror((int)-pid),

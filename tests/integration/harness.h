@@ -338,6 +338,15 @@ void srv_hold_slow(const struct srv *s, struct http_client *c, const char *who,
 void srv_read_slow(const struct srv *s, struct http_client *c,
                    struct http_resp *r);
 
+/* The worker `old` retires after a fault: it says so, it is gone within
+ * timeout_ms, and GET / still gets its 200 (from the replacement). */
+void srv_expect_replaced(const struct srv *s, pid_t old, int timeout_ms);
+
+/* spawn_mchost() of args, then its port and its "ready:" line (every
+ * worker wanted serves), each within timeout_ms: for a plugin whose GET /
+ * is no readiness probe (srv_start() waits for a 200). */
+void srv_spawn_ready(struct srv *s, const char *const *args, int timeout_ms);
+
 /* The pid of the master's only worker (only_worker()). */
 pid_t srv_the_worker(const struct srv *s, int timeout_ms);
 

@@ -47,11 +47,7 @@ static void start_with(const char *plugin, const char *const *more) {
   for (; more && *more && n < 31; more++)
     args[n++] = *more;
   args[n] = NULL;
-  cr_assert_eq(spawn_mchost(args, &S), 0);
-  cr_assert_gt(srv_wait_port(&S, 5000), 0, "no port" SRV_LOG_FMT,
-               srv_log_tail(&S));
-  cr_assert(wait_log(&S, "ready:", 10000), "not ready" SRV_LOG_FMT,
-            srv_log_tail(&S));
+  srv_spawn_ready(&S, args, 10000);
   C.fd = -1;
 }
 

@@ -69,11 +69,7 @@ static void start(const char *const *more) {
   for (; more != NULL && *more != NULL && n < 39; more++)
     args[n++] = *more;
   args[n] = NULL;
-  cr_assert_eq(spawn_mchost(args, &S), 0);
-  cr_assert_gt(srv_wait_port(&S, 10000), 0, "no port" SRV_LOG_FMT,
-               srv_log_tail(&S));
-  cr_assert(wait_log(&S, "ready:", 15000), "not ready" SRV_LOG_FMT,
-            srv_log_tail(&S));
+  srv_spawn_ready(&S, args, 15000);
 }
 
 static int unix_connect(const char *path) {

@@ -130,11 +130,7 @@ static void fault_answers_500(const char *target, const char *where) {
   cr_expect(strstr(text, target) != NULL, "no %s in the bundle:\n%s", target,
             text);
   free(text);
-  cr_expect(wait_log(&S, "retiring this worker", 3000), SRV_LOG_FMT,
-            srv_log_tail(&S));
-  cr_expect(wait_pid_gone(old, 10000), "the faulted worker still runs");
-  cr_expect_eq(http_get(S.port, "/", &r), 0);
-  cr_expect_eq(r.status, 200);
+  srv_expect_replaced(&S, old, 10000);
 }
 
 Test(work, fault_in_work_on_a_pool_thread_gets_500_and_retires) {
