@@ -1,7 +1,9 @@
 /* config.c - defaults, MCHOST_* variables and flags into struct config. */
 #include "config.h"
 
+#include "conffile.h"
 #include "listen.h"
+#include "log.h"
 #include "mchost.h"
 #include "settings.h"
 
@@ -280,8 +282,7 @@ static int set_value(struct config *cfg, const struct option_def *o,
   return -EINVAL;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) MC_PRINTF(3, 4);
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
+int config_fail(char *err, size_t errlen, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err, errlen, fmt, ap);
@@ -295,6 +296,73 @@ static const struct option_def *find_option(const char *name, size_t len) {
         strncmp(options[i].name, name, len) == 0)
       return &options[i];
   return NULL;
+}
+
+int config_option_find(const char *name) {
+  const struct option_def *o = find_option(name, strlen(name));
+  return o != NULL ? (int)(o - options) : -1;
+}
+
+const char *config_option_name(int i) { return options[i].name; }
+
+enum config_kind config_option_kind(int i) { return options[i].kind; }
+
+int config_option_apply(struct config *cfg, int i, const char *value) {
+  return set_value(cfg, &options[i], value);
+}
+
+static int fold(char c) { return c == '_' ? '-' : tolower((unsigned char)c); }
+
+/* Edit distance of a and b[0..blen) with adjacent transpositions ("prot"
+ * and "port" are 1 apart), case-insensitive, '_' the same as '-'. Names
+ * longer than 63 bytes are far from every option. */
+static size_t distance(const char *a, const char *b, size_t blen) {
+  size_t alen = strlen(a);
+  unsigned char d[64][64];
+  if (alen >= 64 || blen >= 64)
+    return SIZE_MAX;
+  for (size_t i = 0; i <= alen; i++)
+    d[i][0] = (unsigned char)i;
+  for (size_t j = 0; j <= blen; j++)
+    d[0][j] = (unsigned char)j;
+  for (size_t i = 1; i <= alen; i++) {
+    for (size_t j = 1; j <= blen; j++) {
+      unsigned v = d[i - 1][j - 1] + (fold(a[i - 1]) != fold(b[j - 1]));
+      if (d[i - 1][j] + 1u < v)
+        v = d[i - 1][j] + 1u;
+      if (d[i][j - 1] + 1u < v)
+        v = d[i][j - 1] + 1u;
+      if (i > 1 && j > 1 && fold(a[i - 1]) == fold(b[j - 2]) &&
+          fold(a[i - 2]) == fold(b[j - 1]) && d[i - 2][j - 2] + 1u < v)
+        v = d[i - 2][j - 2] + 1u;
+      d[i][j] = (unsigned char)v;
+    }
+  }
+  return d[alen][blen];
+}
+
+int config_closest(const char *name, size_t len) {
+  size_t best = SIZE_MAX;
+  int at = -1;
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    size_t d = distance(options[i].name, name, len);
+    if (d < best) {
+      best = d;
+      at = (int)i;
+    }
+  }
+  /* a third of the name may be wrong, and one letter of a short one */
+  return best <= len / 3 + 1 ? at : -1;
+}
+
+/* " (did you mean --port?)", or "" when no option is close. */
+static const char *did_you_mean(const char *name, size_t len, char *buf,
+                                size_t buflen) {
+  int i = config_closest(name, len);
+  if (i < 0)
+    return "";
+  snprintf(buf, buflen, " (did you mean --%s?)", options[i].name);
+  return buf;
 }
 
 void config_env_name(const char *opt, char *out, size_t outlen) {
@@ -316,7 +384,8 @@ static int load_defaults_and_env(struct config *cfg, char *err, size_t errlen) {
     const struct option_def *o = &options[i];
     const char *v;
     if (o->def != NULL && set_value(cfg, o, o->def) != 0)
-      return fail(err, errlen, "internal: bad default for --%s", o->name);
+      return config_fail(err, errlen, "internal: bad default for --%s",
+                         o->name);
     if (o->kind == OPT_SETTING)
       continue; /* no variable: values hold any character, ':' too */
     config_env_name(o->name, name, sizeof name);
@@ -329,7 +398,7 @@ static int load_defaults_and_env(struct config *cfg, char *err, size_t errlen) {
       const char *sep = o->kind == OPT_LIST ? ":" : " \t\n";
       char *copy = strdup(v), *save = NULL, *tok;
       if (copy == NULL)
-        return fail(err, errlen, "%s: out of memory", name);
+        return config_fail(err, errlen, "%s: out of memory", name);
       for (tok = strtok_r(copy, sep, &save); tok != NULL;
            tok = strtok_r(NULL, sep, &save)) {
         if (set_value(cfg, o, tok) == 0)
@@ -337,16 +406,16 @@ static int load_defaults_and_env(struct config *cfg, char *err, size_t errlen) {
         /* The message first: tok is in the copy. Nothing is kept from a
          * configuration that fails. */
         if (o->kind == OPT_LIST)
-          fail(err, errlen, "%s='%s': too many entries", name, v);
+          config_fail(err, errlen, "%s='%s': too many entries", name, v);
         else
-          fail(err, errlen, "%s='%s': '%s' is not %s", name, v, tok,
-               config_kind_value(o->kind));
+          config_fail(err, errlen, "%s='%s': '%s' is not %s", name, v, tok,
+                      config_kind_value(o->kind));
         free(copy);
         return -EINVAL;
       }
     } else if (set_value(cfg, o, v) != 0) {
-      return fail(err, errlen, "%s='%s': not %s", name, v,
-                  config_kind_value(o->kind));
+      return config_fail(err, errlen, "%s='%s': not %s", name, v,
+                         config_kind_value(o->kind));
     }
     cfg->set |= 1ull << i;
   }
@@ -385,6 +454,7 @@ int config_load(struct config *cfg, int argc, char **argv, int first, char *err,
     const char *arg = argv[i];
     const char *eq, *value;
     const struct option_def *o;
+    char hint[64];
     size_t len;
 
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -396,13 +466,14 @@ int config_load(struct config *cfg, int argc, char **argv, int first, char *err,
       continue;
     }
     if (strncmp(arg, "--", 2) != 0)
-      return fail(err, errlen,
-                  "unexpected argument '%s' (options start with --)", arg);
+      return config_fail(
+          err, errlen, "unexpected argument '%s' (options start with --)", arg);
     eq = strchr(arg + 2, '=');
     len = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
     o = find_option(arg + 2, len);
     if (o == NULL)
-      return fail(err, errlen, "unknown option '%.*s'", (int)len + 2, arg);
+      return config_fail(err, errlen, "unknown option '%.*s'%s", (int)len + 2,
+                         arg, did_you_mean(arg + 2, len, hint, sizeof hint));
     if (o->kind == OPT_FLAG && eq == NULL) {
       value = "1";
     } else if (eq != NULL) {
@@ -410,14 +481,59 @@ int config_load(struct config *cfg, int argc, char **argv, int first, char *err,
     } else if (i + 1 < argc) {
       value = argv[++i];
     } else {
-      return fail(err, errlen, "option '--%s' needs a value (%s)", o->name,
-                  o->metavar);
+      return config_fail(err, errlen, "option '--%s' needs a value (%s)",
+                         o->name, o->metavar);
     }
     if (set_value(cfg, o, value) != 0)
-      return fail(err, errlen, "--%s '%s': not %s", o->name, value,
-                  config_kind_value(o->kind));
+      return config_fail(err, errlen, "--%s '%s': not %s", o->name, value,
+                         config_kind_value(o->kind));
     cfg->set |= 1ull << (o - options);
   }
+  if (cfg->config != NULL && (rc = conffile_load(cfg, err, errlen)) != 0)
+    return rc;
   config_derive(cfg);
   return 0;
+}
+
+/* Variables that mchost, its tests and its benchmark read besides the
+ * options' own: not typos. */
+static const char *const other_env[] = {"MCHOST_ENV", "MCHOST_BUILD",
+                                        "MCHOST_BUILD_DIR", "MCHOST_BASELINE",
+                                        "MCHOST_MALLOC_COUNT_DIR"};
+
+static int known_env(const char *name, size_t len) {
+  char env[64];
+  if (len > 12 && strncmp(name, "MCHOST_TEST_", 12) == 0)
+    return 1;
+  for (size_t i = 0; i < sizeof other_env / sizeof other_env[0]; i++)
+    if (strlen(other_env[i]) == len && strncmp(other_env[i], name, len) == 0)
+      return 1;
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    config_env_name(options[i].name, env, sizeof env);
+    if (options[i].kind != OPT_SETTING && strlen(env) == len &&
+        strncmp(env, name, len) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+void config_warn_unknown_env(void) {
+  extern char **environ;
+  char env[64];
+
+  for (char **e = environ; *e != NULL; e++) {
+    size_t len = strcspn(*e, "=");
+    int i;
+    if (strncmp(*e, "MCHOST_", 7) != 0 || known_env(*e, len))
+      continue;
+    i = config_closest(*e + 7, len - 7);
+    if (i >= 0 && options[i].kind != OPT_SETTING) {
+      config_env_name(options[i].name, env, sizeof env);
+      log_warn("%.*s is not an mchost variable (did you mean %s?)", (int)len,
+               *e, env);
+    } else {
+      log_warn("%.*s is not an mchost variable (see mchost --help)", (int)len,
+               *e);
+    }
+  }
 }

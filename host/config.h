@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "forwarded.h"
+#include "mchost.h"
 
 /* Exit codes, so that scripts and the master tell the failures apart. */
 enum {
@@ -52,6 +53,9 @@ struct config_list {
     "the plugin shared object to serve (required)")                            \
   X("set", OPT_SETTING, settings, "KEY=VALUE", NULL,                           \
     "a setting for the plugin, read with mc_config(KEY) (repeatable)")         \
+  X("config", OPT_STRING, config, "FILE", NULL,                                \
+    "read options and the plugin's [plugin] settings from FILE "               \
+    "(docs/configuration.md)")                                                 \
   X("host", OPT_STRING, host, "ADDR", "0.0.0.0", "address to listen on")       \
   X("port", OPT_PORT, port, "N", "3000",                                       \
     "TCP port to listen on; 0 picks a free one")                               \
@@ -143,6 +147,7 @@ struct settings;
 struct config {
   const char *plugin;
   struct settings *settings; /* --set: settings_current() (settings.h) */
+  const char *config;        /* --config FILE (conffile.h) */
   const char *host;
   uint64_t port;
   struct config_list listen;
@@ -189,7 +194,7 @@ struct config {
   int reload_on;
   /* derived: --host:--port is listened on (no --listen, or either given) */
   int listen_host_port;
-  uint64_t set; /* bit i: option i was given by flag or environment */
+  uint64_t set; /* bit i: option i was given (flag, environment, file) */
   int show_help;
   int show_version;
 };
@@ -216,11 +221,30 @@ int config_parse_int64(const char *s, int64_t *out);
 struct sockaddr_storage;
 int config_parse_addr(const char *s, struct sockaddr_storage *out);
 
-/* Fills cfg from defaults, then MCHOST_* variables, then argv[first..argc).
+/* Fills cfg from defaults, then MCHOST_* variables, then argv[first..argc),
+ * then the --config file for what those did not give (conffile.h).
  * On a bad option writes one message (without "mchost: ") to err and returns
  * -EINVAL; the caller prints it and exits with EXIT_USAGE. */
 int config_load(struct config *cfg, int argc, char **argv, int first, char *err,
                 size_t errlen);
+
+/* The options by index (enum config_option), for the --config file. */
+int config_option_find(const char *name); /* exact name; -1 if none */
+const char *config_option_name(int i);
+enum config_kind config_option_kind(int i);
+/* Parses value into option i of cfg: 0, or -EINVAL / -ERANGE as the flag. */
+int config_option_apply(struct config *cfg, int i, const char *value);
+/* The option closest to name[0..len) ("prot": port, "max_body":
+ * max-body), or -1 when none is close enough to be meant. */
+int config_closest(const char *name, size_t len);
+
+/* Logs one warning for each MCHOST_* environment variable that is not an
+ * option's (nor one mchost's tests and tools read), with the closest
+ * option's variable: MCHOST_MAXBODY, did you mean MCHOST_MAX_BODY? */
+void config_warn_unknown_env(void);
+
+/* Writes one message into err (errlen bytes); returns -EINVAL. */
+int config_fail(char *err, size_t errlen, const char *fmt, ...) MC_PRINTF(3, 4);
 
 /* What a value of kind k must be, for messages and the docs:
  * "a size (try 512, 64K or 1M)". */

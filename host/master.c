@@ -353,6 +353,7 @@ int master_main(const struct config *cfg, int argc, char **argv) {
 
   snprintf(who, sizeof who, "master %d", (int)getpid());
   log_init((int)cfg->log_level, who, (int)cfg->log_format);
+  config_warn_unknown_env();
   m.cfg = cfg;
   m.argc = argc;
   m.argv = argv;

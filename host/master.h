@@ -163,5 +163,8 @@ void reload_cleanup(struct master *m);
 /* The file generation `generation` loads its plugin from. */
 void reload_snapshot_path(const struct master *m, unsigned generation,
                           char *out, size_t len);
+/* The copy of the --config file generation `generation` reads. */
+void reload_config_path(const struct master *m, unsigned generation, char *out,
+                        size_t len);
 
 #endif

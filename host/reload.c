@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conffile.h"
 #include "deconst.h"
 #include "devpage.h"
 #include "log.h"
@@ -37,6 +38,35 @@ static void reload_begin(struct master *m, int what, int force);
 void reload_snapshot_path(const struct master *m, unsigned generation,
                           char *out, size_t len) {
   snprintf(out, len, "%s/gen-%u.so", m->snapdir, generation);
+}
+
+void reload_config_path(const struct master *m, unsigned generation, char *out,
+                        size_t len) {
+  snprintf(out, len, "%s/gen-%u.conf", m->snapdir, generation);
+}
+
+/* What generation `gen`'s workers read in place of the --config file: the
+ * file as the master read it last (conffile_write()), so that a worker
+ * started later (a crash, TTIN) gets what its generation got. */
+static int write_config(struct master *m, unsigned gen, char *err,
+                        size_t errlen) {
+  char path[PATH_MAX + 32];
+  FILE *f;
+  int rc;
+
+  if (m->cfg->config == NULL)
+    return 0;
+  reload_config_path(m, gen, path, sizeof path);
+  if ((f = fopen(path, "we")) == NULL) {
+    rc = -errno;
+  } else {
+    rc = conffile_write(f, m->cfg->config);
+    if (fclose(f) != 0 && rc == 0)
+      rc = -errno;
+  }
+  if (rc != 0)
+    snprintf(err, errlen, "cannot write '%s': %s", path, strerror(-rc));
+  return rc;
 }
 
 /* A master that was SIGKILLed could not remove its snapshots: remove those
@@ -132,6 +162,8 @@ int reload_init(struct master *m, char *err, size_t errlen) {
     snprintf(err, errlen, "%s", msg);
     return rc;
   }
+  if ((rc = write_config(m, m->generation, err, errlen)) != 0)
+    return rc;
   if (!m->cfg->reload_on)
     return 0;
   if ((rc = watch_start(&m->watch, &m->loop, m->cfg, reload_on_watch, m, msg,
@@ -206,6 +238,15 @@ static void reload_start_generation(struct master *m, int force) {
       same_file(&st, &m->plugin_st)) {
     log_debug("%s: the plugin is unchanged, nothing to reload", r->why);
     reload_done(m);
+    return;
+  }
+  /* The file's [plugin] section again; one that no longer parses keeps
+   * the serving generation, as a plugin that does not load does. */
+  if (m->cfg->config != NULL &&
+      ((rc = conffile_reload(m->cfg, err, sizeof err)) != 0 ||
+       (rc = write_config(m, gen, err, sizeof err)) != 0)) {
+    r->generation = gen;
+    reload_fail(m, err);
     return;
   }
   reload_snapshot_path(m, gen, tmp, sizeof tmp);
@@ -499,6 +540,8 @@ void reload_forget_generation(struct master *m, unsigned generation) {
       return;
   reload_snapshot_path(m, generation, path, sizeof path);
   unlink(path);
+  reload_config_path(m, generation, path, sizeof path);
+  unlink(path);
 }
 
 void reload_stop(struct master *m) {
@@ -524,6 +567,8 @@ void reload_cleanup(struct master *m) {
     reload_snapshot_path(m, g, path, sizeof path - 8);
     unlink(path);
     strcat(path, ".err"); /* devpage_note_load_error() */
+    unlink(path);
+    reload_config_path(m, g, path, sizeof path);
     unlink(path);
   }
   snprintf(path, sizeof path, "%s/dev-error", m->snapdir);

@@ -76,8 +76,9 @@ void usage_print_help(void) {
 
   for (size_t i = 0; i < N_SYNOPSIS; i++)
     printf("%s %s\n", i == 0 ? "Usage:" : "      ", synopsis[i]);
-  printf("\n%s\nOptions (each can also be set as MCHOST_<NAME>; a flag "
-         "wins):\n",
+  printf("\n%s\nOptions (each can also be set as MCHOST_<NAME>, or as NAME = "
+         "VALUE in the --config file;\na flag wins over a variable, a variable "
+         "over the file):\n",
          about);
   for (size_t i = 0; i < N_OPTIONS; i++) {
     const struct usage_option *o = &options[i];
@@ -138,10 +139,13 @@ static void print_reference(void) {
   printf("\n## Description\n\n%s\n"
          "## Options\n\n"
          "Every option can also come from the environment as "
-         "`MCHOST_<NAME>`, dashes\nbecome underscores; a flag wins over the "
-         "variable. A flag without a value\nalso takes `--name=yes`, `no`, "
-         "`1`, `0`, `true` or `false`. A repeatable\noption's variable holds "
-         "a `:`-separated list (`--listen`'s: space-separated).\n",
+         "`MCHOST_<NAME>`, dashes\nbecome underscores, and from the "
+         "`--config` file as `NAME = VALUE` (see\n"
+         "[configuration.md](configuration.md)); a flag wins over the "
+         "variable, the\nvariable over the file. A flag without a value also "
+         "takes `--name=yes`,\n`no`, `1`, `0`, `true` or `false`. A "
+         "repeatable option's variable holds a\n`:`-separated list "
+         "(`--listen`'s: space-separated); `--set` has no variable.\n",
          about);
   for (size_t i = 0; i < N_OPTIONS; i++) {
     const struct usage_option *o = &options[i];

@@ -408,10 +408,12 @@ static int worker_stdio(const struct master *m, struct wproc *p,
 
 /* The worker's command line: this executable, "__worker ID GENERATION
  * SLOT LISTENERS SNAPSHOT", then the master's own options, which the
- * worker parses the same way. The numbers are written into num. */
+ * worker parses the same way, then with --config the generation's copy of
+ * the file (into conf, PATH_MAX + 32 bytes). The numbers are written into
+ * num. */
 static char **worker_args(const struct master *m, const struct wproc *p,
-                          const char *so, char num[4][16]) {
-  char **args = calloc((size_t)m->argc + 7, sizeof *args);
+                          const char *so, char num[4][16], char *conf) {
+  char **args = calloc((size_t)m->argc + 9, sizeof *args);
   int k = 0;
 
   if (args == NULL)
@@ -429,6 +431,12 @@ static char **worker_args(const struct master *m, const struct wproc *p,
   args[k++] = DECONST(char *, so);
   for (int i = 1; i < m->argc; i++)
     args[k++] = m->argv[i];
+  if (m->cfg->config != NULL) {
+    /* last, so that it wins over the user's --config */
+    reload_config_path(m, p->generation, conf, PATH_MAX + 32);
+    args[k++] = DECONST(char *, "--config");
+    args[k++] = conf;
+  }
   args[k] = NULL;
   return args;
 }
@@ -437,7 +445,7 @@ int wproc_spawn(struct master *m, unsigned generation, const char *so) {
   struct wproc *p = calloc(1, sizeof *p);
   uv_process_options_t opt;
   uv_stdio_container_t stdio[WORKER_FDS_MAX];
-  char num[4][16];
+  char num[4][16], conf[PATH_MAX + 32];
   char **args = NULL;
   int err;
 
@@ -447,7 +455,7 @@ int wproc_spawn(struct master *m, unsigned generation, const char *so) {
     p->generation = generation;
     while (p->slot < BOARD_SLOTS && m->slot_used[p->slot])
       p->slot++;
-    args = worker_args(m, p, so, num);
+    args = worker_args(m, p, so, num, conf);
   }
   if (args == NULL) {
     free(p);

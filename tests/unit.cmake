@@ -3,7 +3,7 @@
 # server.
 
 # config, watch and snapshot load or copy the hello example.
-foreach(unit config watch snapshot)
+foreach(unit config conffile watch snapshot)
   mchost_add_test(unit.${unit} TIMEOUT 30
                   DEFINITIONS HELLO_SO="$<TARGET_FILE:hello>" DEPENDS hello)
 endforeach()
