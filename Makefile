@@ -175,7 +175,7 @@ soak: build
 # seed corpus. A finding fails, and its input lands in tests/fuzz/regression/.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := conn config params multipart proxy forwarded admin wsframe \
+FUZZ_TARGETS := conn config configfile params multipart proxy forwarded admin wsframe \
                 bundle fetch
 FUZZ_DEPS := clang libclang-rt-14-dev
 

@@ -54,7 +54,7 @@ struct config_list {
   X("set", OPT_SETTING, settings, "KEY=VALUE", NULL,                           \
     "a setting for the plugin, read with mc_config(KEY) (repeatable)")         \
   X("config", OPT_STRING, config, "FILE", NULL,                                \
-    "read options and the plugin's [plugin] settings from FILE "               \
+    "read options, and the plugin's settings under [plugin], from FILE "       \
     "(docs/configuration.md)")                                                 \
   X("host", OPT_STRING, host, "ADDR", "0.0.0.0", "address to listen on")       \
   X("port", OPT_PORT, port, "N", "3000",                                       \
