@@ -891,3 +891,34 @@ void srv_expect_refused_start(struct srv *s, const char *const *args,
                "it said 'listening on' and then exited" SRV_LOG_FMT,
                srv_log_tail(s));
 }
+
+int srv_bundle_path(const struct srv *s, int n, char *out, size_t len,
+                    int timeout_ms) {
+  static const char mark[] = "crash bundle: ";
+  int64_t deadline = deadline_in(timeout_ms);
+  char *log, *p;
+  while (log_count(s, mark) < n && now_ms() < deadline)
+    sleep_ms(10);
+  if ((log = srv_log_read(s)) == NULL)
+    return -ETIMEDOUT;
+  p = log;
+  for (int i = 0; i < n && p != NULL; i++)
+    if ((p = strstr(p, mark)) != NULL && i + 1 < n)
+      p++;
+  if (p != NULL) {
+    p += strlen(mark);
+    snprintf(out, len, "%.*s", (int)strcspn(p, " \n"), p);
+  }
+  free(log);
+  return p != NULL ? 0 : -ETIMEDOUT;
+}
+
+int srv_normal_amid(const struct srv *s, struct http_client *held, int n,
+                    struct http_resp *r) {
+  int err = http_get(s->port, "/normal", r), open = 0;
+  if (err != 0)
+    return err;
+  for (int i = 0; i < n; i++)
+    open += http_still_open(&held[i], 0);
+  return open;
+}

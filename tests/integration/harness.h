@@ -151,6 +151,11 @@ int wait_log(const struct srv *s, const char *needle, int timeout_ms);
 /* How many lines of the log contain `needle` (case-sensitive). */
 int log_count(const struct srv *s, const char *needle);
 
+/* Waits up to timeout_ms for the n-th (from 1) "crash bundle: PATH" line
+ * of s's log and copies PATH into out. Returns 0 or -ETIMEDOUT. */
+int srv_bundle_path(const struct srv *s, int n, char *out, size_t len,
+                    int timeout_ms);
+
 /* For what must NOT happen: polls the log for ms (stretched as
  * deadline_in()) and returns 0 as soon as the lines with `needle` are not
  * `count`, else 1 when the time is over. */
@@ -302,6 +307,13 @@ const char *http_header(const struct http_resp *r, const char *name);
 int http_get(int port, const char *target, struct http_resp *r);
 int http_get_timeout(int port, const char *target, struct http_resp *r,
                      int timeout_ms);
+
+/* One GET /normal on a new connection to s while the n connections of
+ * `held` (slow clients) stay open: the number of them still open and
+ * unanswered when its answer came (r holds it), or -errno as http_get()
+ * if it got none. */
+int srv_normal_amid(const struct srv *s, struct http_client *held, int n,
+                    struct http_resp *r);
 
 /* "HTTP error name" for an http_* return value, for messages. */
 const char *http_strerror(int err);

@@ -85,18 +85,8 @@ static void send_raw(const char *request, struct http_resp *r) {
 
 /* The path of the n-th "crash bundle: PATH " line of the log (n from 1). */
 static void bundle_path(int n, char *out, size_t len) {
-  int64_t deadline = deadline_in(5000);
-  while (log_count(&S, "crash bundle: ") < n && now_ms() < deadline)
-    sleep_ms(10);
-  char *log = srv_log_read(&S), *p = log;
-  for (int i = 0; i < n && p != NULL; i++)
-    if ((p = strstr(p, "crash bundle: ")) != NULL && i + 1 < n)
-      p++;
-  cr_assert_not_null(p, "fewer than %d bundle lines" SRV_LOG_FMT, n,
-                     srv_log_tail(&S));
-  p += strlen("crash bundle: ");
-  snprintf(out, len, "%.*s", (int)strcspn(p, " \n"), p);
-  free(log);
+  cr_assert_eq(srv_bundle_path(&S, n, out, len, 5000), 0,
+               "fewer than %d bundle lines" SRV_LOG_FMT, n, srv_log_tail(&S));
 }
 
 static void replay(const char *const *args) {

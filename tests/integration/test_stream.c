@@ -230,10 +230,8 @@ Test(stream, response_timeout_bounds_a_deferred_response) {
   cr_expect(strstr(line, "'GET /hold?timeout=500'") != NULL &&
                 strstr(line, "generation 1") != NULL,
             "the line does not name the request and generation: [%s]", line);
-  cr_assert_not_null(find_line(log, "crash bundle: ", line, sizeof line));
-  const char *named = strstr(line, "crash bundle: ") + strlen("crash bundle: ");
-  snprintf(path, sizeof path, "%.*s", (int)strcspn(named, " \n"), named);
   free(log);
+  cr_assert_eq(srv_bundle_path(&S, 1, path, sizeof path, 5000), 0);
   char *bundle = read_file(path, NULL);
   cr_assert_not_null(bundle, "cannot read the bundle '%s'", path);
   cr_expect(strstr(bundle, "signal: deadline\n") != NULL &&

@@ -121,10 +121,8 @@ static void fault_answers_500(const char *target, const char *where) {
   cr_expect(after && strstr(after, "/work.so+0x") != NULL,
             "no frame in work.so after the fault line" SRV_LOG_FMT,
             srv_log_tail(&S));
-  cr_assert_not_null(find_line(log, "crash bundle: ", line, sizeof line));
-  const char *p = strstr(line, "crash bundle: ") + strlen("crash bundle: ");
-  snprintf(bundle, sizeof bundle, "%.*s", (int)strcspn(p, " "), p);
   free(log);
+  cr_assert_eq(srv_bundle_path(&S, 1, bundle, sizeof bundle, 5000), 0);
   char *text = read_file(bundle, NULL);
   cr_assert_not_null(text, "cannot read the bundle %s", bundle);
   cr_expect(strstr(text, target) != NULL, "no %s in the bundle:\n%s", target,
