@@ -31,18 +31,9 @@
 /* ---- buffering ---- */
 
 int body_append(mc_request *req, const char *at, size_t len) {
-  size_t need = req->body_len + len + 1;
-
-  if (need > req->body_cap) {
-    size_t cap = req->body_cap ? req->body_cap : 4096;
-    char *nb;
-    while (cap < need)
-      cap *= 2;
-    if ((nb = realloc(req->body, cap)) == NULL)
-      return -ENOMEM;
-    req->body = nb;
-    req->body_cap = cap;
-  }
+  /* one byte more: the body is kept NUL-terminated */
+  if (buf_grow(&req->body, &req->body_cap, req->body_len + len + 1) != 0)
+    return -ENOMEM;
   memcpy(req->body + req->body_len, at, len);
   req->body_len += len;
   return 0;

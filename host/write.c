@@ -14,17 +14,23 @@
 
 #include "conn.h"
 
+int buf_grow(char **data, size_t *cap, size_t need) {
+  size_t n = *cap ? *cap : 4096;
+  char *nd;
+  if (need <= *cap)
+    return 0;
+  while (n < need)
+    n *= 2;
+  if ((nd = realloc(*data, n)) == NULL)
+    return -ENOMEM;
+  *data = nd;
+  *cap = n;
+  return 0;
+}
+
 int buf_append(struct buf *b, const void *data, size_t len) {
-  if (b->len + len > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    char *nd;
-    while (cap < b->len + len)
-      cap *= 2;
-    if ((nd = realloc(b->data, cap)) == NULL)
-      return -ENOMEM;
-    b->data = nd;
-    b->cap = cap;
-  }
+  if (buf_grow(&b->data, &b->cap, b->len + len) != 0)
+    return -ENOMEM;
   memcpy(b->data + b->len, data, len);
   b->len += len;
   return 0;
