@@ -44,6 +44,8 @@ TEST_DEPS := python3-websockets nodejs
 # (the contrib checks and the cluster test), python3-yaml (the Kubernetes
 # and Prometheus files), iproute2 (the cluster test's network namespaces).
 TEST_DEPS += prometheus haproxy nginx-light python3-yaml iproute2
+# strace: the system calls a connection costs (integration.sock).
+TEST_DEPS += strace
 
 # Always passed, ON or OFF, so that a WERROR=1 run does not stick in the
 # CMake cache for the next plain `make build`.

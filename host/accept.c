@@ -110,7 +110,8 @@ void accept_board_attach(struct worker *w, unsigned slot) {
 void accept_board_post(struct worker *w) {
   if (w->board == NULL)
     return;
-  __atomic_store_n(&w->board->slot[w->slot].conns, w->nconns, __ATOMIC_RELAXED);
+  __atomic_store_n(&w->board->slot[w->slot].conns, worker_open_conns(w),
+                   __ATOMIC_RELAXED);
   __atomic_store_n(&w->board->slot[w->slot].requests, w->served,
                    __ATOMIC_RELAXED);
   /* Stepping aside for fairness is not refusing: still counted as a
@@ -153,7 +154,8 @@ static uint32_t least_loaded_sibling(struct worker *w) {
  * (docs/performance.md). */
 static int accept_fair(struct worker *w) {
   uint32_t least = least_loaded_sibling(w);
-  return least == UINT32_MAX || w->nconns <= least + 8 + least / 8;
+  uint32_t mine = worker_open_conns(w);
+  return least == UINT32_MAX || mine <= least + 8 + least / 8;
 }
 
 void accept_resume(struct worker *w) {
@@ -262,7 +264,7 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
     struct conn *c;
     int fd;
 
-    if (w->nconns >= w->max_connections && !accept_shed(l)) {
+    if (worker_open_conns(w) >= w->max_connections && !accept_shed(l)) {
       /* Until a connection is released, or until one of them may have
        * become idle and can make room. */
       accept_pause(w, SHED_RETRY_MS);
@@ -291,10 +293,16 @@ static void accept_on_poll(uv_poll_t *h, int status, int events) {
       close(fd);
       return;
     }
+    /* Counted first: conn_start() may answer the request and close the
+     * connection, and its client may read the metrics next. */
+    if (w->board != NULL)
+      metrics_add(&w->board->slot[w->slot].counts.accepted, 1);
     if (conn_start(c, w, fd, (struct sockaddr *)&peer) != 0)
       log_warn("could not set up a connection");
-    else if (w->board != NULL)
-      metrics_add(&w->board->slot[w->slot].counts.accepted, 1);
+    /* The request it answered may have stopped this worker (--max-requests,
+     * a crash): its listening sockets are closed then. */
+    if (!w->accepting)
+      return;
     if (l->evfd >= 0 && ++l->accepts_since_rearm >= ACCEPT_REARM) {
       l->accepts_since_rearm = 0;
       accept_disarm(l);

@@ -64,6 +64,9 @@ struct config_list {
     "--host/--port, instead of them)")                                         \
   X("socket-mode", OPT_MODE, socket_mode, "MODE", NULL,                        \
     "permissions of unix: sockets, octal (e.g. 0660; default: umask)")         \
+  X("defer-accept", OPT_DURATION, defer_accept_ms, "S", "1",                   \
+    "seconds the kernel holds a new connection that has sent nothing before "  \
+    "a worker sees it (0 = at once)")                                          \
   X("proxy-protocol", OPT_FLAG, proxy_protocol, "", NULL,                      \
     "connections start with a PROXY protocol header, v1 or v2")                \
   X("trusted-proxies", OPT_TRUST, trusted_proxies, "CIDR,...", NULL,           \
@@ -152,6 +155,7 @@ struct config {
   uint64_t port;
   struct config_list listen;
   uint64_t socket_mode; /* 0: as the umask leaves it */
+  uint64_t defer_accept_ms;
   uint64_t proxy_protocol;
   struct trusted_proxies trusted_proxies;
   uint64_t client_header; /* enum forwarded_kind */

@@ -120,6 +120,36 @@ static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   conn_close(c);
 }
 
+/* A new connection is read from at once, before the loop watches it: a
+ * client usually sends its request right after connecting (a browser, a
+ * proxy, a load generator), so it is already in the socket when the
+ * connection is accepted. Served now, a request that ends its connection
+ * (Connection: close, HTTP/1.0) costs accept, read, write and close, and
+ * its socket never joins the loop's epoll set; nothing there yet costs one
+ * read() that finds nothing, and the loop watches the socket as usual
+ * (nginx's `listen ... deferred` gets the same from the kernel). */
+static void conn_read_now(struct conn *c) {
+  uv_os_fd_t fd;
+  uv_buf_t buf;
+  ssize_t n;
+
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
+    return;
+  conn_on_alloc((uv_handle_t *)&c->tcp, 0, &buf);
+  if (buf.base == NULL)
+    return; /* out of memory: the loop's read reports it */
+  do
+    n = read(fd, buf.base, buf.len);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    return;
+  conn_on_read((uv_stream_t *)&c->tcp,
+               n > 0    ? n
+               : n == 0 ? UV_EOF
+                        : -errno,
+               &buf);
+}
+
 /* ---- processing ---- */
 
 /* After a batch of output went to the kernel: a writer waiting for room
@@ -368,6 +398,7 @@ void conn_close(struct conn *c) {
     return;
   c->closing = 1;
   c->reading = 0;
+  c->w->nclosing++;
   if (c->fetches != NULL)
     fetch_conn_changed(c);
   body_on_close(c);
@@ -425,6 +456,7 @@ int conn_start(struct conn *c, struct worker *w, int fd,
   llhttp_init(&c->parser, HTTP_REQUEST, &w->settings);
   c->parser.data = c;
   rate_begin_head(c);
+  conn_read_now(c);
   conn_update_reading(c);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,9 +107,25 @@ static int fail_listen(const char *spec, int e, const char *hint) {
   return EXIT_RUNTIME;
 }
 
+/* --defer-accept: the kernel completes the handshake but queues the
+ * connection for accept() only once its first bytes are in, or once it has
+ * been silent for that long (in whole seconds: the kernel counts SYN-ACK
+ * retransmissions). So a worker is woken for requests, not for
+ * connections, and finds each request already there when it reads at
+ * accept (conn.c); a client that connects and says nothing costs no worker
+ * anything meanwhile. h2o and Apache httpd do the same by default; nginx
+ * with `listen ... deferred`. */
+static void defer_accept(int fd, const struct config *cfg) {
+  int s = (int)((cfg->defer_accept_ms + 999) / 1000);
+  if (s > 0 && setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &s, sizeof s) != 0)
+    log_warn("--defer-accept: %s: new connections are handed over at once",
+             strerror(errno));
+}
+
 /* One TCP socket on sa. EXIT_OK, or EXIT_RUNTIME with a message. */
-static int bind_tcp(struct listeners *ls, const struct sockaddr *sa,
-                    socklen_t salen, int v6only, const char *spec) {
+static int bind_tcp(struct listeners *ls, const struct config *cfg,
+                    const struct sockaddr *sa, socklen_t salen, int v6only,
+                    const char *spec) {
   int fd, one = 1, e;
   const char *hint;
 
@@ -120,6 +137,7 @@ static int bind_tcp(struct listeners *ls, const struct sockaddr *sa,
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (v6only)
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  defer_accept(fd, cfg);
   if (bind(fd, sa, salen) == 0 && listen(fd, 4096) == 0) {
     add(ls, fd);
     return EXIT_OK;
@@ -158,7 +176,7 @@ static int bind_host_port(struct listeners *ls, const struct config *cfg) {
                ? EXIT_RUNTIME
                : EXIT_USAGE;
   }
-  rc = bind_tcp(ls, ai->ai_addr, ai->ai_addrlen, 0, spec);
+  rc = bind_tcp(ls, cfg, ai->ai_addr, ai->ai_addrlen, 0, spec);
   freeaddrinfo(ai);
   return rc;
 }
@@ -249,16 +267,17 @@ static int bind_unix(struct listeners *ls, const struct config *cfg,
 }
 
 /* A --listen ADDR:PORT or [IPv6]:PORT (checked by the option's parser). */
-static int bind_spec(struct listeners *ls, const char *spec) {
+static int bind_spec(struct listeners *ls, const struct config *cfg,
+                     const char *spec) {
   struct sockaddr_storage ss;
 
   if (config_parse_addr(spec, &ss) != 0) /* the option's parser took it */
     return fail_listen(spec, EINVAL, "");
   return ss.ss_family == AF_INET6
-             ? bind_tcp(ls, (struct sockaddr *)&ss, sizeof(struct sockaddr_in6),
-                        1, spec)
-             : bind_tcp(ls, (struct sockaddr *)&ss, sizeof(struct sockaddr_in),
-                        0, spec);
+             ? bind_tcp(ls, cfg, (struct sockaddr *)&ss,
+                        sizeof(struct sockaddr_in6), 1, spec)
+             : bind_tcp(ls, cfg, (struct sockaddr *)&ss,
+                        sizeof(struct sockaddr_in), 0, spec);
 }
 
 int listen_open(const struct config *cfg, struct listeners *ls) {
@@ -291,7 +310,7 @@ int listen_open(const struct config *cfg, struct listeners *ls) {
     const char *spec = cfg->listen.v[i];
     rc = strncmp(spec, UNIX_PREFIX, UNIX_PREFIX_LEN) == 0
              ? bind_unix(ls, cfg, spec)
-             : bind_spec(ls, spec);
+             : bind_spec(ls, cfg, spec);
   }
   if (rc != EXIT_OK)
     listen_close(ls);

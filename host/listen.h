@@ -40,7 +40,8 @@ int listen_parse_mode(const char *s, uint64_t *out);
 /* Opens every listening socket: the ones systemd passed, if any (then
  * --host, --port and --listen are the .socket unit's business); else each
  * --listen, and --host:--port when no --listen is given or when --host or
- * --port is given as well. TCP sockets: backlog 4096, SO_REUSEADDR, an IPv6
+ * --port is given as well. TCP sockets: backlog 4096, SO_REUSEADDR,
+ * --defer-accept, an IPv6
  * --listen address IPv6-only (as nginx does). A unix: path left behind by
  * a process that is gone (nothing answers on it) is replaced; one where a
  * server answers is "address already in use". --socket-mode is applied

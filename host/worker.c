@@ -97,6 +97,7 @@ void worker_conn_release(struct worker *w, struct conn *c) {
   if (c->next != NULL)
     c->next->prev = c->prev;
   w->nconns--;
+  w->nclosing--; /* every conn is released after conn_close() */
   accept_board_post(w);
   if (w->dev_crash == c)
     w->dev_crash = NULL;

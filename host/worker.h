@@ -46,7 +46,8 @@ struct worker {
   struct conn *pool;        /* released conns, buffers kept */
   struct conn *orphans;     /* abandoned responses a plugin may still touch */
   struct fetch *fetches;    /* mc_fetch()es in flight (fetch.c) */
-  unsigned nconns;
+  unsigned nconns;          /* in `active` */
+  unsigned nclosing; /* of those, closed: no socket, only the struct left */
   unsigned npool;
   struct exchange *spares; /* exchanges no request holds (exchange.c) */
   unsigned nspares;
@@ -88,6 +89,14 @@ struct conn *worker_conn_get(struct worker *w);
 
 /* conn.c gives a conn back once it is closed and no plugin holds it. */
 void worker_conn_release(struct worker *w, struct conn *c);
+
+/* Connections that hold a socket, which --max-connections and the balance
+ * between workers count: a closed one whose struct waits for its close
+ * callbacks (or for a plugin's response) holds none. A connection answered
+ * at accept (conn.c) is closed before the next one is accepted. */
+static inline unsigned worker_open_conns(const struct worker *w) {
+  return w->nconns - w->nclosing;
+}
 
 /* The worker must retire: a plugin fault, or a handler timeout. Stops
  * accepting at once, tells the master, drains, exits. */

@@ -31,3 +31,6 @@ endforeach()
 # wsframe.c, wshandshake.c, sha1.c, base64.c: the WebSocket codec against
 # RFC 6455's examples and rules, and the digest vectors.
 mchost_add_test(unit.wsframe TIMEOUT 30)
+
+# listen.c: the options of the TCP sockets it binds.
+mchost_add_test(unit.listen TIMEOUT 30)

@@ -1,18 +1,24 @@
 /*
- * test_sock.c - a connection's socket in libuv with the fewest system
- * calls (host/sock.c): connections are served on the adopted path and on
- * libuv's public one (MCHOST_TEST_SOCK_PLAIN), and a child process that a
- * plugin forks, which shares the worker's sockets, does not leave closed
- * sockets behind in the worker's epoll set.
+ * test_sock.c - a connection's socket with the fewest system calls:
+ * connections are served on the adopted path (host/sock.c) and on libuv's
+ * public one (MCHOST_TEST_SOCK_PLAIN); a child process that a plugin forks,
+ * which shares the worker's sockets, does not leave closed sockets behind
+ * in the worker's epoll set; a connection reaches the worker with its
+ * request (--defer-accept), which is read and answered at accept, so that
+ * its socket never joins the worker's epoll set (strace counts).
  *
  * Fixture: crash.so (GET /fork?ms=N forks a child that holds the worker's
  * descriptors for N ms).
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -25,13 +31,19 @@ static void stop(void) { srv_stop(&S); }
 
 TestSuite(sock, .fini = stop, .timeout = 60);
 
-/* env: NULL, or MCHOST_* settings for mchost (the harness passes no
- * other) */
-static void start(const char *const *env) {
-  const char *args[] = {"--plugin", CRASH, "--workers", "1", NULL};
+/* One worker, with `more` options (or NULL); env: NULL, or MCHOST_*
+ * settings for mchost (the harness passes no other). */
+static void start_with(const char *const *more, const char *const *env) {
+  const char *args[16] = {"--plugin", CRASH, "--workers", "1"};
+  size_t n = 4;
+  for (; more != NULL && *more != NULL && n < 15; more++)
+    args[n++] = *more;
+  args[n] = NULL;
   cr_assert_eq(srv_start_env(&S, args, env, 5000), 0,
                "mchost did not start" SRV_LOG_FMT, srv_log_tail(&S));
 }
+
+static void start(const char *const *env) { start_with(NULL, env); }
 
 /* 200 connections of one request each, then 50 requests on one
  * keep-alive connection. */
@@ -112,4 +124,139 @@ Test(sock, forked_child_does_not_make_the_worker_spin) {
                after - before);
   cr_expect_eq(http_get(S.port, "/", &r), 0);
   cr_expect_eq(r.status, 200);
+}
+
+/* Open descriptors of process pid, or -1. */
+static int fd_count(pid_t pid) {
+  char path[64];
+  struct dirent *e;
+  DIR *d;
+  int n = 0;
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+  if ((d = opendir(path)) == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+/* --defer-accept: a connection that has sent nothing stays in the kernel,
+ * and no worker holds a descriptor for it; its first bytes bring it to a
+ * worker, which answers at once. */
+Test(sock, a_silent_connection_waits_in_the_kernel) {
+  const char *more[] = {"--defer-accept", "30", NULL};
+  struct http_client c;
+  struct http_resp r;
+  int64_t until;
+  pid_t worker;
+  int before;
+
+  start_with(more, NULL);
+  worker = srv_the_worker(&S, 5000);
+  cr_assert_gt(worker, 0);
+  before = fd_count(worker);
+  cr_assert_gt(before, 0);
+  cr_assert_eq(http_open(&c, S.port, 2000), 0);
+  until = deadline_in(1000);
+  while (now_ms() < until) {
+    cr_assert_eq(fd_count(worker), before,
+                 "the worker took a connection that has sent nothing");
+    sleep_ms(50);
+  }
+  cr_assert_eq(http_send_str(&c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+  cr_assert_eq(http_read(&c, &r, 0, 5000), 0);
+  cr_expect_eq(r.status, 200);
+  cr_expect_eq(fd_count(worker), before + 1, "the keep-alive connection");
+  http_close(&c);
+}
+
+/* Runs strace on the worker's main thread, counting accept4() and
+ * epoll_ctl() into `out`, and returns its pid once it is attached. */
+static pid_t strace_start(pid_t worker, const char *out, const char *err) {
+  char p[16];
+  int64_t until = deadline_in(10000);
+  pid_t pid;
+
+  snprintf(p, sizeof p, "%d", (int)worker);
+  pid = fork();
+  if (pid == 0) {
+    int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || dup2(fd, 2) < 0)
+      _exit(127);
+    execlp("strace", "strace", "-p", p, "-e", "trace=accept4,epoll_ctl", "-o",
+           out, (char *)NULL);
+    _exit(127);
+  }
+  cr_assert_gt(pid, 0);
+  while (now_ms() < until) {
+    char *log = read_file(err, NULL);
+    int attached = log != NULL && strstr(log, "attached") != NULL;
+    int status;
+    free(log);
+    if (attached)
+      return pid;
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      cr_assert_fail(
+          "strace could not attach to the worker (exit %d; the tests "
+          "need strace: make test-deps)",
+          WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    sleep_ms(20);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  cr_assert_fail("strace did not attach to the worker in 10 s");
+  return -1;
+}
+
+/* Lines of `text` that begin with `call` and returned a descriptor or 0
+ * (not -1). */
+static int calls_that_worked(const char *text, const char *call) {
+  int n = 0;
+  size_t len = strlen(call);
+  for (const char *l = text; l != NULL && *l != '\0';) {
+    const char *end = strchr(l, '\n');
+    const char *eq = strstr(l, ") = ");
+    if (strncmp(l, call, len) == 0 && l[len] == '(' && eq != NULL &&
+        (end == NULL || eq < end) && eq[4] != '-' && eq[4] != '?')
+      n++;
+    l = end != NULL ? end + 1 : NULL;
+  }
+  return n;
+}
+
+/* A request that comes with its connection is read and answered at
+ * accept: a connection per request costs accept4, read, write and close,
+ * and its socket never joins the worker's epoll set. The only epoll_ctl()
+ * calls are the listening socket's re-arms, two every 16 accepts. */
+Test(sock, a_request_that_comes_with_its_connection_never_joins_epoll) {
+  char out[] = "/tmp/mchost-strace-XXXXXX", err[64];
+  struct http_resp r;
+  char *trace;
+  pid_t worker, tracer;
+  int accepts, ctls, fd;
+
+  start(NULL);
+  worker = srv_the_worker(&S, 5000);
+  cr_assert_gt(worker, 0);
+  cr_assert_geq(fd = mkstemp(out), 0);
+  close(fd);
+  snprintf(err, sizeof err, "%s.err", out);
+  tracer = strace_start(worker, out, err);
+  for (int i = 0; i < 64; i++) {
+    cr_assert_eq(http_get(S.port, "/", &r), 0, "request %d", i);
+    cr_assert_eq(r.status, 200);
+  }
+  kill(tracer, SIGINT);
+  waitpid(tracer, NULL, 0);
+  trace = read_file(out, NULL);
+  unlink(out);
+  unlink(err);
+  cr_assert_not_null(trace);
+  accepts = calls_that_worked(trace, "accept4");
+  ctls = calls_that_worked(trace, "epoll_ctl");
+  cr_expect_eq(accepts, 64, "%s", trace);
+  cr_expect_leq(ctls, 64 / 4, "%d epoll_ctl() for %d connections:\n%s", ctls,
+                accepts, trace);
+  free(trace);
 }
