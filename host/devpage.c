@@ -1,13 +1,11 @@
 /*
- * devpage.c - failures in the browser, in --dev only.
+ * devpage.c - failures in the browser, in --dev only: the workers' side.
  *
- * The master owns the state: when a --build fails or a new generation will
- * not load, it writes the failure to "dev-error" in its private snapshot
- * directory and tells every worker (MSG_DEV_ERROR); a build that succeeds,
- * or a generation that serves, removes it. Workers read the file when told
- * and at start (a replacement started meanwhile), and while they hold a
- * failure they answer every request with it instead of calling the
- * plugin: the old generation's answers would hide that the change never
+ * The master writes the failure to show, and the named report of a crash,
+ * into files next to the worker's snapshot (devreport.c). Workers read the
+ * failure when told and at start (a replacement started meanwhile), and
+ * while they hold one they answer every request with it instead of calling
+ * the plugin: the old generation's answers would hide that the change never
  * arrived. The HTML page reloads itself every 2 s, so the browser shows
  * the application again as soon as a build succeeds.
  */
@@ -22,106 +20,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bundle.h"
-#include "log.h"
-#include "master.h"
+#include "devreport.h"
+#include "fault.h"
 #include "worker.h"
 
-#define DEV_ERROR_FILE "dev-error"
-/* the named report of worker PID's fault, "dev-crash-PID" */
-#define DEV_CRASH_FILE "dev-crash-%d"
 /* how long a crash's 500 waits for the master to name its frames */
 #define CRASH_NAMES_WAIT_MS 1000
 /* a crash page must fit the conn's preallocated output buffer: the worker
  * that faulted may not allocate (OUT_START in exchange.c) */
-#define CRASH_PAGE_MAX 3600
+#define CRASH_PAGE_MAX (2 * DEVREPORT_CRASH_MAX)
 #define PAGE_MAX 32768
-
-/* ---- master ---- */
-
-static int write_file(const char *path, const char *a, const char *b) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
-  if (fd < 0)
-    return -errno;
-  if (write(fd, a, strlen(a)) < 0 || write(fd, b, strlen(b)) < 0)
-    rc = -errno;
-  close(fd);
-  return rc;
-}
-
-static void tell_workers(struct master *m) {
-  for (struct wproc *p = m->procs; p != NULL; p = p->next)
-    if (p->state != W_STOPPING)
-      wproc_tell(p, MSG_DEV_ERROR);
-}
-
-void devpage_set(struct master *m, const char *title, const char *text) {
-  char path[PATH_MAX + 32], head[512];
-  if (!m->cfg->dev || m->snapdir[0] == '\0')
-    return;
-  snprintf(path, sizeof path, "%s/" DEV_ERROR_FILE, m->snapdir);
-  snprintf(head, sizeof head, "%s\n", title);
-  if (write_file(path, head, text) != 0)
-    return;
-  tell_workers(m);
-}
-
-void devpage_clear(struct master *m) {
-  char path[PATH_MAX + 32];
-  if (!m->cfg->dev || m->snapdir[0] == '\0')
-    return;
-  snprintf(path, sizeof path, "%s/" DEV_ERROR_FILE, m->snapdir);
-  if (unlink(path) == 0)
-    tell_workers(m);
-}
-
-void devpage_crash_report(struct master *m, struct wproc *p,
-                          const struct fault_msg *f, const char *snapshot) {
-  static char text[CRASH_PAGE_MAX / 2];
-  char path[PATH_MAX + 32];
-  if (!m->cfg->dev || m->snapdir[0] == '\0')
-    return;
-  fault_format(f, snapshot, m->cfg->plugin, 1, text, sizeof text);
-  snprintf(path, sizeof path, "%s/" DEV_CRASH_FILE, m->snapdir, (int)p->pid);
-  if (write_file(path, text, "") == 0)
-    wproc_tell(p, MSG_DEV_CRASH);
-}
-
-static char *read_small(const char *path, size_t max) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  char *buf;
-  ssize_t n;
-  if (fd < 0)
-    return NULL;
-  if ((buf = malloc(max + 1)) == NULL) {
-    close(fd);
-    return NULL;
-  }
-  n = read(fd, buf, max);
-  close(fd);
-  if (n < 0) {
-    free(buf);
-    return NULL;
-  }
-  buf[n] = '\0';
-  return buf;
-}
-
-void devpage_load_error(struct master *m, unsigned generation, char *out,
-                        size_t len) {
-  char path[PATH_MAX + 64];
-  char *text;
-  reload_snapshot_path(m, generation, path, sizeof path - 8);
-  strcat(path, ".err");
-  out[0] = '\0';
-  if ((text = read_small(path, len - 1)) != NULL) {
-    snprintf(out, len, "%s", text);
-    free(text);
-    unlink(path);
-  }
-}
-
-/* ---- worker ---- */
 
 /* The file next to the worker's snapshot, in the master's directory. */
 static void file_next_to(const struct worker *w, const char *name, char *out,
@@ -135,17 +43,17 @@ void devpage_reload(struct worker *w) {
   char path[PATH_MAX + 32];
   if (!w->cfg->dev || w->replay)
     return;
-  file_next_to(w, DEV_ERROR_FILE, path, sizeof path);
+  file_next_to(w, DEVREPORT_ERROR_FILE, path, sizeof path);
   free(w->dev_error);
-  w->dev_error = read_small(path, PAGE_MAX / 2);
+  w->dev_error = devreport_read(path, PAGE_MAX / 2);
 }
 
 void devpage_note_load_error(struct worker *w, const char *msg) {
   char path[PATH_MAX + 32];
   if (!w->cfg->dev || w->replay)
     return;
-  snprintf(path, sizeof path, "%s.err", w->plugin_path);
-  write_file(path, msg, "\n");
+  snprintf(path, sizeof path, "%s" DEVREPORT_LOAD_ERROR_SUFFIX, w->plugin_path);
+  devreport_write(path, msg, "\n");
 }
 
 /* Appends s[0..len) to out (n used of cap), HTML-escaped or not. */
@@ -259,7 +167,7 @@ static void crash_answer(struct worker *w, struct conn *c, const char *report) {
 
 /* The master did not name the frames in time: module+offset it is. */
 static void crash_unnamed(uv_timer_t *t) {
-  static char report[CRASH_PAGE_MAX / 2];
+  static char report[DEVREPORT_CRASH_MAX];
   struct conn *c = t->data;
   struct worker *w = c->w;
   fault_format(&w->fault, w->plugin_path, w->cfg->plugin, 0, report,
@@ -280,13 +188,13 @@ void devpage_crash(struct worker *w, struct conn *c,
 }
 
 void devpage_crash_named(struct worker *w) {
-  static char report[CRASH_PAGE_MAX / 2];
+  static char report[DEVREPORT_CRASH_MAX];
   char path[PATH_MAX + 32], name[32];
   ssize_t n;
   int fd;
   if (w->dev_crash == NULL)
     return;
-  snprintf(name, sizeof name, DEV_CRASH_FILE, (int)getpid());
+  snprintf(name, sizeof name, DEVREPORT_CRASH_FILE, (int)getpid());
   file_next_to(w, name, path, sizeof path);
   if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
     return;

@@ -20,9 +20,8 @@ enum msg_type {
   MSG_REOPEN = 4,   /* master -> worker: reopen the access log (SIGUSR1) */
   MSG_RETIRING = 5, /* worker -> master: --max-requests reached, replace me */
   MSG_FAULT = 6,    /* worker -> master: a struct fault_msg follows (fault.h) */
-  MSG_DEV_ERROR =
-      7,            /* master -> worker: --dev error page changed (devpage.h) */
-  MSG_DEV_CRASH = 8 /* master -> worker: its fault's named report (devpage.h) */
+  MSG_DEV_ERROR = 7, /* master -> worker: --dev error changed (devreport.h) */
+  MSG_DEV_CRASH = 8  /* master -> worker: its crash report (devreport.h) */
 };
 
 /* MSG_TAINTED's value: why the worker retires. */

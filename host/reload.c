@@ -25,7 +25,7 @@
 
 #include "conffile.h"
 #include "deconst.h"
-#include "devpage.h"
+#include "devreport.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
@@ -200,8 +200,8 @@ static void reload_fail(struct master *m, const char *reason) {
   char title[128], why[2048];
 
   snprintf(title, sizeof title, "generation %u could not start", r->generation);
-  devpage_load_error(m, r->generation, why, sizeof why);
-  devpage_set(m, title, why[0] != '\0' ? why : reason);
+  devreport_load_error(m, r->generation, why, sizeof why);
+  devreport_set(m, title, why[0] != '\0' ? why : reason);
   log_error("reload to generation %u failed: %s; generation %u keeps "
             "serving",
             r->generation, reason, m->generation);
@@ -311,7 +311,7 @@ static void build_finish(struct master *m) {
   }
   if (r->build_status == 0 && r->build_sig == 0) {
     log_info("build succeeded in %llu ms", (unsigned long long)ms);
-    devpage_clear(m);
+    devreport_clear(m);
     reload_start_generation(m, r->force);
     return;
   }
@@ -324,7 +324,7 @@ static void build_finish(struct master *m) {
   snprintf(title, sizeof title, "the build failed (%s %d)",
            r->build_sig ? "signal" : "exit code",
            r->build_sig ? r->build_sig : (int)r->build_status);
-  devpage_set(m, title, r->build_log);
+  devreport_set(m, title, r->build_log);
   reload_done(m);
 }
 
@@ -503,7 +503,7 @@ void reload_on_worker_ready(struct master *m, struct wproc *p) {
       wproc_stop(q);
   snprintf(m->snapshot, sizeof m->snapshot, "%s", r->snapshot);
   m->plugin_st = r->st;
-  devpage_clear(m);
+  devreport_clear(m);
   log_info("reloaded: generation %u serving (%u worker%s, %s) in %llu ms; "
            "generation %u is draining",
            m->generation, ready, ready == 1 ? "" : "s", r->why,
@@ -566,12 +566,12 @@ void reload_cleanup(struct master *m) {
   for (unsigned g = 1; g <= m->last_generation; g++) {
     reload_snapshot_path(m, g, path, sizeof path - 8);
     unlink(path);
-    strcat(path, ".err"); /* devpage_note_load_error() */
+    strcat(path, DEVREPORT_LOAD_ERROR_SUFFIX); /* devpage_note_load_error() */
     unlink(path);
     reload_config_path(m, g, path, sizeof path);
     unlink(path);
   }
-  snprintf(path, sizeof path, "%s/dev-error", m->snapdir);
+  snprintf(path, sizeof path, "%s/" DEVREPORT_ERROR_FILE, m->snapdir);
   unlink(path);
   rmdir(m->snapdir);
   m->snapdir[0] = '\0';

@@ -17,7 +17,7 @@
 
 #include "bundle.h"
 #include "deconst.h"
-#include "devpage.h"
+#include "devreport.h"
 #include "log.h"
 #include "master.h"
 #include "wproc.h"
@@ -176,7 +176,7 @@ static void wproc_on_fault(struct wproc *p, struct fault_msg *f) {
   reload_snapshot_path(m, p->generation, snapshot, sizeof snapshot);
   snprintf(who, sizeof who, "worker %u (pid %d): ", p->id, p->pid);
   fault_log(who, f, snapshot, m->cfg->plugin, m->cfg->crash_dir);
-  devpage_crash_report(m, p, f, snapshot);
+  devreport_crash(m, p, f, snapshot);
   if (f->bundle[0] != '\0' && m->cfg->crash_dir != NULL)
     bundle_dir_trim(m->cfg->crash_dir, m->cfg->crash_max);
 }
