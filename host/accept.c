@@ -43,6 +43,7 @@
 #include "metrics.h"
 #include "proto.h"
 #include "sock.h"
+#include "uvcompat.h"
 #include "worker.h"
 
 /* Connections accepted per wakeup, and accepts between two re-arms of the
@@ -62,7 +63,7 @@
  * MCHOST_TEST_ACCEPT_PLAIN forces it, so that the tests take this path
  * (test_balance.c). */
 static const char *accept_plain_reason(void) {
-  if (UV_VERSION_HEX < ACCEPT_LIBUV_FIRST || UV_VERSION_HEX > ACCEPT_LIBUV_LAST)
+  if (!uvcompat_checked(ACCEPT_LIBUV_FIRST, ACCEPT_LIBUV_LAST))
     return "its internals were not checked in this libuv version";
   if (getenv("MCHOST_TEST_ACCEPT_PLAIN") != NULL)
     return "MCHOST_TEST_ACCEPT_PLAIN is set";

@@ -31,6 +31,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "uvcompat.h"
+
 /* libuv versions (UV_VERSION_HEX) whose internals each path was read in */
 #define ADOPT_LIBUV_FIRST 0x012c00
 #define ADOPT_LIBUV_LAST 0x0133ff
@@ -43,12 +45,6 @@ static atomic_int forked;
 
 static void on_fork(void) { atomic_store(&forked, 1); }
 
-static int checked(unsigned first, unsigned last) {
-  unsigned lib = uv_version();
-  return UV_VERSION_HEX >= first && UV_VERSION_HEX <= last && lib >= first &&
-         lib <= last;
-}
-
 void sock_init(uv_loop_t *loop) {
   static int registered;
   int fd;
@@ -58,8 +54,9 @@ void sock_init(uv_loop_t *loop) {
     return;
   if (!registered && pthread_atfork(on_fork, NULL, NULL) == 0)
     registered = 1;
-  close_ok = registered && checked(CLOSE_LIBUV_FIRST, CLOSE_LIBUV_LAST);
-  if (!checked(ADOPT_LIBUV_FIRST, ADOPT_LIBUV_LAST))
+  close_ok =
+      registered && uvcompat_checked(CLOSE_LIBUV_FIRST, CLOSE_LIBUV_LAST);
+  if (!uvcompat_checked(ADOPT_LIBUV_FIRST, ADOPT_LIBUV_LAST))
     return;
   if ((fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
     return;
