@@ -35,7 +35,9 @@ struct fetch {
   struct addrinfo *ai, *ai_next; /* addresses, the next one to try */
   unsigned pending;              /* handles and requests not yet done */
   int ending, err, connect_err, head_only, complete;
-  int tcp_open; /* f->tcp is initialized and not closing */
+  int tcp_open;      /* f->tcp is initialized and not closing */
+  struct conn *held; /* its callback waits for this conn's mc_work() */
+  int due;           /* fetch_work_done() delivers it next */
   llhttp_t parser;
   llhttp_settings_t settings;
   char *req; /* the request bytes */
@@ -148,11 +150,19 @@ static void call_cb(mc_response *res, void *arg) {
 
 static void call_detached(void *arg) { call_cb(NULL, arg); }
 
-/* Everything of the fetch is done: tell the plugin, then free it. */
+/* Everything of the fetch is done: tell the plugin, then free it. While
+ * its response waits for a mc_work() (it cannot be answered), the
+ * callback waits for fetch_work_done(): it never runs beside work(). */
 static void deliver(struct fetch *f) {
   struct worker *w = f->w;
   struct conn *c = f->c;
 
+  if (c != NULL && c->work_pending && c->res->state == RES_WORK)
+    f->held = c;
+  if (f->held != NULL) {
+    log_debug("an mc_fetch() ended in mc_work(): its callback follows done()");
+    return;
+  }
   if (f->wprev != NULL)
     f->wprev->wnext = f->wnext;
   else
@@ -208,21 +218,47 @@ static void end(struct fetch *f, int err) {
   uv_cancel((uv_req_t *)&f->gai); /* fails harmlessly when not queued */
 }
 
+/* A client that left: the response stays open until the plugin finishes
+ * it, so its fetches keep it (their callbacks get it, aborted). A response
+ * finished: they are detached, and told -ECANCELED with res NULL (finished
+ * by the host while a mc_work() runs, after its done()). */
 void fetch_conn_changed(struct conn *c) {
   struct fetch *f = c->fetches;
-  int keep = c->closing && answerable(c);
+  int keep = c->closing && (answerable(c) || c->res->state == RES_WORK);
 
   while (f != NULL) {
     struct fetch *next = f->next;
+    end(f, -ECANCELED);
     if (!keep) {
       f->c = NULL;
       f->next = NULL;
+      f->err = -ECANCELED;
+      if (c->work_pending)
+        f->held = c;
     }
-    end(f, -ECANCELED);
     f = next;
   }
   if (!keep)
     c->fetches = NULL;
+}
+
+void fetch_work_done(struct worker *w, struct conn *c) {
+  struct fetch *f;
+
+  for (f = w->fetches; f != NULL; f = f->wnext)
+    if (f->held == c) {
+      f->held = NULL;
+      f->due = f->pending == 0; /* else its handles' end delivers it */
+    }
+  /* A callback may start or end fetches, or start a mc_work(): rescan. */
+  for (;;) {
+    for (f = w->fetches; f != NULL && !f->due; f = f->wnext)
+      ;
+    if (f == NULL)
+      break;
+    f->due = 0;
+    deliver(f);
+  }
 }
 
 void fetch_worker_stop(struct worker *w) {

@@ -25,6 +25,11 @@ int fetch_parse_url(const char *url, struct fetch_url *out);
  * cancelled (conn.c calls this only when c->fetches is not NULL). */
 void fetch_conn_changed(struct conn *c);
 
+/* c's mc_work() has ended (done() returned, or work() faulted): the
+ * callbacks of its fetches that ended meanwhile are called now, with the
+ * response if it is still open, else with NULL and -ECANCELED. */
+void fetch_work_done(struct worker *w, struct conn *c);
+
 /* The worker's loop has ended: every fetch still running is cancelled and
  * its callback told, before mc_shutdown(). */
 void fetch_worker_stop(struct worker *w);

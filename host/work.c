@@ -14,12 +14,14 @@
  * like any plugin callback. Meanwhile the response is RES_WORK: deferred,
  * bounded by its deadline (deadline.c): a work() that hangs costs its
  * client a 503 and the worker retires, and done() still runs when work()
- * returns, so that the plugin can free its data.
+ * returns, so that the plugin can free its data. mc_fetch() callbacks of
+ * the response wait meanwhile: fetch_work_done() calls them after done().
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "conn.h"
+#include "fetch.h"
 #include "guard.h"
 #include "worker.h"
 
@@ -72,6 +74,7 @@ static void work_after(uv_work_t *req, int status) {
       c->res->state = RES_DEFERRED;
     worker_call_plugin(w, c, done, data);
   }
+  fetch_work_done(w, c);
   worker_check_idle(w);
 }
 

@@ -668,6 +668,10 @@ MC_EXTERN int mc_response_later(mc_response *res, unsigned ms,
  *   exits once work() returns, or at --kill-timeout). A streamed response
  *   goes on being written meanwhile, but mc_response_end() waits for
  *   done() (-EBUSY).
+ * - mc_fetch() callbacks of a response that waits for its work() wait
+ *   too: one whose fetch ends meanwhile is called right after done()
+ *   returns (see mc_fetch_cb), never while work() runs. Of a streamed
+ *   response, they come when their fetch ends.
  * One mc_work() at a time per response; a worker that stops waits for
  * every done() (up to --kill-timeout) before mc_shutdown().
  * -EINVAL: work or done is NULL; -EALREADY: the response is finished;
@@ -896,7 +900,17 @@ MC_EXTERN const char *mc_fetch_header(const mc_fetch_result *r,
  *   or by the host: --request-timeout's 503, a fault's 500): `res` is
  *   NULL, and the callback only frees what `data` holds;
  * - when the worker exits (--kill-timeout, or its last connection gone
- *   with the fetch still running): `res` as in the first case. */
+ *   with the fetch still running): `res` as in the first case.
+ * While a mc_work() of a response not yet begun runs, a fetch that ends
+ * or is cancelled (the client left, the deadline's 503) is held, and its
+ * callback called right after that work's done() returns, or, if work()
+ * faulted, once the host has answered 500: never while work() runs. By
+ * then: the response still open (done() left it deferred or began a
+ * stream), the callback gets it; a done() that started another mc_work()
+ * holds it again until that one's done(); the response finished (by
+ * done() or by the host), the callback gets NULL and -ECANCELED, as
+ * above. So a plugin that fetches and works for one request can merge
+ * both in whichever callback comes last. */
 typedef void (*mc_fetch_cb)(mc_response *res, const mc_fetch_result *r,
                             void *data);
 

@@ -2,14 +2,17 @@
  * test_fetch.c - mc_fetch() through real sockets on loopback. The fetch
  * fixture is both the plugin that fetches and the upstream it fetches
  * from; the hostile upstreams (nothing listening, a listener that never
- * answers) are sockets this test holds itself.
+ * answers) are sockets this test holds itself. The fetchwork suite runs
+ * a fetch and a mc_work() for one response (see its comment below).
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -174,4 +177,222 @@ Test(fetch, fault_in_the_callback_answers_500_and_retires) {
   cr_expect_eq(R.status, 500);
   cr_expect(wait_log(&S, "retiring this worker", 10000), "%s",
             srv_log_tail(&S));
+}
+
+/* ---- a fetch and a mc_work() for one response ----
+ *
+ * The fixture's /both starts both; its work() waits for a file this test
+ * creates, and the upstream is either the fixture itself (answers at once)
+ * or a socket this test holds and answers when it chooses. The host logs
+ * at debug level when a fetch ends while the work runs. */
+
+#define HELD "its callback follows done()"
+
+static char scratch[64];
+
+static void both_start(void) {
+  const char *args[] = {"--plugin",    FETCH,   "--workers", "1",
+                        "--log-level", "debug", NULL};
+  int err;
+
+  C.fd = -1;
+  snprintf(scratch, sizeof scratch, "/tmp/mchost-fetchwork-XXXXXX");
+  cr_assert_not_null(mkdtemp(scratch), "mkdtemp: %s", strerror(errno));
+  err = srv_start(&S, args, 5000);
+  cr_assert_eq(err, 0, "mchost did not start serving: %s" SRV_LOG_FMT,
+               strerror(-err), srv_log_tail(&S));
+}
+
+static void both_fini(void) {
+  fini();
+  rm_tree(scratch);
+}
+
+TestSuite(fetchwork, .init = both_start, .fini = both_fini, .timeout = 60);
+
+static void touch(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT, 0600);
+  cr_assert_geq(fd, 0, "create %s: %s", path, strerror(errno));
+  close(fd);
+}
+
+/* Sends GET target on C, a connection of its own. */
+static void send_get(const char *target) {
+  char req[640];
+  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target);
+  cr_assert_eq(http_open(&C, S.port, 5000), 0);
+  cr_assert_eq(http_send_str(&C, req), 0);
+}
+
+/* Reads the answer on C: 200 with `body`. */
+static void expect_answer(const char *body) {
+  struct http_resp r;
+  int err = http_read(&C, &r, 0, 20000);
+  cr_assert_eq(err, 0, "%s" SRV_LOG_FMT, http_strerror(err), srv_log_tail(&S));
+  cr_expect_eq(r.status, 200, "%d %s", r.status, r.body);
+  cr_expect_str_eq(r.body, body, SRV_LOG_FMT, srv_log_tail(&S));
+}
+
+/* The fetch has connected to the upstream on held_fd (so mc_run() ran). */
+static void upstream_connected(void) {
+  struct pollfd p = {.fd = held_fd, .events = POLLIN};
+  cr_assert_eq(poll(&p, 1, 10000), 1, "the fetch never connected");
+}
+
+/* The upstream on held_fd: takes the fetch's connection, reads its request
+ * head, answers `resp` and closes. */
+static void upstream_answer(const char *resp) {
+  struct pollfd p = {.fd = -1, .events = POLLIN};
+  char buf[2048];
+  size_t got = 0;
+  int fd;
+
+  upstream_connected();
+  fd = accept(held_fd, NULL, NULL);
+  cr_assert_geq(fd, 0, "accept: %s", strerror(errno));
+  p.fd = fd;
+  while (got < sizeof buf - 1) {
+    ssize_t n;
+    cr_assert_eq(poll(&p, 1, 10000), 1, "no request from the fetch");
+    n = read(fd, buf + got, sizeof buf - 1 - got);
+    cr_assert_gt(n, 0, "the fetch closed before its request was whole");
+    got += (size_t)n;
+    buf[got] = '\0';
+    if (strstr(buf, "\r\n\r\n") != NULL)
+      break;
+  }
+  cr_assert_eq(write(fd, resp, strlen(resp)), (ssize_t)strlen(resp));
+  close(fd);
+}
+
+/* The fetch ended while work() blocks, and its callback has not run. */
+static void expect_held(void) {
+  cr_assert(wait_log(&S, HELD, 10000), "the fetch was not held" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "both: fetch"), 0,
+               "the fetch's callback ran while work() ran" SRV_LOG_FMT,
+               srv_log_tail(&S));
+}
+
+/* Lets the blocked work() return. */
+static void release_work(void) {
+  char go[128];
+  snprintf(go, sizeof go, "%s/go", scratch);
+  touch(go);
+}
+
+/* The fetch's callback came once, after done(), cancelled: `how` is
+ * "res=null aborted=-1" or "res=yes aborted=1". */
+static void expect_cancelled_after_done(const char *how) {
+  char want[128];
+  snprintf(want, sizeof want, "both: fetch %s error%d order=done,fetch", how,
+           -ECANCELED);
+  cr_expect(wait_log(&S, want, 10000), SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect(log_stays(&S, "both: fetch", 1, 300), SRV_LOG_FMT,
+            srv_log_tail(&S));
+}
+
+/* The fetch ends while work() is still blocked: its callback is held, and
+ * comes once done() has returned, with the response still open; the last
+ * of the two answers with both results. */
+Test(fetchwork, fetch_that_ends_while_work_runs_follows_done) {
+  char target[512];
+
+  snprintf(target, sizeof target,
+           "/both?until=%s/go&url=http://127.0.0.1:%d/up/hello", scratch,
+           S.port);
+  send_get(target);
+  expect_held();
+  release_work();
+  expect_answer("order=done,fetch fetch=200:hello");
+  cr_expect_eq(log_count(&S, "both: fetch"), 1);
+}
+
+/* done() comes first and leaves the response deferred; the fetch's
+ * callback then comes when the upstream answers, and finishes it. */
+Test(fetchwork, work_that_ends_first_leaves_the_fetch_to_finish) {
+  char target[512];
+
+  snprintf(target, sizeof target,
+           "/both?timeout=20000&url=http://127.0.0.1:%d/", local_port(1));
+  send_get(target);
+  cr_assert(wait_log(&S, "both: done order=done", 10000), SRV_LOG_FMT,
+            srv_log_tail(&S));
+  upstream_answer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nup");
+  expect_answer("order=done,fetch fetch=200:up");
+  cr_expect_eq(log_count(&S, HELD), 0);
+}
+
+/* The fetch ends while work() runs, then done() finishes the response
+ * alone: the held callback is told once, after done(), as for a response
+ * finished before its fetch (res NULL, -ECANCELED), and the worker goes on
+ * serving. */
+Test(fetchwork, done_that_finishes_the_response_cancels_a_held_fetch) {
+  char target[512];
+
+  snprintf(target, sizeof target,
+           "/both?end=done&until=%s/go&url=http://127.0.0.1:%d/up/hello",
+           scratch, S.port);
+  send_get(target);
+  expect_held();
+  release_work();
+  expect_answer("done alone");
+  expect_cancelled_after_done("res=null aborted=-1");
+  get("/fetch?url=http://127.0.0.1:%d/up/hello", S.port);
+  cr_expect_eq(log_count(&S, "retiring this worker"), 0);
+}
+
+/* done() finishes the response while the fetch still waits for its
+ * upstream: the fetch is cancelled at once and its callback told once. */
+Test(fetchwork, done_that_finishes_the_response_cancels_a_running_fetch) {
+  char target[512];
+
+  snprintf(target, sizeof target,
+           "/both?end=done&timeout=20000&url=http://127.0.0.1:%d/",
+           local_port(1));
+  send_get(target);
+  expect_answer("done alone");
+  expect_cancelled_after_done("res=null aborted=-1");
+  cr_expect_eq(log_count(&S, HELD), 0);
+}
+
+/* The client leaves while work() and the fetch run: the fetch is
+ * cancelled, and its callback still gets the response (aborted), after
+ * done(), as for a client that leaves during a fetch alone. */
+Test(fetchwork, client_that_leaves_during_both_gets_the_fetch_after_done) {
+  char target[512];
+
+  snprintf(target, sizeof target,
+           "/both?until=%s/go&timeout=20000&url=http://127.0.0.1:%d/", scratch,
+           local_port(1));
+  send_get(target);
+  upstream_connected();
+  http_close(&C);
+  expect_held();
+  release_work();
+  expect_cancelled_after_done("res=yes aborted=1");
+  get("/fetch?url=http://127.0.0.1:%d/up/hello", S.port);
+  cr_expect_eq(log_count(&S, "retiring this worker"), 0);
+}
+
+/* work() blocks past the response's 300 ms deadline while the fetch waits
+ * for its upstream: the host answers 503 and cancels the fetch, whose
+ * callback still waits until work() has returned and done() has run (res
+ * NULL, -ECANCELED); the worker retires as after any missed deadline. */
+Test(fetchwork, fetch_cancelled_by_a_deadline_waits_for_done) {
+  char target[512];
+  struct http_resp r;
+  int err;
+
+  snprintf(target, sizeof target,
+           "/both?deadline=300&until=%s/go&timeout=20000&url=http://"
+           "127.0.0.1:%d/",
+           scratch, local_port(1));
+  send_get(target);
+  err = http_read(&C, &r, 0, 20000);
+  cr_assert_eq(err, 0, "%s" SRV_LOG_FMT, http_strerror(err), srv_log_tail(&S));
+  cr_expect_eq(r.status, 503);
+  expect_held();
+  release_work();
+  expect_cancelled_after_done("res=null aborted=-1");
 }

@@ -12,6 +12,15 @@
  *   GET  /fetch-leave?url=U  the same, logging "fetch: started" when it
  *        starts and "fetch: cancelled aborted=A res=R" when told -ECANCELED
  *   GET  /fetch-crash?url=U  the callback writes through NULL
+ *   GET  /both?url=U[&until=FILE][&timeout=MS][&end=done][&deadline=MS]
+ *        fetches U and runs a mc_work() whose work() waits until FILE
+ *        exists (20 s at most; no wait without until); the last of the
+ *        two callbacks answers 200 "order=O fetch=F" (O: "fetch,done" or
+ *        "done,fetch", F: "STATUS:BODY" or "errorE"). With end=done,
+ *        done() answers 200 "done alone" when the fetch has not come yet;
+ *        deadline=MS sets mc_response_timeout(MS).
+ *        Logs "both: done order=O" and
+ *        "both: fetch res=R aborted=A F order=O" (R "yes" or "null")
  *   anything else        200 "ok" (the harness's readiness probe) */
 #include <mchost.h>
 
@@ -19,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 MC_PLUGIN();
 
@@ -77,6 +88,99 @@ static void do_fetch(mc_request *req, mc_response *res, mc_fetch_cb cb,
     mc_log(MC_LOG_INFO, "fetch: started");
 }
 
+/* /both: a fetch and a mc_work() for one response, merged by whichever
+ * callback comes last. */
+struct both {
+  int pending; /* callbacks still to come: the fetch's and done() */
+  int end_in_done;
+  char until[256];
+  char order[32];
+  char fetched[128];
+};
+
+static void both_note(struct both *b, const char *what) {
+  size_t len = strlen(b->order);
+  snprintf(b->order + len, sizeof b->order - len, "%s%s", len ? "," : "", what);
+}
+
+static void both_reply(mc_response *res, struct both *b) {
+  char out[256];
+  int n = snprintf(out, sizeof out, "order=%s fetch=%s", b->order, b->fetched);
+  mc_response_send(res, 200, out, (size_t)n);
+}
+
+static void both_work(void *data) {
+  struct both *b = data;
+  struct timespec ts = {0, 10 * 1000000L};
+  for (int i = 0; b->until[0] != '\0' && i < 2000; i++) {
+    if (access(b->until, F_OK) == 0)
+      break;
+    nanosleep(&ts, NULL);
+  }
+}
+
+static void both_done(mc_response *res, void *data) {
+  struct both *b = data;
+  both_note(b, "done");
+  mc_log(MC_LOG_INFO, "both: done order=%s", b->order);
+  if (b->end_in_done && b->pending == 2)
+    mc_response_send(res, 200, "done alone", 10);
+  if (--b->pending > 0)
+    return;
+  both_reply(res, b);
+  free(b);
+}
+
+static void both_fetched(mc_response *res, const mc_fetch_result *r,
+                         void *data) {
+  struct both *b = data;
+  both_note(b, "fetch");
+  if (r->error == 0)
+    snprintf(b->fetched, sizeof b->fetched, "%d:%.*s", r->status,
+             (int)(r->body_len < 64 ? r->body_len : 64), r->body);
+  else
+    snprintf(b->fetched, sizeof b->fetched, "error%d", r->error);
+  mc_log(MC_LOG_INFO, "both: fetch res=%s aborted=%d %s order=%s",
+         res ? "yes" : "null", res ? mc_response_aborted(res) : -1, b->fetched,
+         b->order);
+  if (--b->pending > 0)
+    return;
+  if (res != NULL)
+    both_reply(res, b);
+  free(b);
+}
+
+static void both(mc_request *req, mc_response *res) {
+  mc_fetch_opts o = {0};
+  struct both *b = calloc(1, sizeof *b);
+  const char *s;
+  int err;
+
+  if (b == NULL) {
+    mc_response_send(res, 500, "oom", 3);
+    return;
+  }
+  b->pending = 2;
+  if ((s = mc_request_query_get(req, "until")) != NULL)
+    snprintf(b->until, sizeof b->until, "%s", s);
+  s = mc_request_query_get(req, "end");
+  b->end_in_done = s != NULL && strcmp(s, "done") == 0;
+  if ((s = mc_request_query_get(req, "deadline")) != NULL)
+    mc_response_timeout(res, (unsigned)strtoul(s, NULL, 10));
+  o.url = mc_request_query_get(req, "url");
+  if ((s = mc_request_query_get(req, "timeout")) != NULL)
+    o.timeout_ms = (unsigned)strtoul(s, NULL, 10);
+  if ((err = mc_fetch(res, &o, both_fetched, b)) < 0) {
+    free(b);
+    mc_response_send(res, 400, "refused", 7);
+    return;
+  }
+  if (mc_work(res, both_work, both_done, b) < 0) {
+    b->pending = 1; /* the fetch's callback, cancelled, frees b */
+    mc_response_send(res, 500, "mc_work failed", 14);
+  }
+}
+
 void mc_run(mc_request *req, mc_response *res) {
   const char *path = mc_request_path(req);
   static char leave_tag;
@@ -111,6 +215,8 @@ void mc_run(mc_request *req, mc_response *res) {
     do_fetch(req, res, answer, &leave_tag);
   } else if (strcmp(path, "/fetch-crash") == 0) {
     do_fetch(req, res, crash, NULL);
+  } else if (strcmp(path, "/both") == 0) {
+    both(req, res);
   } else {
     mc_response_send(res, 200, "ok", 2);
   }
