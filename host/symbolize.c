@@ -4,10 +4,17 @@
  * The file is opened as data with dwfl_report_offline(), in the master
  * (which never maps plugin code) or in `mchost replay`. It allocates
  * freely: never call it from a worker that has faulted (see fault.c).
+ *
+ * libdw is loaded with dlopen() the first time a report needs it, not
+ * linked: the workers are the same executable, and linking would map
+ * libdw, libelf and their compression libraries (about 0.5 MiB of RSS)
+ * into every worker, which never reads DWARF. Without libdw.so.1 at run
+ * time, reports name module+offset only (see fault.c).
  */
 #define _GNU_SOURCE
 #include "symbolize.h"
 
+#include <dlfcn.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
@@ -24,6 +31,57 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Every libdw and libelf function used here (libelf is a dependency of
+ * libdw: dlsym() on libdw's handle finds its functions too). */
+#define DW_FUNCTIONS(X)                                                        \
+  X(dwfl_begin)                                                                \
+  X(dwfl_end)                                                                  \
+  X(dwfl_report_offline)                                                       \
+  X(dwfl_report_end)                                                           \
+  X(dwfl_build_id_find_elf)                                                    \
+  X(dwfl_standard_find_debuginfo)                                              \
+  X(dwfl_offline_section_address)                                              \
+  X(dwfl_module_addrdie)                                                       \
+  X(dwfl_module_getelf)                                                        \
+  X(dwfl_module_addrinfo)                                                      \
+  X(dwfl_module_getsrc)                                                        \
+  X(dwfl_lineinfo)                                                             \
+  X(dwarf_getscopes)                                                           \
+  X(dwarf_tag)                                                                 \
+  X(dwarf_formstring)                                                          \
+  X(dwarf_attr_integrate)                                                      \
+  X(dwelf_elf_gnu_build_id)                                                    \
+  X(elf_version)                                                               \
+  X(elf_begin)                                                                 \
+  X(elf_end)
+
+static struct {
+  int tried, ok;
+#define X(f) __typeof__(f) *f;
+  DW_FUNCTIONS(X)
+#undef X
+} dw;
+
+/* Loads libdw once: 0, or -ENOSYS. */
+static int dw_load(void) {
+  void *h;
+
+  if (dw.tried)
+    return dw.ok ? 0 : -ENOSYS;
+  dw.tried = 1;
+  if ((h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL)) == NULL)
+    return -ENOSYS;
+#define X(f)                                                                   \
+  if ((*(void **)&dw.f = dlsym(h, #f)) == NULL) {                              \
+    dlclose(h);                                                                \
+    return -ENOSYS;                                                            \
+  }
+  DW_FUNCTIONS(X)
+#undef X
+  dw.ok = 1;
+  return 0;
+}
+
 /* The last file read: a backtrace asks about one module several times. */
 static struct {
   Dwfl *dwfl;
@@ -32,12 +90,6 @@ static struct {
   struct stat st;
   int lines;
 } cache;
-
-static const Dwfl_Callbacks callbacks = {
-    .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .section_address = dwfl_offline_section_address,
-};
 
 /* A system library's separate debug information (libc's is tens of MB)
  * takes a third of a second to read: its own symbol table is enough. */
@@ -50,15 +102,13 @@ static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
   return -1;
 }
 
-static const Dwfl_Callbacks symbols_only = {
-    .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = no_debuginfo,
-    .section_address = dwfl_offline_section_address,
-};
+/* With line information (separate debug files included), or the file's
+ * own symbols only. */
+static Dwfl_Callbacks callbacks, symbols_only;
 
 void symbolize_release(void) {
   if (cache.dwfl != NULL)
-    dwfl_end(cache.dwfl);
+    dw.dwfl_end(cache.dwfl);
   memset(&cache, 0, sizeof cache);
 }
 
@@ -74,10 +124,15 @@ static Dwfl_Module *module_for(const char *path, int lines) {
       st.st_mtim.tv_nsec == cache.st.st_mtim.tv_nsec)
     return cache.mod;
   symbolize_release();
-  if ((cache.dwfl = dwfl_begin(lines ? &callbacks : &symbols_only)) == NULL)
+  callbacks.find_elf = symbols_only.find_elf = dw.dwfl_build_id_find_elf;
+  callbacks.section_address = symbols_only.section_address =
+      dw.dwfl_offline_section_address;
+  callbacks.find_debuginfo = dw.dwfl_standard_find_debuginfo;
+  symbols_only.find_debuginfo = no_debuginfo;
+  if ((cache.dwfl = dw.dwfl_begin(lines ? &callbacks : &symbols_only)) == NULL)
     return NULL;
-  cache.mod = dwfl_report_offline(cache.dwfl, "", path, -1);
-  dwfl_report_end(cache.dwfl, NULL, NULL);
+  cache.mod = dw.dwfl_report_offline(cache.dwfl, "", path, -1);
+  dw.dwfl_report_end(cache.dwfl, NULL, NULL);
   if (cache.mod == NULL) {
     symbolize_release();
     return NULL;
@@ -92,18 +147,18 @@ static Dwfl_Module *module_for(const char *path, int lines) {
  * (the symbol table knows only the function it was inlined into). */
 static const char *dwarf_function(Dwfl_Module *mod, GElf_Addr addr) {
   Dwarf_Addr bias = 0;
-  Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias), *scopes = NULL;
+  Dwarf_Die *cu = dw.dwfl_module_addrdie(mod, addr, &bias), *scopes = NULL;
   const char *name = NULL;
   int n;
 
-  if (cu == NULL || (n = dwarf_getscopes(cu, addr - bias, &scopes)) <= 0)
+  if (cu == NULL || (n = dw.dwarf_getscopes(cu, addr - bias, &scopes)) <= 0)
     return NULL;
   for (int i = 0; i < n && name == NULL; i++) {
-    int tag = dwarf_tag(&scopes[i]);
+    int tag = dw.dwarf_tag(&scopes[i]);
     Dwarf_Attribute attr;
     if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine)
-      name =
-          dwarf_formstring(dwarf_attr_integrate(&scopes[i], DW_AT_name, &attr));
+      name = dw.dwarf_formstring(
+          dw.dwarf_attr_integrate(&scopes[i], DW_AT_name, &attr));
   }
   free(scopes);
   return name;
@@ -111,7 +166,7 @@ static const char *dwarf_function(Dwfl_Module *mod, GElf_Addr addr) {
 
 int symbolize(const char *path, uint64_t offset, int exact, int lines,
               char *out, size_t len) {
-  Dwfl_Module *mod = module_for(path, lines);
+  Dwfl_Module *mod;
   GElf_Addr bias = 0, addr, symoff = 0;
   GElf_Sym sym;
   const char *name, *file, *slash, *inner;
@@ -119,18 +174,20 @@ int symbolize(const char *path, uint64_t offset, int exact, int lines,
   int lineno = 0;
 
   out[0] = '\0';
-  if (mod == NULL)
+  if (dw_load() != 0)
+    return -ENOSYS;
+  if ((mod = module_for(path, lines)) == NULL)
     return -errno ? -errno : -EINVAL;
-  if (dwfl_module_getelf(mod, &bias) == NULL)
+  if (dw.dwfl_module_getelf(mod, &bias) == NULL)
     return -ENOEXEC;
   /* A return address is the instruction after the call, which may belong
    * to the next line, or past the end of a noreturn function. */
   addr = bias + offset - (exact ? 0 : 1);
-  name = dwfl_module_addrinfo(mod, addr, &symoff, &sym, NULL, NULL, NULL);
-  line = dwfl_module_getsrc(mod, addr);
+  name = dw.dwfl_module_addrinfo(mod, addr, &symoff, &sym, NULL, NULL, NULL);
+  line = dw.dwfl_module_getsrc(mod, addr);
   if (line != NULL && (inner = dwarf_function(mod, addr)) != NULL)
     name = inner;
-  file = line != NULL ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
+  file = line != NULL ? dw.dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
                       : NULL;
   if (name == NULL && file == NULL)
     return -ENOENT;
@@ -153,20 +210,25 @@ int symbolize_build_id(const char *path, char *out, size_t len) {
   ssize_t n;
 
   out[0] = '\0';
+  if (dw_load() != 0) {
+    if (fd >= 0)
+      close(fd);
+    return -ENOSYS;
+  }
   if (fd < 0)
     return -errno;
-  elf_version(EV_CURRENT);
-  if ((elf = elf_begin(fd, ELF_C_READ_MMAP, NULL)) == NULL) {
+  dw.elf_version(EV_CURRENT);
+  if ((elf = dw.elf_begin(fd, ELF_C_READ_MMAP, NULL)) == NULL) {
     close(fd);
     return -ENOEXEC;
   }
-  n = dwelf_elf_gnu_build_id(elf, &id);
+  n = dw.dwelf_elf_gnu_build_id(elf, &id);
   if (n > 0 && (size_t)n * 2 < len) {
     for (ssize_t i = 0; i < n; i++)
       snprintf(out + 2 * i, 3, "%02x", ((const unsigned char *)id)[i]);
     rc = 0;
   }
-  elf_end(elf);
+  dw.elf_end(elf);
   close(fd);
   return rc;
 }

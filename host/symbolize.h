@@ -16,7 +16,8 @@
  * file's own symbol table only, never separate debug information (fast:
  * for system libraries). Returns 0, or
  * -ENOENT when the file has nothing to say about the address (out is
- * then empty), or another negative errno when it cannot be read.
+ * then empty), -ENOSYS when libdw.so.1 cannot be loaded, or another
+ * negative errno when the file cannot be read.
  * The last file read stays open for the next call (one per backtrace
  * frame); symbolize_release() closes it.
  */
