@@ -5,7 +5,9 @@
  * which shares the worker's sockets, does not leave closed sockets behind
  * in the worker's epoll set; a connection reaches the worker with its
  * request (--defer-accept), which is read and answered at accept, so that
- * its socket never joins the worker's epoll set (strace counts).
+ * its socket never joins the worker's epoll set, and costs no ioctl and no
+ * setsockopt either (strace counts, which also tell libuv's public path
+ * apart).
  *
  * Fixture: crash.so (GET /fork?ms=N forks a child that holds the worker's
  * descriptors for N ms).
@@ -171,8 +173,9 @@ Test(sock, a_silent_connection_waits_in_the_kernel) {
   http_close(&c);
 }
 
-/* Runs strace on the worker's main thread, counting accept4() and
- * epoll_ctl() into `out`, and returns its pid once it is attached. */
+/* Runs strace on the worker's main thread, logging the calls a new
+ * connection may cost besides read, write and close into `out`, and
+ * returns its pid once it is attached. */
 static pid_t strace_start(pid_t worker, const char *out, const char *err) {
   char p[16];
   int64_t until = deadline_in(10000);
@@ -184,8 +187,8 @@ static pid_t strace_start(pid_t worker, const char *out, const char *err) {
     int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || dup2(fd, 2) < 0)
       _exit(127);
-    execlp("strace", "strace", "-p", p, "-e", "trace=accept4,epoll_ctl", "-o",
-           out, (char *)NULL);
+    execlp("strace", "strace", "-p", p, "-e",
+           "trace=accept4,epoll_ctl,ioctl,setsockopt", "-o", out, (char *)NULL);
     _exit(127);
   }
   cr_assert_gt(pid, 0);
@@ -209,34 +212,39 @@ static pid_t strace_start(pid_t worker, const char *out, const char *err) {
   return -1;
 }
 
-/* Lines of `text` that begin with `call` and returned a descriptor or 0
- * (not -1). */
-static int calls_that_worked(const char *text, const char *call) {
+/* Lines of `text` that begin with `call`: every call made, or (`worked`)
+ * only those that returned a descriptor or 0. */
+static int calls(const char *text, const char *call, int worked) {
   int n = 0;
   size_t len = strlen(call);
   for (const char *l = text; l != NULL && *l != '\0';) {
     const char *end = strchr(l, '\n');
     const char *eq = strstr(l, ") = ");
-    if (strncmp(l, call, len) == 0 && l[len] == '(' && eq != NULL &&
-        (end == NULL || eq < end) && eq[4] != '-' && eq[4] != '?')
+    if (strncmp(l, call, len) == 0 && l[len] == '(' &&
+        (!worked || (eq != NULL && (end == NULL || eq < end) && eq[4] != '-' &&
+                     eq[4] != '?')))
       n++;
     l = end != NULL ? end + 1 : NULL;
   }
   return n;
 }
 
-/* A request that comes with its connection is read and answered at
- * accept: a connection per request costs accept4, read, write and close,
- * and its socket never joins the worker's epoll set. The only epoll_ctl()
- * calls are the listening socket's re-arms, two every 16 accepts. */
-Test(sock, a_request_that_comes_with_its_connection_never_joins_epoll) {
+struct cost {
+  int accepts, epoll_ctls, ioctls, setsockopts;
+  char *trace;
+};
+
+/* 64 connections of one request each (Connection: close), sent as soon as
+ * each is connected, to one worker started with `env`: what its main thread
+ * spent on them besides read, write and close. */
+static struct cost connections_cost(const char *const *env) {
   char out[] = "/tmp/mchost-strace-XXXXXX", err[64];
   struct http_resp r;
-  char *trace;
+  struct cost c;
   pid_t worker, tracer;
-  int accepts, ctls, fd;
+  int fd;
 
-  start(NULL);
+  start(env);
   worker = srv_the_worker(&S, 5000);
   cr_assert_gt(worker, 0);
   cr_assert_geq(fd = mkstemp(out), 0);
@@ -249,14 +257,40 @@ Test(sock, a_request_that_comes_with_its_connection_never_joins_epoll) {
   }
   kill(tracer, SIGINT);
   waitpid(tracer, NULL, 0);
-  trace = read_file(out, NULL);
+  c.trace = read_file(out, NULL);
   unlink(out);
   unlink(err);
-  cr_assert_not_null(trace);
-  accepts = calls_that_worked(trace, "accept4");
-  ctls = calls_that_worked(trace, "epoll_ctl");
-  cr_expect_eq(accepts, 64, "%s", trace);
-  cr_expect_leq(ctls, 64 / 4, "%d epoll_ctl() for %d connections:\n%s", ctls,
-                accepts, trace);
-  free(trace);
+  cr_assert_not_null(c.trace);
+  c.accepts = calls(c.trace, "accept4", 1);
+  c.epoll_ctls = calls(c.trace, "epoll_ctl", 0);
+  c.ioctls = calls(c.trace, "ioctl", 0);
+  c.setsockopts = calls(c.trace, "setsockopt", 0);
+  cr_expect_eq(c.accepts, 64, "%s", c.trace);
+  return c;
+}
+
+/* A request that comes with its connection is read and answered at
+ * accept: a connection per request costs accept4, read, write and close.
+ * Its socket never joins the worker's epoll set (the only epoll_ctl()
+ * calls are the listening socket's re-arms, two every 16 accepts), libuv
+ * does not set O_NONBLOCK again (ioctl), and a connection written to once
+ * gets no TCP_NODELAY (setsockopt). */
+Test(sock, a_request_that_comes_with_its_connection_never_joins_epoll) {
+  struct cost c = connections_cost(NULL);
+  cr_expect_leq(c.epoll_ctls, 64 / 4, "%d epoll_ctl() for %d connections:\n%s",
+                c.epoll_ctls, c.accepts, c.trace);
+  cr_expect_eq(c.ioctls, 0, "%s", c.trace);
+  cr_expect_eq(c.setsockopts, 0, "%s", c.trace);
+  free(c.trace);
+}
+
+/* The same count tells libuv's public path apart: uv_tcp_open() sets
+ * O_NONBLOCK with ioctl(FIONBIO), and uv_close() removes each socket from
+ * epoll (host/sock.c). */
+Test(sock, the_count_tells_libuvs_public_path_apart) {
+  const char *env[] = {"MCHOST_TEST_SOCK_PLAIN=1", NULL};
+  struct cost c = connections_cost(env);
+  cr_expect_geq(c.ioctls, 64, "%s", c.trace);
+  cr_expect_geq(c.epoll_ctls, 64, "%s", c.trace);
+  free(c.trace);
 }
