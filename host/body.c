@@ -32,7 +32,7 @@
 
 int body_append(mc_request *req, const char *at, size_t len) {
   /* one byte more: the body is kept NUL-terminated */
-  if (buf_grow(&req->body, &req->body_cap, req->body_len + len + 1) != 0)
+  if (buf_grow(&req->body, &req->body_cap, req->body_len + len + 1, 4096) != 0)
     return -ENOMEM;
   memcpy(req->body + req->body_len, at, len);
   req->body_len += len;

@@ -292,9 +292,9 @@ int conn_output(struct conn *c, const uv_buf_t *bufs, unsigned n);
 /* Writes queued output now (one vectored write when possible). */
 void conn_flush(struct conn *c);
 /* Grows the heap block *data, of *cap bytes, to hold at least `need`,
- * doubling from 4 KiB. Returns 0, or -ENOMEM with *data and *cap as they
- * were. */
-int buf_grow(char **data, size_t *cap, size_t need);
+ * doubling from `first` bytes (from *cap once it has some). Returns 0, or
+ * -ENOMEM with *data and *cap as they were. */
+int buf_grow(char **data, size_t *cap, size_t need, size_t first);
 /* Appends to a buffer, growing it. Returns 0 or -ENOMEM. */
 int buf_append(struct buf *b, const void *data, size_t len);
 

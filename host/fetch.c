@@ -108,17 +108,11 @@ int fetch_parse_url(const char *url, struct fetch_url *out) {
 
 /* ---- buffers ---- */
 
+/* Appends, keeping a NUL after: from 256 bytes, for a fetch's request and
+ * head are small. */
 static int buf_add(struct buf *b, const char *s, size_t len) {
-  if (b->len + len + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    char *d;
-    while (cap < b->len + len + 1)
-      cap *= 2;
-    if ((d = realloc(b->data, cap)) == NULL)
-      return -ENOMEM;
-    b->data = d;
-    b->cap = cap;
-  }
+  if (buf_grow(&b->data, &b->cap, b->len + len + 1, 256) != 0)
+    return -ENOMEM;
   memcpy(b->data + b->len, s, len);
   b->len += len;
   b->data[b->len] = '\0';

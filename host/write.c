@@ -14,8 +14,8 @@
 
 #include "conn.h"
 
-int buf_grow(char **data, size_t *cap, size_t need) {
-  size_t n = *cap ? *cap : 4096;
+int buf_grow(char **data, size_t *cap, size_t need, size_t first) {
+  size_t n = *cap ? *cap : first;
   char *nd;
   if (need <= *cap)
     return 0;
@@ -29,7 +29,7 @@ int buf_grow(char **data, size_t *cap, size_t need) {
 }
 
 int buf_append(struct buf *b, const void *data, size_t len) {
-  if (buf_grow(&b->data, &b->cap, b->len + len) != 0)
+  if (buf_grow(&b->data, &b->cap, b->len + len, 4096) != 0)
     return -ENOMEM;
   memcpy(b->data + b->len, data, len);
   b->len += len;

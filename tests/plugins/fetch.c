@@ -28,8 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "wait_until.h"
 
 MC_PLUGIN();
 
@@ -111,12 +111,7 @@ static void both_reply(mc_response *res, struct both *b) {
 
 static void both_work(void *data) {
   struct both *b = data;
-  struct timespec ts = {0, 10 * 1000000L};
-  for (int i = 0; b->until[0] != '\0' && i < 2000; i++) {
-    if (access(b->until, F_OK) == 0)
-      break;
-    nanosleep(&ts, NULL);
-  }
+  wait_until(b->until);
 }
 
 static void both_done(mc_response *res, void *data) {

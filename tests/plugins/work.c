@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "wait_until.h"
 
 MC_PLUGIN();
 
@@ -29,12 +29,7 @@ struct job {
 
 static void job_work(void *data) {
   struct job *j = data;
-  struct timespec ts = {0, 10 * 1000000L};
-  for (int i = 0; j->until[0] != '\0' && i < 2000; i++) {
-    if (access(j->until, F_OK) == 0)
-      break;
-    nanosleep(&ts, NULL);
-  }
+  wait_until(j->until);
   if (j->crash_in_work)
     *null_ptr = 1;
 }
