@@ -173,7 +173,10 @@ async def flood(port, n, size, slow):
         await ws.send(f"flood:{n}:{size}")
         got = 0
         while True:
-            msg = await asyncio.wait_for(ws.recv(), T)
+            # 12.8 MB through a reader that pauses: on a loaded machine
+            # (ASan, 2 CPUs) one wait may take longer than T; a stall
+            # still fails.
+            msg = await asyncio.wait_for(ws.recv(), 3 * T)
             if isinstance(msg, str):
                 break
             if len(msg) != size:
