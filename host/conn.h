@@ -86,6 +86,9 @@ struct mc_response {
   uint64_t timeout_ms; /* mc_response_timeout(), or RES_TIMEOUT_DEFAULT */
   void (*drain_cb)(mc_response *res, void *data); /* mc_response_on_drain */
   void *drain_data;
+  void (*shutdown_cb)(mc_response *res, void *data); /* stream.c */
+  void *shutdown_data;
+  int told_shutdown; /* its worker's stop reached it (stream.c) */
 };
 
 #define RES_TIMEOUT_DEFAULT UINT64_MAX

@@ -15,6 +15,7 @@
 #include "deconst.h"
 #include "http_status.h"
 #include "metrics.h"
+#include "stream.h"
 #include "worker.h"
 
 /* The head: status line, host headers, plugin headers, framing. */
@@ -32,6 +33,8 @@ void response_reset(mc_response *res, struct conn *c) {
   res->chunked = 0;
   res->later_cb = NULL;
   res->later_data = NULL;
+  res->shutdown_cb = NULL;
+  res->told_shutdown = 0;
   res->timeout_ms = RES_TIMEOUT_DEFAULT;
 }
 
@@ -255,6 +258,8 @@ MC_EXTERN int mc_response_begin(mc_response *res, int status) {
   b = uv_buf_init(head, (unsigned)build_head(res, status, -1, &chunked, head));
   res->state = RES_STREAMING;
   res->chunked = chunked;
+  if (res->c->w->stopping)
+    stream_begun_stopping(res->c);
   /* From a deferred response's deadline to a stream's idle limit. */
   if (res->c->timer_kind == TIMER_REQUEST)
     conn_response_progress(res->c, 1);
@@ -269,7 +274,7 @@ MC_EXTERN int mc_response_write(mc_response *res, const void *data,
 
   if (res->state != RES_STREAMING)
     return -EALREADY;
-  if (res->c->closing)
+  if (res->c->closing || res->aborted) /* gone, or ended by a stop */
     return -EPIPE;
   if (len == 0 || res->head_only || !body_allowed(res->status))
     return 0;
@@ -296,7 +301,7 @@ MC_EXTERN int mc_response_end(mc_response *res) {
   if (res->c->work_pending)
     return -EBUSY;
   /* A HEAD response has no body, not even the last chunk. */
-  if (res->chunked && !res->head_only && !res->c->closing) {
+  if (res->chunked && !res->head_only && !res->c->closing && !res->aborted) {
     uv_buf_t b = uv_buf_init((char *)"0\r\n\r\n", 5);
     rc = conn_output(res->c, &b, 1);
   }
@@ -326,6 +331,8 @@ MC_EXTERN int mc_response_on_drain(mc_response *res,
   int rc;
   if (cb == NULL || res->state != RES_STREAMING)
     return -EINVAL;
+  if (res->aborted)
+    return -EPIPE;
   if ((rc = conn_on_drain(res->c, response_on_drain)) != 0)
     return rc;
   res->drain_cb = cb;

@@ -26,6 +26,7 @@
 #include "parse.h"
 #include "proto.h"
 #include "request.h"
+#include "stream.h"
 #include "utc.h"
 #include "ws.h"
 
@@ -153,6 +154,8 @@ static void worker_stop(struct worker *w, const char *why) {
   /* A WebSocket has no request boundary to stop at: the plugin is told,
    * then it gets its close frame (1001). */
   ws_stop_all(w);
+  /* Nor has a streamed response: the same, then its last chunk. */
+  stream_stop_all(w);
   /* Open connections are not closed here: a client may be sending its next
    * request on an idle keep-alive connection right now, and closing would
    * lose it (the race every keep-alive close has). Every keep-alive decision

@@ -54,6 +54,7 @@ struct worker {
   char *input; /* every conn reads into this, and keeps only the rest */
 
   int stopping;
+  uv_idle_t stream_stop; /* streams begun while stopping (stream.c) */
   int tainted;
   int told_tainted; /* MSG_TAINTED sent (atomic: see worker_tell_tainted()) */
   int tell_failed;  /* ...but its write failed */

@@ -119,8 +119,11 @@ void conn_flush(struct conn *c) {
     }
     c->out.len = 0;
   }
-  if (c->close_after &&
-      (c->res->state == RES_IDLE || c->res->state == RES_ABANDONED))
+  /* A stream ended by its worker's stop (stream.c) is aborted: its
+   * connection ends once its last chunk is out, without waiting for the
+   * plugin's mc_response_end(). */
+  if (c->close_after && (c->res->state == RES_IDLE ||
+                         c->res->state == RES_ABANDONED || c->res->aborted))
     conn_linger(c);
 }
 

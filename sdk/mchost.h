@@ -599,6 +599,32 @@ MC_EXTERN int mc_response_on_drain(mc_response *res,
                                    void (*cb)(mc_response *res, void *data),
                                    void *data);
 
+/* When the worker stops (a reload by SIGHUP or --dev, a graceful stop, a
+ * retirement), a stream cannot go on: its client should come back to the
+ * next generation. Calls cb(res, data) once, on the worker's loop and under
+ * the crash guard (a fault costs what a fault in mc_run() costs: the
+ * stream is cut, without its last chunk), when the worker begins to stop,
+ * or, for a stream begun while it stops, on the next turn of the loop. The
+ * hook may write a last piece (an SSE "retry:" line or a last event; a
+ * write refused with -EAGAIN is best dropped) and mc_response_end() the
+ * stream. A second call replaces the pending hook; it is dropped when the
+ * response ends.
+ * Whatever the hook does not end, mchost ends for the client with the
+ * stream's last chunk (for an HTTP/1.0 client, the end of the connection)
+ * once the hook returns, or at once without a hook, and the connection
+ * closes once that is out. From then on the response is as if the client
+ * had gone: mc_response_aborted() is 1, mc_response_write() and
+ * mc_response_on_drain() return -EPIPE, a pending drain callback is called
+ * now, and the plugin still calls mc_response_end() (at the latest when
+ * its mc_work() is done): the worker exits once every response is ended,
+ * or at --kill-timeout.
+ * -EINVAL: cb is NULL, or the response is not streaming;
+ * -EPIPE: the client is gone, or the stream was ended by the stop already
+ *         (cb is not called). */
+MC_EXTERN int mc_response_on_shutdown(mc_response *res,
+                                      void (*cb)(mc_response *res, void *data),
+                                      void *data);
+
 /* Finishes a streamed response. -EALREADY: not streaming; -EBUSY: a
  * mc_work() of this response is still running (end it from its done). */
 MC_EXTERN int mc_response_end(mc_response *res);

@@ -11,6 +11,9 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,4 +289,161 @@ Test(stream, quiet_stream_ends_at_its_response_timeout) {
 Test(stream, quiet_stream_ends_at_stream_timeout) {
   const char *more[] = {"--stream-timeout", "1", NULL};
   quiet_stream_ends("/quiet", more, 1000);
+}
+
+/* ---- a stream when its worker stops (mc_response_on_shutdown()) ---- */
+
+/* Opens an endless SSE stream (`query` picks the hook), reads until its
+ * first event, reloads (SIGHUP) and reads what follows until the server
+ * closes the connection, into `got` (NUL-terminated). Returns the old
+ * worker, which --kill-timeout 30 would keep for 30 s. */
+static pid_t stream_across_reload(const char *query, char *got, size_t size,
+                                  int *closed) {
+  const char *more[] = {"--kill-timeout", "30", NULL};
+  char req[256];
+  size_t len = 0;
+  int64_t deadline;
+  pid_t old;
+  ssize_t n;
+
+  start_stream(more);
+  old = the_worker();
+  cr_assert_eq(http_open(&C, S.port, 2000), 0);
+  snprintf(req, sizeof req,
+           "GET /sse?n=1000000&ms=50%s HTTP/1.1\r\nHost: t\r\n\r\n", query);
+  cr_assert_eq(http_send_str(&C, req), 0);
+  *closed = 0;
+  got[0] = '\0';
+  deadline = deadline_in(20000);
+  while (!*closed && len + 1 < size && remaining_ms(deadline) > 0) {
+    int had = strstr(got, "data: 0\n") != NULL;
+    n = recv(C.fd, got + len, size - 1 - len, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+      *closed = n == 0 ? 1 : -1;
+      break;
+    }
+    if (n < 0) {
+      sleep_ms(5);
+      continue;
+    }
+    len += (size_t)n;
+    got[len] = '\0';
+    if (!had && strstr(got, "data: 0\n") != NULL)
+      cr_assert_eq(kill(S.pid, SIGHUP), 0);
+  }
+  cr_assert(strstr(got, "data: 0\n") != NULL, "the stream never began: %s",
+            got);
+  return old;
+}
+
+/* The string ends with `tail`. */
+static int ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), t = strlen(tail);
+  return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* A reload: the plugin's hook writes its last event and ends the stream,
+ * the client gets the last chunk and a clean close, and the old worker
+ * exits long before --kill-timeout. */
+Test(stream, reload_tells_the_stream_which_ends_with_its_last_event) {
+  static char got[65536];
+  int closed;
+  pid_t old = stream_across_reload("&stop=bye", got, sizeof got, &closed);
+
+  cr_expect_eq(closed, 1, "the connection was not closed cleanly (%d)", closed);
+  cr_expect(ends_with(got, "retry: 100\n\nevent: bye\ndata: stopping\n\n\r\n"
+                           "0\r\n\r\n"),
+            "the stream did not end with its last event and chunk: %s", got);
+  cr_expect_eq(log_count(&S, "stream: told to stop"), 1, SRV_LOG_FMT,
+               srv_log_tail(&S));
+  cr_expect(wait_pid_gone(old, 10000),
+            "the old worker still runs with --kill-timeout 30" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  cr_expect_eq(log_count(&S, "at --kill-timeout"), 0, SRV_LOG_FMT,
+               srv_log_tail(&S));
+}
+
+/* Without a hook, mchost ends the stream for the client (the last chunk,
+ * then the close); the plugin's next write gets -EPIPE with
+ * mc_response_aborted() 1, and its mc_response_end() lets the worker exit. */
+Test(stream, reload_ends_a_stream_without_hook_for_its_client) {
+  static char got[65536];
+  int closed;
+  pid_t old = stream_across_reload("", got, sizeof got, &closed);
+
+  cr_expect_eq(closed, 1, "the connection was not closed cleanly (%d)", closed);
+  cr_expect(ends_with(got, "\r\n0\r\n\r\n"),
+            "the stream did not end with its last chunk: %s", got);
+  cr_expect(wait_log(&S, "stream: sse write rc -32 aborted 1", 5000),
+            "the plugin was not told" SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect(wait_pid_gone(old, 10000),
+            "the old worker still runs with --kill-timeout 30" SRV_LOG_FMT,
+            srv_log_tail(&S));
+}
+
+/* A fault in the hook costs its stream: cut without its last chunk, and
+ * reported as a plugin fault, as in a drain callback; the worker, stopping
+ * anyway, exits. */
+Test(stream, fault_in_shutdown_hook_cuts_the_stream) {
+  static char got[65536];
+  int closed;
+  pid_t old = stream_across_reload("&stop=crash", got, sizeof got, &closed);
+
+  cr_expect(closed != 0, "the connection of the faulted stream stays open");
+  cr_expect(!ends_with(got, "0\r\n\r\n"),
+            "the cut stream ended with its last chunk");
+  cr_expect(wait_log(&S, "plugin crashed: SIGSEGV", 5000),
+            "no fault report" SRV_LOG_FMT, srv_log_tail(&S));
+  cr_expect(wait_pid_gone(old, 10000),
+            "the old worker still runs with --kill-timeout 30" SRV_LOG_FMT,
+            srv_log_tail(&S));
+}
+
+/* A stream waiting for a client that does not read yet: on a reload its
+ * drain callback is called at once, aborted (not once the client reads, or
+ * at --send-timeout), and the plugin ends the response. The client then
+ * reads what was queued, the last chunk and a clean close, and the old
+ * worker exits. */
+Test(stream, reload_calls_a_pending_drain_aborted) {
+  const char *more[] = {"--kill-timeout", "30", NULL};
+  static char buf[65536];
+  char tail[8] = "";
+  int closed = 0;
+  size_t total = 0;
+  int64_t deadline;
+  ssize_t n;
+  pid_t old;
+
+  start_stream(more);
+  old = the_worker();
+  cr_assert_eq(http_open(&C, S.port, 2000), 0);
+  cr_assert_eq(http_send_str(&C, "GET /firehose HTTP/1.1\r\nHost: t\r\n\r\n"),
+               0);
+  cr_assert(wait_log(&S, "stream: firehose waits for a drain", 10000),
+            "the plugin's writes were never refused" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  cr_assert_eq(kill(S.pid, SIGHUP), 0);
+  cr_assert(wait_log(&S, "aborted 1", 10000),
+            "the drain callback was not called" SRV_LOG_FMT, srv_log_tail(&S));
+  deadline = deadline_in(20000);
+  while (!closed && remaining_ms(deadline) > 0) {
+    n = recv(C.fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+      closed = n == 0 ? 1 : -1;
+    else if (n < 0)
+      poll(&(struct pollfd){.fd = C.fd, .events = POLLIN}, 1, 100);
+    else if ((total += (size_t)n, n >= 7))
+      memcpy(tail, buf + n - 7, 7);
+    else { /* keep the last 7 bytes */
+      memmove(tail, tail + n, (size_t)(7 - n));
+      memcpy(tail + 7 - n, buf, (size_t)n);
+    }
+  }
+  cr_expect_eq(closed, 1, "the connection was not closed cleanly (%d)", closed);
+  cr_expect_str_eq(tail, "\r\n0\r\n\r\n",
+                   "the stream did not end with its last chunk (%zu bytes)",
+                   total);
+  cr_expect(wait_pid_gone(old, 10000),
+            "the old worker still runs with --kill-timeout 30" SRV_LOG_FMT,
+            srv_log_tail(&S));
 }

@@ -4,9 +4,16 @@
  *                       then waits for mc_response_on_drain(). Stops after
  *                       64 MiB accepted (a bound for a broken host that
  *                       never says -EAGAIN). Logs "stream: firehose ended
- *                       after N bytes, queue max Q, aborted A" at the end.
- *   GET /sse?n=N&ms=M   text/event-stream: N events "data: i\n\n", one every
- *                       M ms (mc_response_later), then the end.
+ *                       after N bytes, queue max Q, aborted A" at the end,
+ *                       and "stream: firehose waits for a drain" the first
+ *                       time it waits.
+ *   GET /sse?n=N&ms=M[&stop=S]  text/event-stream: N events "data: i\n\n",
+ *                       one every M ms (mc_response_later), then the end. A
+ *                       refused write logs "stream: sse write rc R aborted
+ *                       A" and ends. stop=bye: a mc_response_on_shutdown()
+ *                       hook logs "stream: told to stop", writes "retry:
+ *                       100" and an event "bye", and ends; stop=crash: the
+ *                       hook faults (SIGSEGV); else no hook.
  *   GET /hold?timeout=MS  deferred, never answered; mc_response_timeout(MS)
  *   GET /quiet[?timeout=MS] streams "a\n", then nothing for 3 s (with
  *                       mc_response_timeout(MS) if given); then logs
@@ -34,6 +41,7 @@ static int *volatile null_ptr;
 struct firehose {
   unsigned long long sent;
   size_t queue_max;
+  int waited; /* "stream: firehose waits for a drain" logged */
 };
 
 static void firehose_end(mc_response *res, struct firehose *f) {
@@ -59,6 +67,8 @@ static void firehose_more(mc_response *res, void *data) {
       f->queue_max = q;
     if (rc == -EAGAIN) {
       rc = mc_response_on_drain(res, firehose_more, f);
+      if (rc == 0 && !f->waited++)
+        mc_log(MC_LOG_INFO, "stream: firehose waits for a drain");
       if (rc == -EALREADY)
         break; /* room already: go on at the next turn */
       if (rc != 0)
@@ -83,13 +93,34 @@ static void sse_next(mc_response *res, void *data) {
   char event[64];
   int len;
 
-  if (i >= total || mc_response_aborted(res)) {
+  int rc;
+
+  if (i >= total) {
     mc_response_end(res);
     return;
   }
   len = snprintf(event, sizeof event, "data: %lu\n\n", (unsigned long)i);
-  mc_response_write(res, event, (size_t)len);
+  if ((rc = mc_response_write(res, event, (size_t)len)) != 0) {
+    mc_log(MC_LOG_INFO, "stream: sse write rc %d aborted %d", rc,
+           mc_response_aborted(res));
+    mc_response_end(res);
+    return;
+  }
   mc_response_later(res, interval, sse_next, (void *)(i + 1));
+}
+
+static void crash(mc_response *res, void *data) {
+  (void)res;
+  (void)data;
+  *null_ptr = 1;
+}
+
+static void sse_bye(mc_response *res, void *data) {
+  static const char bye[] = "retry: 100\n\nevent: bye\ndata: stopping\n\n";
+  (void)data;
+  mc_log(MC_LOG_INFO, "stream: told to stop");
+  mc_response_write(res, bye, sizeof bye - 1);
+  mc_response_end(res);
 }
 
 static unsigned query_timeout(const mc_request *req) {
@@ -103,12 +134,6 @@ static void quiet_late(mc_response *res, void *data) {
   mc_log(MC_LOG_INFO, "stream: quiet late write rc %d aborted %d", rc,
          mc_response_aborted(res));
   mc_response_end(res);
-}
-
-static void drain_crash(mc_response *res, void *data) {
-  (void)res;
-  (void)data;
-  *null_ptr = 1;
 }
 
 void mc_run(mc_request *req, mc_response *res) {
@@ -129,6 +154,10 @@ void mc_run(mc_request *req, mc_response *res) {
     mc_response_header(res, "Content-Type", "text/event-stream");
     mc_response_header(res, "Cache-Control", "no-cache");
     mc_response_begin(res, 200);
+    if (strstr(mc_request_query(req), "stop=bye") != NULL)
+      mc_response_on_shutdown(res, sse_bye, NULL);
+    else if (strstr(mc_request_query(req), "stop=crash") != NULL)
+      mc_response_on_shutdown(res, crash, NULL);
     sse_next(res, (void *)0);
     return;
   }
@@ -151,7 +180,7 @@ void mc_run(mc_request *req, mc_response *res) {
     for (int i = 0; i < 100000; i++) {
       int rc = mc_response_write(res, piece, sizeof piece);
       if (rc == -EAGAIN) {
-        if (mc_response_on_drain(res, drain_crash, NULL) == 0) {
+        if (mc_response_on_drain(res, crash, NULL) == 0) {
           mc_log(MC_LOG_INFO, "stream: waiting for a drain");
           return;
         }
