@@ -35,9 +35,10 @@
  * which may run in another worker. A client that does not read stops its
  * own polling (mc_response_on_drain()), so it costs the worker at most
  * one batch of events beyond MC_QUEUE_HIGH, never more. A feed lasts until
- * its client leaves: on a reload or a stop, mchost ends it at
- * --kill-timeout, and an EventSource reconnects with Last-Event-ID and
- * misses nothing.
+ * its client leaves, or its worker stops (a reload, a stop): then it asks
+ * the client to come back soon (retry: 250) and ends
+ * (mc_response_on_shutdown()), and an EventSource reconnects, to the new
+ * generation, with Last-Event-ID and misses nothing.
  */
 #include <mchost.h>
 
@@ -346,8 +347,11 @@ static void feed_work(void *data) {
   sqlite3_finalize(st);
 }
 
+/* While a look runs (mc_work(), from feed_stop() only) the feed cannot
+ * end: its feed_write() ends it. */
 static void feed_end(mc_response *res, struct feed *f) {
-  mc_response_end(res);
+  if (mc_response_end(res) == -EBUSY)
+    return;
   free(f->out);
   free(f);
 }
@@ -392,6 +396,14 @@ static void feed_write(mc_response *res, void *data) {
   mc_response_later(res, f->full ? 0 : POLL_MS, feed_look, f);
 }
 
+/* The worker stops: the client comes back soon, to the next generation,
+ * which serves already. While a look runs, mchost ends the stream for the
+ * client, and feed_write() finds it aborted. */
+static void feed_stop(mc_response *res, void *data) {
+  mc_response_write(res, "retry: 250\n\n", 12);
+  feed_end(res, data);
+}
+
 static void feed_look(mc_response *res, void *data) {
   struct feed *f = data;
   if (mc_response_aborted(res) || mc_work(res, feed_work, feed_write, f) != 0)
@@ -414,7 +426,8 @@ static void feed_start(mc_request *req, mc_response *res) {
   mc_response_header(res, "Content-Type", "text/event-stream");
   mc_response_header(res, "Cache-Control", "no-cache");
   if (mc_response_begin(res, 200) != 0 ||
-      mc_response_write(res, "retry: 1000\n\n", 13) != 0) {
+      mc_response_write(res, "retry: 1000\n\n", 13) != 0 ||
+      mc_response_on_shutdown(res, feed_stop, f) != 0) {
     feed_end(res, f);
     return;
   }

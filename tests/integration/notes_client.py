@@ -11,13 +11,25 @@
                                      once it is open, curl (another client)
                                      POSTs TEXT; prints "event ID JSON" for
                                      the event that carries TEXT
+  notes_client.py reload PORT MASTER TEXT
+                                     reads GET /events as an EventSource
+                                     does; after its first note, reloads
+                                     mchost (SIGHUP to MASTER), reads the
+                                     feed to its clean end and prints
+                                     "ended clean retry R after T ms" (R:
+                                     the last retry value); then comes back
+                                     after R ms with Last-Event-ID, POSTs
+                                     TEXT and prints "event ID JSON" for it
 Exit status 0, or 1 with a message on stderr.
 """
 import http.client
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -99,39 +111,86 @@ def concurrent(port, n):
           f" listed {len(listed)} statuses {statuses}")
 
 
-def sse(port, text):
+def open_feed(port, last_id=None):
+    """GET /events, once its first line (retry:) came: (response, retry)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
-    conn.request("GET", "/events", headers={"Accept": "text/event-stream"})
+    headers = {"Accept": "text/event-stream"}
+    if last_id is not None:
+        headers["Last-Event-ID"] = last_id
+    conn.request("GET", "/events", headers=headers)
     resp = conn.getresponse()
     if resp.status != 200 or not resp.getheader(
             "Content-Type", "").startswith("text/event-stream"):
         sys.exit(f"GET /events: {resp.status} {resp.getheader('Content-Type')}")
-    # The stream is open once its first line (retry:) came.
     line = resp.readline()
     if not line.startswith(b"retry:"):
         sys.exit(f"the stream began with {line!r}")
-    post = subprocess.run(
+    return resp, int(line[6:])
+
+
+def post(port, text):
+    done = subprocess.run(
         ["curl", "-sS", "--max-time", str(TIMEOUT), "-o", "/dev/null",
          "-w", "%{http_code}", "-H", "Content-Type: application/json",
          "-d", json.dumps({"text": text}),
          f"http://127.0.0.1:{port}/notes"],
         capture_output=True, text=True, timeout=TIMEOUT + 5)
-    if post.stdout != "201":
-        sys.exit(f"curl POST: {post.stdout} {post.stderr}")
+    if done.stdout != "201":
+        sys.exit(f"curl POST: {done.stdout} {done.stderr}")
+
+
+def events(resp):
+    """The feed's events as dicts, as an EventSource parses them; a retry
+    field comes as its own event. Ends where the stream ends cleanly
+    (http.client raises IncompleteRead on a cut chunked stream)."""
     event = {}
     while True:
         line = resp.readline()
         if not line:
-            sys.exit("the stream ended before the note came")
+            return
         line = line.decode().rstrip("\n")
         if line == "":
-            if "data" in event and json.loads(event["data"])["text"] == text:
-                print(f"event {event.get('id')} {event['data']}")
-                return
+            if event:
+                yield event
             event = {}
         elif not line.startswith(":"):
             key, _, value = line.partition(":")
             event[key] = value.lstrip(" ")
+
+
+def wait_note(resp, text):
+    for event in events(resp):
+        if "data" in event and json.loads(event["data"])["text"] == text:
+            print(f"event {event.get('id')} {event['data']}")
+            return
+    sys.exit("the stream ended before the note came")
+
+
+def sse(port, text):
+    resp, _ = open_feed(port)
+    post(port, text)
+    wait_note(resp, text)
+
+
+def reload(port, master, text):
+    resp, retry = open_feed(port)
+    post(port, "before")
+    last_id = None
+    for event in events(resp):
+        if "data" in event:
+            last_id = event.get("id", last_id)
+            break
+    os.kill(master, signal.SIGHUP)
+    t0 = time.monotonic()
+    for event in events(resp):
+        retry = int(event.get("retry", retry))
+        last_id = event.get("id", last_id)
+    ms = (time.monotonic() - t0) * 1000
+    print(f"ended clean retry {retry} after {ms:.0f} ms", flush=True)
+    time.sleep(retry / 1000)
+    resp, _ = open_feed(port, last_id)
+    post(port, text)
+    wait_note(resp, text)
 
 
 def main():
@@ -142,6 +201,8 @@ def main():
         concurrent(port, int(sys.argv[3]))
     elif cmd == "sse":
         sse(port, sys.argv[3])
+    elif cmd == "reload":
+        reload(port, int(sys.argv[3]), sys.argv[4])
     else:
         sys.exit(f"unknown command {cmd}")
 

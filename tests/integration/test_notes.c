@@ -188,6 +188,42 @@ Test(notes, sse_clients_receive_a_note_posted_by_another_client) {
             R.err);
 }
 
+/* A reload with a feed open (read as an EventSource reads it, by Python's
+ * http.client): the feed asks its client to come back in 250 ms and ends
+ * cleanly at once, rather than at --kill-timeout (30 s here); the old
+ * workers exit; the client comes back with Last-Event-ID to the new
+ * generation and gets the next note. */
+Test(notes, reload_ends_the_feed_and_its_client_comes_back) {
+  const char *args[] = {"--plugin",       NOTES, "--workers", "2", "--set", db,
+                        "--kill-timeout", "30",  NULL};
+  char master[16];
+  pid_t old[2];
+  int err = srv_start(&S, args, 10000);
+  cr_assert_eq(err, 0, "mchost did not serve notes.so: %s" SRV_LOG_FMT,
+               strerror(-err), srv_log_tail(&S));
+  snprintf(port, sizeof port, "%d", S.port);
+  snprintf(master, sizeof master, "%d", (int)S.pid);
+  cr_assert_eq(worker_pids(S.pid, old, 2), 2);
+  const char *py[] = {"python3", NOTES_CLIENT_PY, "reload", port,
+                      master,    "after reload",  NULL};
+  client(py);
+  long ms = -1;
+  const char *end = strstr(R.out, "ended clean retry 250 after ");
+  if (end != NULL)
+    ms = atol(end + strlen("ended clean retry 250 after "));
+  cr_expect(ms >= 0 && ms < 10000,
+            "the feed did not end cleanly with retry 250 soon after the "
+            "reload" RUN_FMT SRV_LOG_FMT,
+            R.out, R.err, srv_log_tail(&S));
+  cr_expect(
+      strstr(R.out, "event 2 {\"id\":2,\"text\":\"after reload\"") != NULL,
+      "the client did not come back for the next note" RUN_FMT, R.out, R.err);
+  for (int i = 0; i < 2; i++)
+    cr_expect(wait_pid_gone(old[i], 10000),
+              "an old worker still runs with --kill-timeout 30" SRV_LOG_FMT,
+              srv_log_tail(&S));
+}
+
 /* 200 POSTs from 16 threads at once on two workers (two processes writing
  * one SQLite file): every one is stored, under its own id; max_notes 150
  * then refuses the rest with 409. */
