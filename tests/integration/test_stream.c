@@ -293,25 +293,34 @@ Test(stream, quiet_stream_ends_at_stream_timeout) {
 
 /* ---- a stream when its worker stops (mc_response_on_shutdown()) ---- */
 
+/* Starts mchost with --kill-timeout 30 and sends `request` on C; returns
+ * the worker that serves it. */
+static pid_t open_stream(const char *request) {
+  const char *more[] = {"--kill-timeout", "30", NULL};
+  pid_t worker;
+
+  start_stream(more);
+  worker = the_worker();
+  cr_assert_eq(http_open(&C, S.port, 2000), 0);
+  cr_assert_eq(http_send_str(&C, request), 0);
+  return worker;
+}
+
 /* Opens an endless SSE stream (`query` picks the hook), reads until its
  * first event, reloads (SIGHUP) and reads what follows until the server
  * closes the connection, into `got` (NUL-terminated). Returns the old
  * worker, which --kill-timeout 30 would keep for 30 s. */
 static pid_t stream_across_reload(const char *query, char *got, size_t size,
                                   int *closed) {
-  const char *more[] = {"--kill-timeout", "30", NULL};
   char req[256];
   size_t len = 0;
   int64_t deadline;
   pid_t old;
   ssize_t n;
 
-  start_stream(more);
-  old = the_worker();
-  cr_assert_eq(http_open(&C, S.port, 2000), 0);
   snprintf(req, sizeof req,
            "GET /sse?n=1000000&ms=50%s HTTP/1.1\r\nHost: t\r\n\r\n", query);
-  cr_assert_eq(http_send_str(&C, req), 0);
+  old = open_stream(req);
   *closed = 0;
   got[0] = '\0';
   deadline = deadline_in(20000);
@@ -342,6 +351,20 @@ static int ends_with(const char *s, const char *tail) {
   return n >= t && strcmp(s + n - t, tail) == 0;
 }
 
+/* The stream's client saw `tail` last, then a clean close. */
+static void expect_clean_end(int closed, const char *got, const char *tail) {
+  cr_expect_eq(closed, 1, "the connection was not closed cleanly (%d)", closed);
+  cr_expect(ends_with(got, tail), "the stream did not end with [%s]: %s", tail,
+            got);
+}
+
+/* The old worker exits long before --kill-timeout (30 s). */
+static void expect_gone_early(pid_t old) {
+  cr_expect(wait_pid_gone(old, 10000),
+            "the old worker still runs with --kill-timeout 30" SRV_LOG_FMT,
+            srv_log_tail(&S));
+}
+
 /* A reload: the plugin's hook writes its last event and ends the stream,
  * the client gets the last chunk and a clean close, and the old worker
  * exits long before --kill-timeout. */
@@ -350,15 +373,11 @@ Test(stream, reload_tells_the_stream_which_ends_with_its_last_event) {
   int closed;
   pid_t old = stream_across_reload("&stop=bye", got, sizeof got, &closed);
 
-  cr_expect_eq(closed, 1, "the connection was not closed cleanly (%d)", closed);
-  cr_expect(ends_with(got, "retry: 100\n\nevent: bye\ndata: stopping\n\n\r\n"
-                           "0\r\n\r\n"),
-            "the stream did not end with its last event and chunk: %s", got);
+  expect_clean_end(closed, got,
+                   "retry: 100\n\nevent: bye\ndata: stopping\n\n\r\n0\r\n\r\n");
   cr_expect_eq(log_count(&S, "stream: told to stop"), 1, SRV_LOG_FMT,
                srv_log_tail(&S));
-  cr_expect(wait_pid_gone(old, 10000),
-            "the old worker still runs with --kill-timeout 30" SRV_LOG_FMT,
-            srv_log_tail(&S));
+  expect_gone_early(old);
   cr_expect_eq(log_count(&S, "at --kill-timeout"), 0, SRV_LOG_FMT,
                srv_log_tail(&S));
 }
@@ -371,14 +390,10 @@ Test(stream, reload_ends_a_stream_without_hook_for_its_client) {
   int closed;
   pid_t old = stream_across_reload("", got, sizeof got, &closed);
 
-  cr_expect_eq(closed, 1, "the connection was not closed cleanly (%d)", closed);
-  cr_expect(ends_with(got, "\r\n0\r\n\r\n"),
-            "the stream did not end with its last chunk: %s", got);
+  expect_clean_end(closed, got, "\r\n0\r\n\r\n");
   cr_expect(wait_log(&S, "stream: sse write rc -32 aborted 1", 5000),
             "the plugin was not told" SRV_LOG_FMT, srv_log_tail(&S));
-  cr_expect(wait_pid_gone(old, 10000),
-            "the old worker still runs with --kill-timeout 30" SRV_LOG_FMT,
-            srv_log_tail(&S));
+  expect_gone_early(old);
 }
 
 /* A fault in the hook costs its stream: cut without its last chunk, and
@@ -394,9 +409,7 @@ Test(stream, fault_in_shutdown_hook_cuts_the_stream) {
             "the cut stream ended with its last chunk");
   cr_expect(wait_log(&S, "plugin crashed: SIGSEGV", 5000),
             "no fault report" SRV_LOG_FMT, srv_log_tail(&S));
-  cr_expect(wait_pid_gone(old, 10000),
-            "the old worker still runs with --kill-timeout 30" SRV_LOG_FMT,
-            srv_log_tail(&S));
+  expect_gone_early(old);
 }
 
 /* A stream waiting for a client that does not read yet: on a reload its
@@ -405,20 +418,13 @@ Test(stream, fault_in_shutdown_hook_cuts_the_stream) {
  * reads what was queued, the last chunk and a clean close, and the old
  * worker exits. */
 Test(stream, reload_calls_a_pending_drain_aborted) {
-  const char *more[] = {"--kill-timeout", "30", NULL};
   static char buf[65536];
   char tail[8] = "";
   int closed = 0;
-  size_t total = 0;
   int64_t deadline;
   ssize_t n;
-  pid_t old;
+  pid_t old = open_stream("GET /firehose HTTP/1.1\r\nHost: t\r\n\r\n");
 
-  start_stream(more);
-  old = the_worker();
-  cr_assert_eq(http_open(&C, S.port, 2000), 0);
-  cr_assert_eq(http_send_str(&C, "GET /firehose HTTP/1.1\r\nHost: t\r\n\r\n"),
-               0);
   cr_assert(wait_log(&S, "stream: firehose waits for a drain", 10000),
             "the plugin's writes were never refused" SRV_LOG_FMT,
             srv_log_tail(&S));
@@ -432,18 +438,13 @@ Test(stream, reload_calls_a_pending_drain_aborted) {
       closed = n == 0 ? 1 : -1;
     else if (n < 0)
       poll(&(struct pollfd){.fd = C.fd, .events = POLLIN}, 1, 100);
-    else if ((total += (size_t)n, n >= 7))
+    else if (n >= 7)
       memcpy(tail, buf + n - 7, 7);
     else { /* keep the last 7 bytes */
       memmove(tail, tail + n, (size_t)(7 - n));
       memcpy(tail + 7 - n, buf, (size_t)n);
     }
   }
-  cr_expect_eq(closed, 1, "the connection was not closed cleanly (%d)", closed);
-  cr_expect_str_eq(tail, "\r\n0\r\n\r\n",
-                   "the stream did not end with its last chunk (%zu bytes)",
-                   total);
-  cr_expect(wait_pid_gone(old, 10000),
-            "the old worker still runs with --kill-timeout 30" SRV_LOG_FMT,
-            srv_log_tail(&S));
+  expect_clean_end(closed, tail, "\r\n0\r\n\r\n");
+  expect_gone_early(old);
 }
