@@ -351,11 +351,15 @@ void worker_call_plugin(struct worker *w, struct conn *c,
                         void (*cb)(mc_response *res, void *data), void *data) {
   mc_response *res = c->res;
   struct plugin_call pc = {c, cb, data};
+  /* A closed conn is released (and freed, in a stopping worker) as soon as
+   * the callback ends its response: nothing of it is touched after. */
+  int closing = c->closing;
 
   if (w->dev_error != NULL && cb == NULL && devpage_answer(w, c))
     return;
   if (worker_guard_call(w, c, cb != NULL ? callback_thunk : run_thunk,
-                        cb != NULL ? (void *)&pc : (void *)c) != 0)
+                        cb != NULL ? (void *)&pc : (void *)c) != 0 ||
+      closing)
     return;
   conn_watch_deferred(c);
   if (cb == NULL && res->state == RES_HANDLER) {

@@ -308,19 +308,30 @@ static pid_t open_stream(const char *request) {
 
 /* Opens an endless SSE stream (`query` picks the hook), reads until its
  * first event, reloads (SIGHUP) and reads what follows until the server
- * closes the connection, into `got` (NUL-terminated). Returns the old
- * worker, which --kill-timeout 30 would keep for 30 s. */
+ * closes the connection, into `got` (NUL-terminated). With wait= in
+ * `query`, the reload comes first, and the stream begins in the stopping
+ * worker. Returns the old worker, which --kill-timeout 30 would keep for
+ * 30 s. */
 static pid_t stream_across_reload(const char *query, char *got, size_t size,
                                   int *closed) {
   char req[256];
   size_t len = 0;
+  int hup_first = strstr(query, "wait=") != NULL;
   int64_t deadline;
   pid_t old;
   ssize_t n;
 
-  snprintf(req, sizeof req,
-           "GET /sse?n=1000000&ms=50%s HTTP/1.1\r\nHost: t\r\n\r\n", query);
+  snprintf(req, sizeof req, "GET /sse?n=1000000%s HTTP/1.1\r\nHost: t\r\n\r\n",
+           query);
   old = open_stream(req);
+  if (hup_first) {
+    cr_assert(wait_log(&S, "stream: waiting to begin", 5000), SRV_LOG_FMT,
+              srv_log_tail(&S));
+    cr_assert_eq(kill(S.pid, SIGHUP), 0);
+    cr_assert(wait_log(&S, "stopping: asked by the master", 3500),
+              "the worker did not stop before the stream began" SRV_LOG_FMT,
+              srv_log_tail(&S));
+  }
   *closed = 0;
   got[0] = '\0';
   deadline = deadline_in(20000);
@@ -329,6 +340,7 @@ static pid_t stream_across_reload(const char *query, char *got, size_t size,
     n = recv(C.fd, got + len, size - 1 - len, MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
       *closed = n == 0 ? 1 : -1;
+      http_close(&C); /* as a client does at the end */
       break;
     }
     if (n < 0) {
@@ -337,13 +349,16 @@ static pid_t stream_across_reload(const char *query, char *got, size_t size,
     }
     len += (size_t)n;
     got[len] = '\0';
-    if (!had && strstr(got, "data: 0\n") != NULL)
+    if (!hup_first && !had && strstr(got, "data: 0\n") != NULL)
       cr_assert_eq(kill(S.pid, SIGHUP), 0);
   }
   cr_assert(strstr(got, "data: 0\n") != NULL, "the stream never began: %s",
             got);
   return old;
 }
+
+/* What the fixture's hook writes last, then the last chunk. */
+#define BYE_END "retry: 100\n\nevent: bye\ndata: stopping\n\n\r\n0\r\n\r\n"
 
 /* The string ends with `tail`. */
 static int ends_with(const char *s, const char *tail) {
@@ -358,10 +373,15 @@ static void expect_clean_end(int closed, const char *got, const char *tail) {
             got);
 }
 
-/* The old worker exits long before --kill-timeout (30 s). */
+/* The old worker exits long before --kill-timeout (30 s), with exit code 0
+ * (a sanitizer's report makes it 1). */
 static void expect_gone_early(pid_t old) {
+  char line[96];
   cr_expect(wait_pid_gone(old, 10000),
             "the old worker still runs with --kill-timeout 30" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  snprintf(line, sizeof line, "(pid %d) exited: exit code 0", (int)old);
+  cr_expect(wait_log(&S, line, 5000), "no '%s'" SRV_LOG_FMT, line,
             srv_log_tail(&S));
 }
 
@@ -371,10 +391,9 @@ static void expect_gone_early(pid_t old) {
 Test(stream, reload_tells_the_stream_which_ends_with_its_last_event) {
   static char got[65536];
   int closed;
-  pid_t old = stream_across_reload("&stop=bye", got, sizeof got, &closed);
+  pid_t old = stream_across_reload("&ms=50&stop=bye", got, sizeof got, &closed);
 
-  expect_clean_end(closed, got,
-                   "retry: 100\n\nevent: bye\ndata: stopping\n\n\r\n0\r\n\r\n");
+  expect_clean_end(closed, got, BYE_END);
   cr_expect_eq(log_count(&S, "stream: told to stop"), 1, SRV_LOG_FMT,
                srv_log_tail(&S));
   expect_gone_early(old);
@@ -382,13 +401,28 @@ Test(stream, reload_tells_the_stream_which_ends_with_its_last_event) {
                srv_log_tail(&S));
 }
 
+/* A stream begun by a deferred response after its worker began to stop
+ * (here 4 s after the request, the reload at once) is told as well, on the
+ * next turn of the loop: its hook ends it. */
+Test(stream, stream_begun_while_stopping_is_told) {
+  static char got[65536];
+  int closed;
+  pid_t old = stream_across_reload("&ms=50&stop=bye&wait=4000", got, sizeof got,
+                                   &closed);
+
+  expect_clean_end(closed, got, BYE_END);
+  expect_gone_early(old);
+}
+
 /* Without a hook, mchost ends the stream for the client (the last chunk,
- * then the close); the plugin's next write gets -EPIPE with
- * mc_response_aborted() 1, and its mc_response_end() lets the worker exit. */
+ * then the close); the plugin's next write, up to 500 ms later when the
+ * client has closed too, gets -EPIPE with mc_response_aborted() 1, and its
+ * mc_response_end() lets the worker exit (under ASan: without touching the
+ * conn it released). */
 Test(stream, reload_ends_a_stream_without_hook_for_its_client) {
   static char got[65536];
   int closed;
-  pid_t old = stream_across_reload("", got, sizeof got, &closed);
+  pid_t old = stream_across_reload("&ms=500", got, sizeof got, &closed);
 
   expect_clean_end(closed, got, "\r\n0\r\n\r\n");
   cr_expect(wait_log(&S, "stream: sse write rc -32 aborted 1", 5000),
@@ -402,7 +436,8 @@ Test(stream, reload_ends_a_stream_without_hook_for_its_client) {
 Test(stream, fault_in_shutdown_hook_cuts_the_stream) {
   static char got[65536];
   int closed;
-  pid_t old = stream_across_reload("&stop=crash", got, sizeof got, &closed);
+  pid_t old =
+      stream_across_reload("&ms=50&stop=crash", got, sizeof got, &closed);
 
   cr_expect(closed != 0, "the connection of the faulted stream stays open");
   cr_expect(!ends_with(got, "0\r\n\r\n"),

@@ -7,13 +7,14 @@
  *                       after N bytes, queue max Q, aborted A" at the end,
  *                       and "stream: firehose waits for a drain" the first
  *                       time it waits.
- *   GET /sse?n=N&ms=M[&stop=S]  text/event-stream: N events "data: i\n\n",
- *                       one every M ms (mc_response_later), then the end. A
- *                       refused write logs "stream: sse write rc R aborted
- *                       A" and ends. stop=bye: a mc_response_on_shutdown()
- *                       hook logs "stream: told to stop", writes "retry:
+ *   GET /sse?n=N&ms=M[&stop=S][&wait=MS]  text/event-stream: N events "data:
+ * i\n\n", one every M ms (mc_response_later), then the end. A refused write
+ * logs "stream: sse write rc R aborted A" and ends. stop=bye: a
+ * mc_response_on_shutdown() hook logs "stream: told to stop", writes "retry:
  *                       100" and an event "bye", and ends; stop=crash: the
- *                       hook faults (SIGSEGV); else no hook.
+ *                       hook faults (SIGSEGV); else no hook. wait=MS:
+ *                       logs "stream: waiting to begin" and begins MS ms
+ *                       later.
  *   GET /hold?timeout=MS  deferred, never answered; mc_response_timeout(MS)
  *   GET /quiet[?timeout=MS] streams "a\n", then nothing for 3 s (with
  *                       mc_response_timeout(MS) if given); then logs
@@ -91,9 +92,7 @@ static void sse_next(mc_response *res, void *data) {
   unsigned long total = n ? strtoul(n + 2, NULL, 10) : 10;
   unsigned interval = ms ? (unsigned)strtoul(ms + 3, NULL, 10) : 10;
   char event[64];
-  int len;
-
-  int rc;
+  int len, rc;
 
   if (i >= total) {
     mc_response_end(res);
@@ -121,6 +120,19 @@ static void sse_bye(mc_response *res, void *data) {
   mc_log(MC_LOG_INFO, "stream: told to stop");
   mc_response_write(res, bye, sizeof bye - 1);
   mc_response_end(res);
+}
+
+static void sse_begin(mc_response *res, void *data) {
+  const char *q = mc_request_query(mc_response_request(res));
+  (void)data;
+  mc_response_header(res, "Content-Type", "text/event-stream");
+  mc_response_header(res, "Cache-Control", "no-cache");
+  mc_response_begin(res, 200);
+  if (strstr(q, "stop=bye") != NULL)
+    mc_response_on_shutdown(res, sse_bye, NULL);
+  else if (strstr(q, "stop=crash") != NULL)
+    mc_response_on_shutdown(res, crash, NULL);
+  sse_next(res, (void *)0);
 }
 
 static unsigned query_timeout(const mc_request *req) {
@@ -151,14 +163,14 @@ void mc_run(mc_request *req, mc_response *res) {
     return;
   }
   if (strcmp(path, "/sse") == 0) {
-    mc_response_header(res, "Content-Type", "text/event-stream");
-    mc_response_header(res, "Cache-Control", "no-cache");
-    mc_response_begin(res, 200);
-    if (strstr(mc_request_query(req), "stop=bye") != NULL)
-      mc_response_on_shutdown(res, sse_bye, NULL);
-    else if (strstr(mc_request_query(req), "stop=crash") != NULL)
-      mc_response_on_shutdown(res, crash, NULL);
-    sse_next(res, (void *)0);
+    const char *wait = strstr(mc_request_query(req), "wait=");
+    if (wait != NULL) {
+      mc_log(MC_LOG_INFO, "stream: waiting to begin");
+      mc_response_later(res, (unsigned)strtoul(wait + 5, NULL, 10), sse_begin,
+                        NULL);
+      return;
+    }
+    sse_begin(res, NULL);
     return;
   }
   if (strcmp(path, "/hold") == 0) {
