@@ -63,7 +63,7 @@ enum res_state {
   RES_DEFERRED,  /* mc_run() returned, the plugin finishes later */
   RES_WORK,      /* deferred, and mc_work() runs: it cannot be answered
                     until its done callback */
-  RES_STREAMING, /* head sent with chunked framing, body pieces follow */
+  RES_STREAMING, /* head sent, body pieces follow (chunked, or length) */
   RES_DONE,      /* finished: the next request may be dispatched */
   RES_ABANDONED  /* answered 503 by the host at its deadline: the plugin
                     may still hold it, every call now fails */
@@ -74,12 +74,13 @@ struct mc_response {
   enum res_state state;
   int status;
   int head_sent;
-  int chunked;    /* streaming with chunked framing */
-  uint64_t start; /* where its head begins in the conn's output stream */
-  int head_only;  /* HEAD request: framing but no body */
-  uint64_t bytes; /* body bytes sent, for the access log */
-  int aborted;    /* client went away before the response was finished */
-  size_t hlen;    /* bytes used in headers */
+  int chunked;     /* streaming with chunked framing */
+  uint64_t start;  /* where its head begins in the conn's output stream */
+  int head_only;   /* HEAD request: framing but no body */
+  uint64_t bytes;  /* body bytes sent, for the access log */
+  uint64_t length; /* mc_response_begin_length()'s, else RES_NO_LENGTH */
+  int aborted;     /* client went away before the response was finished */
+  size_t hlen;     /* bytes used in headers */
   char headers[CONN_RES_HEADERS_SIZE];
   void (*later_cb)(mc_response *res, void *data);
   void *later_data;
@@ -92,6 +93,7 @@ struct mc_response {
 };
 
 #define RES_TIMEOUT_DEFAULT UINT64_MAX
+#define RES_NO_LENGTH UINT64_MAX
 
 /* A growable byte buffer that is kept across requests. */
 struct buf {

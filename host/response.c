@@ -6,6 +6,7 @@
  * response that desynchronises the connection.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +15,7 @@
 #include "conn.h"
 #include "deconst.h"
 #include "http_status.h"
+#include "log.h"
 #include "metrics.h"
 #include "stream.h"
 #include "worker.h"
@@ -30,6 +32,7 @@ void response_reset(mc_response *res, struct conn *c) {
   res->aborted = 0;
   res->hlen = 0;
   res->bytes = 0;
+  res->length = RES_NO_LENGTH;
   res->chunked = 0;
   res->later_cb = NULL;
   res->later_data = NULL;
@@ -245,17 +248,24 @@ MC_EXTERN int mc_response_send(mc_response *res, int status, const void *body,
   return send_whole(res, status, body, len);
 }
 
-MC_EXTERN int mc_response_begin(mc_response *res, int status) {
+/* A stream's head: chunked (or, to HTTP/1.0, unframed) when `length` is
+ * RES_NO_LENGTH, else with that Content-Length. */
+static int begin(mc_response *res, int status, uint64_t length) {
   char head[HEAD_MAX];
   uv_buf_t b;
   int chunked;
 
   if (!can_answer(res))
     return -EALREADY;
-  if (!status_allowed(res, status))
+  if (!status_allowed(res, status) ||
+      (length != RES_NO_LENGTH && length > (uint64_t)LLONG_MAX))
     return -EINVAL;
   res->start = res->c->committed + res->c->out.len;
-  b = uv_buf_init(head, (unsigned)build_head(res, status, -1, &chunked, head));
+  b = uv_buf_init(head, (unsigned)build_head(
+                            res, status,
+                            length == RES_NO_LENGTH ? -1 : (long long)length,
+                            &chunked, head));
+  res->length = length;
   res->state = RES_STREAMING;
   res->chunked = chunked;
   if (res->c->w->stopping)
@@ -264,6 +274,21 @@ MC_EXTERN int mc_response_begin(mc_response *res, int status) {
   if (res->c->timer_kind == TIMER_REQUEST)
     conn_response_progress(res->c, 1);
   return flush_output(res->c, &b, 1);
+}
+
+MC_EXTERN int mc_response_begin(mc_response *res, int status) {
+  return begin(res, status, RES_NO_LENGTH);
+}
+
+MC_EXTERN int mc_response_begin_length(mc_response *res, int status,
+                                       uint64_t length) {
+  return begin(res, status, length);
+}
+
+/* The stream has a length, and a body that this response sends. */
+static int counted(const mc_response *res) {
+  return res->length != RES_NO_LENGTH && !res->head_only &&
+         body_allowed(res->status);
 }
 
 MC_EXTERN int mc_response_write(mc_response *res, const void *data,
@@ -276,6 +301,8 @@ MC_EXTERN int mc_response_write(mc_response *res, const void *data,
     return -EALREADY;
   if (res->c->closing || res->aborted) /* gone, or ended by a stop */
     return -EPIPE;
+  if (counted(res) && len > res->length - res->bytes)
+    return -EMSGSIZE;
   if (len == 0 || res->head_only || !body_allowed(res->status))
     return 0;
   if (conn_queued(res->c) >= CONN_QUEUE_HIGH)
@@ -304,6 +331,19 @@ MC_EXTERN int mc_response_end(mc_response *res) {
   if (res->chunked && !res->head_only && !res->c->closing && !res->aborted) {
     uv_buf_t b = uv_buf_init((char *)"0\r\n\r\n", 5);
     rc = conn_output(res->c, &b, 1);
+  }
+  /* Fewer bytes than its Content-Length said: the client would wait for
+   * the rest, so the connection ends after what was sent, and the client
+   * sees the body cut. */
+  if (counted(res) && res->bytes < res->length) {
+    log_warn("%s %s: the response ended after %llu of its %llu bytes; "
+             "closing the connection",
+             res->c->req->method, res->c->req->target,
+             (unsigned long long)res->bytes, (unsigned long long)res->length);
+    res->c->close_after = 1;
+    res->c->req->keep_alive = 0;
+    if (rc == 0)
+      rc = -EMSGSIZE;
   }
   uv_timer_stop(&res->c->x->later);
   res->c->drain = NULL;

@@ -559,6 +559,25 @@ MC_EXTERN int mc_response_send(mc_response *res, int status, const void *body,
  * -EINVAL: bad status; -EALREADY: already started or sent. */
 MC_EXTERN int mc_response_begin(mc_response *res, int status);
 
+/* A streamed response of known size, as a download is: the head says
+ * Content-Length: length (no chunked framing, so clients show progress,
+ * and an HTTP/1.0 client keeps its connection), and mc_response_write()
+ * and mc_response_end() follow as for mc_response_begin(), with these
+ * differences:
+ * - a write that would take the body past `length` is refused whole:
+ *   -EMSGSIZE, nothing taken;
+ * - mc_response_end() before `length` bytes ends the connection after
+ *   what was sent (the client sees the body cut, as it must: it cannot
+ *   tell a short body from a slow one), logs a warning and returns
+ *   -EMSGSIZE;
+ * - a stream ended by its worker's stop (mc_response_on_shutdown()) before
+ *   `length` bytes is cut the same way.
+ * A HEAD request gets the head with the same Content-Length, and writes
+ * are dropped as for any HEAD. Errors as for mc_response_begin(), and
+ * -EINVAL for a length above INT64_MAX. */
+MC_EXTERN int mc_response_begin_length(mc_response *res, int status,
+                                       uint64_t length);
+
 /* Backpressure. Each response has an output queue: bytes accepted by
  * mc_response_write() but not yet handed to the kernel (the kernel's own
  * socket buffer comes on top, and is not counted). A client that reads
@@ -578,7 +597,9 @@ MC_EXTERN int mc_response_begin(mc_response *res, int status);
  * -EAGAIN: MC_QUEUE_HIGH bytes or more are queued: nothing was taken; write
  *          it again after mc_response_on_drain() calls back;
  * -EPIPE: the client is gone (keep going or stop, but still call
- *         mc_response_end()). */
+ *         mc_response_end());
+ * -EMSGSIZE: past the length of mc_response_begin_length(): nothing was
+ *            taken. */
 MC_EXTERN int mc_response_write(mc_response *res, const void *data, size_t len);
 
 /* Bytes of this response accepted but not yet handed to the kernel (see
@@ -626,7 +647,9 @@ MC_EXTERN int mc_response_on_shutdown(mc_response *res,
                                       void *data);
 
 /* Finishes a streamed response. -EALREADY: not streaming; -EBUSY: a
- * mc_work() of this response is still running (end it from its done). */
+ * mc_work() of this response is still running (end it from its done);
+ * -EMSGSIZE: fewer bytes than mc_response_begin_length() said (finished
+ * all the same, and its connection ends). */
 MC_EXTERN int mc_response_end(mc_response *res);
 
 /* Keeps the response open after mc_run() returns: the plugin finishes it

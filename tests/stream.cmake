@@ -7,3 +7,7 @@ mchost_add_test(integration.stream TIMEOUT 120 DEPENDS mchost_fixture_stream)
 # mc_work(): blocking calls on the thread pool, faults in work and done.
 mchost_add_fixture(work NO_SANITIZE)
 mchost_add_test(integration.work TIMEOUT 120 DEPENDS mchost_fixture_work)
+# Streamed responses of known length (mc_response_begin_length()).
+mchost_add_fixture(download)
+mchost_add_test(integration.download TIMEOUT 60
+                DEPENDS mchost_fixture_download)
