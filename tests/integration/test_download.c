@@ -34,26 +34,34 @@ static void start(void) {
                srv_log_tail(&S));
 }
 
-static void url(char *out, size_t len, const char *target) {
-  snprintf(out, len, "http://127.0.0.1:%d%s", S.port, target);
+/* curl -sS --max-time 10 ARGS...: an argument ":/PATH" is a URL of the
+ * server's. The result in R. */
+static void curl(const char *const *args) {
+  const char *argv[24] = {"curl", "-sS", "--max-time", "10"};
+  char urls[4][128];
+  size_t n = 4, u = 0;
+
+  for (; *args != NULL && n < 23; args++) {
+    if ((*args)[0] == ':' && u < 4) {
+      snprintf(urls[u], sizeof urls[u], "http://127.0.0.1:%d%s", S.port,
+               *args + 1);
+      argv[n++] = urls[u++];
+    } else {
+      argv[n++] = *args;
+    }
+  }
+  argv[n] = NULL;
+  cr_assert_eq(run_tool_sync(argv, &R, 30000), 0);
 }
 
 /* A megabyte through backpressure with its Content-Length, then a second
  * request on the same connection (curl reuses it: no new connect). */
 Test(download, a_download_has_its_length_and_keeps_its_connection) {
-  char big[128], small[128];
   start();
-  url(big, sizeof big, "/file?n=1000000");
-  url(small, sizeof small, "/file?n=10");
-  const char *argv[] = {
-      "curl",       "-sS",
-      "--max-time", "20",
-      "-o",         "/dev/null",
-      "-w",         "%{http_code} %{size_download} %{num_connects}\\n",
-      big,          "-o",
-      "/dev/null",  small,
-      NULL};
-  cr_assert_eq(run_tool_sync(argv, &R, 30000), 0);
+  curl((const char *const[]){"-o", "/dev/null", "-w",
+                             "%{http_code} %{size_download} %{num_connects}\\n",
+                             ":/file?n=1000000", "-o", "/dev/null",
+                             ":/file?n=10", NULL});
   cr_expect_eq(R.exit_code, 0, "%s", R.err);
   cr_expect_str_eq(R.out, "200 1000000 1\n200 10 0\n");
   cr_expect(wait_log(&S, "download: end rc 0 after 1000000", 5000), SRV_LOG_FMT,
@@ -63,11 +71,8 @@ Test(download, a_download_has_its_length_and_keeps_its_connection) {
 /* The head, as curl shows it: Content-Length, no chunked framing. The
  * body's bytes are the fixture's pattern. */
 Test(download, the_head_says_content_length_not_chunked) {
-  char u[128];
   start();
-  url(u, sizeof u, "/file?n=30");
-  const char *argv[] = {"curl", "-sS", "--max-time", "10", "-i", u, NULL};
-  cr_assert_eq(run_tool_sync(argv, &R, 20000), 0);
+  curl((const char *const[]){"-i", ":/file?n=30", NULL});
   cr_expect_eq(R.exit_code, 0, "%s", R.err);
   cr_expect(strstr(R.out, "Content-Length: 30\r\n") != NULL, "%s", R.out);
   cr_expect(strstr(R.out, "Transfer-Encoding") == NULL, "%s", R.out);
@@ -78,14 +83,9 @@ Test(download, the_head_says_content_length_not_chunked) {
 /* HEAD: the same Content-Length, no body, and the response is complete
  * (no warning about a short body, the connection kept). */
 Test(download, head_gets_the_length_and_no_body) {
-  char u[128], u2[128];
   start();
-  url(u, sizeof u, "/file?n=5000");
-  url(u2, sizeof u2, "/file?n=3");
-  const char *argv[] = {"curl", "-sS", "--max-time",         "10",
-                        "-I",   "-w",  "%{num_connects}\\n", u,
-                        u2,     NULL};
-  cr_assert_eq(run_tool_sync(argv, &R, 20000), 0);
+  curl((const char *const[]){"-I", "-w", "%{num_connects}\\n", ":/file?n=5000",
+                             ":/file?n=3", NULL});
   cr_expect_eq(R.exit_code, 0, "%s", R.err);
   cr_expect(strstr(R.out, "Content-Length: 5000\r\n") != NULL, "%s", R.out);
   cr_expect(strstr(R.out, "\r\n\r\n1\n") != NULL, "%s", R.out);
@@ -98,11 +98,8 @@ Test(download, head_gets_the_length_and_no_body) {
 /* Past the length: that write is refused whole, the next one fits, and
  * the client gets exactly the announced bytes. */
 Test(download, a_write_past_the_length_is_refused) {
-  char u[128];
   start();
-  url(u, sizeof u, "/long");
-  const char *argv[] = {"curl", "-sS", "--max-time", "10", u, NULL};
-  cr_assert_eq(run_tool_sync(argv, &R, 20000), 0);
+  curl((const char *const[]){":/long", NULL});
   cr_expect_eq(R.exit_code, 0, "%s", R.err);
   cr_expect_str_eq(R.out, "abcdefghij");
   cr_expect(wait_log(&S, "download: long rc -90 0 end 0", 5000), SRV_LOG_FMT,
@@ -112,12 +109,8 @@ Test(download, a_write_past_the_length_is_refused) {
 /* Ended short: the connection ends after the 50 bytes, and curl reports a
  * transfer cut short (exit 18) at once, not a timeout (28). */
 Test(download, a_body_that_ends_short_ends_its_connection) {
-  char u[128];
   start();
-  url(u, sizeof u, "/short");
-  const char *argv[] = {"curl",      "-sS", "--max-time", "10", "-o",
-                        "/dev/null", u,     NULL};
-  cr_assert_eq(run_tool_sync(argv, &R, 20000), 0);
+  curl((const char *const[]){"-o", "/dev/null", ":/short", NULL});
   cr_expect_eq(R.exit_code, 18, "curl exit %d: %s", R.exit_code, R.err);
   cr_expect(wait_log(&S, "download: short end rc -90", 5000), SRV_LOG_FMT,
             srv_log_tail(&S));
