@@ -64,6 +64,10 @@ mchost_add_valgrind_test(master FILTER
   "master/@(killed_worker*|workers_flag*|sigterm_lets*)")
 # Two SIGHUP reloads under client load.
 mchost_add_valgrind_test(reload FILTER "reload/sighup_reloads_without_dev")
+# Streams when their worker stops: ended by the plugin's hook, ended by
+# mchost, a pending drain called aborted; the old worker exits.
+mchost_add_valgrind_test(stream FILTER
+  "stream/@(reload_tells*|reload_ends*|reload_calls*)")
 # The access log reopened on SIGUSR1; workers retiring at --max-requests.
 mchost_add_valgrind_test(ops FILTER
   "@(access_log/sigusr1*|max_requests/workers_are_replaced*)")
