@@ -430,6 +430,18 @@ Test(stream, reload_ends_a_stream_without_hook_for_its_client) {
   expect_gone_early(old);
 }
 
+/* A stream whose plugin will not write again for a minute, without a hook:
+ * its client gets the last chunk and the close at once, not when the
+ * plugin next looks at the response (which holds the old worker until
+ * then, or --kill-timeout, as for a client that left). */
+Test(stream, reload_closes_a_quiet_stream_at_once) {
+  static char got[65536];
+  int closed;
+
+  stream_across_reload("&ms=60000", got, sizeof got, &closed);
+  expect_clean_end(closed, got, "data: 0\n\n\r\n0\r\n\r\n");
+}
+
 /* A fault in the hook costs its stream: cut without its last chunk, and
  * reported as a plugin fault, as in a drain callback; the worker, stopping
  * anyway, exits. */
