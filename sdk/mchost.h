@@ -559,6 +559,22 @@ MC_EXTERN int mc_response_send(mc_response *res, int status, const void *body,
  * -EINVAL: bad status; -EALREADY: already started or sent. */
 MC_EXTERN int mc_response_begin(mc_response *res, int status);
 
+/* The Range header of a request for a resource of `size` bytes (RFC 9110,
+ * 14.2; only the "bytes" unit, one range): a download that resumes, a
+ * video that seeks. Returns
+ *  0: answer 206 with "Content-Range: bytes FIRST-LAST/SIZE" and the bytes
+ *     *first to *last, both included (last clipped to size - 1):
+ *     mc_response_begin_length(res, 206, *last - *first + 1);
+ *  -ENOENT: no Range header: answer 200 with the whole resource;
+ *  -ERANGE: no byte of it is in the resource: answer 416 with
+ *     Content-Range "bytes *" + "/SIZE" (RFC 9110, 14.4);
+ *  -EINVAL: malformed, another unit, or several ranges: answer 200 with
+ *     the whole resource (RFC 9110 lets a server ignore the header).
+ * If-Range is the plugin's to check (its validator is the plugin's).
+ * *first and *last are left alone on error. */
+MC_EXTERN int mc_request_range(const mc_request *req, uint64_t size,
+                               uint64_t *first, uint64_t *last);
+
 /* A streamed response of known size, as a download is: the head says
  * Content-Length: length (no chunked framing, so clients show progress,
  * and an HTTP/1.0 client keeps its connection), and mc_response_write()

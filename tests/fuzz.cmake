@@ -11,7 +11,7 @@ if(MCHOST_FUZZ AND NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
                       "build directory with CC=clang (or use `make fuzz`)")
 endif()
 
-set(MCHOST_FUZZ_TARGETS conn config configfile params multipart proxy forwarded admin
+set(MCHOST_FUZZ_TARGETS conn config configfile params multipart proxy forwarded admin range
     wsframe bundle fetch)
 
 # The host core once more, for the fuzzer's coverage instrumentation: the

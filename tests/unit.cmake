@@ -34,3 +34,6 @@ mchost_add_test(unit.wsframe TIMEOUT 30)
 
 # listen.c: the options of the TCP sockets it binds.
 mchost_add_test(unit.listen TIMEOUT 30)
+
+# range.c: the Range header against a resource of known size.
+mchost_add_test(unit.range TIMEOUT 30)

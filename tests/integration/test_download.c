@@ -4,7 +4,10 @@
  * Content-Length, not chunked, and the connection stays open for the next
  * request; a HEAD request gets the same head and no body; a write past the
  * length is refused whole; a body that ends short ends its connection, so
- * that the client sees it cut instead of waiting. Client: curl.
+ * that the client sees it cut instead of waiting. A Range header
+ * (mc_request_range()) gets 206 with its bytes, 416 past the end, and the
+ * whole file when it asks for several ranges; curl resumes a download.
+ * Client: curl.
  *
  * Fixture: tests/plugins/download.c (see its list).
  */
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -116,4 +120,51 @@ Test(download, a_body_that_ends_short_ends_its_connection) {
             srv_log_tail(&S));
   cr_expect(wait_log(&S, "ended after 50 of its 100 bytes", 5000), SRV_LOG_FMT,
             srv_log_tail(&S));
+}
+
+/* curl -r: the bytes asked for, with 206 and Content-Range. */
+Test(download, a_range_gets_206_and_its_bytes) {
+  start();
+  curl((const char *const[]){"-i", "-r", "10-19", ":/file?n=1000", NULL});
+  cr_expect_eq(R.exit_code, 0, "%s", R.err);
+  cr_expect(strncmp(R.out, "HTTP/1.1 206 ", 13) == 0, "%s", R.out);
+  cr_expect(strstr(R.out, "Content-Range: bytes 10-19/1000\r\n") != NULL, "%s",
+            R.out);
+  cr_expect(strstr(R.out, "Content-Length: 10\r\n") != NULL, "%s", R.out);
+  cr_expect(strstr(R.out, "\r\n\r\nklmnopqrst") != NULL, "%s", R.out);
+}
+
+/* Past the end: 416 and the size. Several ranges: the whole file, 200. */
+Test(download, past_the_end_is_416_and_several_ranges_get_it_all) {
+  start();
+  curl((const char *const[]){"-o", "/dev/null", "-D", "-", "-r", "2000-",
+                             ":/file?n=1000", NULL});
+  cr_expect(strncmp(R.out, "HTTP/1.1 416 ", 13) == 0, "%s", R.out);
+  cr_expect(strstr(R.out, "Content-Range: bytes */1000\r\n") != NULL, "%s",
+            R.out);
+  run_result_free(&R);
+  curl((const char *const[]){"-o", "/dev/null", "-w",
+                             "%{http_code} %{size_download}", "-r", "0-1,5-6",
+                             ":/file?n=1000", NULL});
+  cr_expect_str_eq(R.out, "200 1000");
+}
+
+/* A download cut short is resumed: curl -C asks for the rest (Range:
+ * bytes=990-), and the file is whole. */
+Test(download, curl_resumes_a_download) {
+  char path[] = "/tmp/mchost-download-XXXXXX", *got;
+  int fd;
+  start();
+  cr_assert_geq(fd = mkstemp(path), 0);
+  cr_assert_eq(write(fd, "abcdefghij", 10), 10);
+  close(fd);
+  curl((const char *const[]){"-C", "10", "-o", path, "-w", "%{http_code}",
+                             ":/file?n=30", NULL});
+  cr_expect_eq(R.exit_code, 0, "%s", R.err);
+  cr_expect_str_eq(R.out, "206");
+  got = read_file(path, NULL);
+  unlink(path);
+  cr_assert_not_null(got);
+  cr_expect_str_eq(got, "abcdefghijklmnopqrstuvwxyzabcd");
+  free(got);
 }

@@ -2,7 +2,10 @@
  * (mc_response_begin_length()):
  *   GET /file?n=N   N bytes, "abc...z" repeated, written in 16 KiB pieces
  *                   with backpressure (until -EAGAIN, then on_drain); logs
- *                   "download: end rc R after B" (B bytes written)
+ *                   "download: end rc R after B" (B: the position after
+ *                   the last byte written). A Range header is honoured
+ *                   (mc_request_range()): 206 with Content-Range, 416, or
+ *                   200 and the whole file when it is to be ignored.
  *   GET /short      announces 100 bytes, writes 50 and ends; logs
  *                   "download: short end rc R"
  *   GET /long       announces 10 bytes, writes 20 (refused), then 10;
@@ -11,6 +14,7 @@
 #include <mchost.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 MC_PLUGIN();
@@ -50,6 +54,9 @@ static void file_go(mc_response *res, void *data) {
 static void file(mc_request *req, mc_response *res) {
   int64_t n = 0;
   struct file *f = NULL;
+  uint64_t first, last;
+  char cr[80];
+  int rc, status = 200;
 
   for (size_t i = 0; i < sizeof files / sizeof files[0] && f == NULL; i++)
     if (files[i].n == 0)
@@ -58,10 +65,27 @@ static void file(mc_request *req, mc_response *res) {
     mc_response_send(res, 400, "n?\n", 3);
     return;
   }
-  f->n = (uint64_t)n;
-  f->sent = 0;
+  rc = mc_request_range(req, (uint64_t)n, &first, &last);
+  if (rc == -ERANGE) {
+    snprintf(cr, sizeof cr, "bytes */%lld", (long long)n);
+    mc_response_header(res, "Content-Range", cr);
+    mc_response_send(res, 416, NULL, 0);
+    return;
+  }
+  if (rc != 0) { /* none, or to be ignored: the whole file */
+    first = 0;
+    last = (uint64_t)n - 1;
+  } else {
+    snprintf(cr, sizeof cr, "bytes %llu-%llu/%lld", (unsigned long long)first,
+             (unsigned long long)last, (long long)n);
+    mc_response_header(res, "Content-Range", cr);
+    status = 206;
+  }
+  f->sent = first;
+  f->n = last + 1;
   mc_response_header(res, "Content-Type", "application/octet-stream");
-  mc_response_begin_length(res, 200, f->n);
+  mc_response_header(res, "Accept-Ranges", "bytes");
+  mc_response_begin_length(res, status, last - first + 1);
   if (strcmp(mc_request_method(req), "HEAD") == 0) {
     mc_response_end(res);
     f->n = 0;
