@@ -4,11 +4,13 @@
  * at, and an SSE feed never ends by itself: left alone it would hold the
  * old worker until --kill-timeout, and its client would see the
  * connection cut. So the plugin is told (mc_response_on_shutdown()) and
- * may write a last piece and end; a stream it leaves open is ended for the
- * client by mchost, with its last chunk, as a graceful stop of any server
- * ends it, and looks to the plugin as if the client had gone.
+ * may write a last piece and end; a stream it leaves open, and an SSE feed
+ * without a hook, is ended for the client by mchost, with its last chunk,
+ * and looks to the plugin as if the client had gone.
  */
 #include <errno.h>
+#include <string.h>
+#include <strings.h>
 
 #include "stream.h"
 
@@ -53,6 +55,25 @@ static void end_for_client(struct conn *c) {
   }
 }
 
+/* The response's Content-Type is text/event-stream: an SSE feed, which
+ * never ends by itself, and whose client takes a clean end as the sign to
+ * reconnect. res->headers holds "Name: value\r\n" lines, checked. */
+static int is_event_stream(const mc_response *res) {
+  static const char name[] = "content-type: ", type[] = "text/event-stream";
+  const char *p = res->headers, *end = res->headers + res->hlen;
+
+  while (p < end) {
+    const char *eol = memchr(p, '\r', (size_t)(end - p));
+    size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+    if (len >= sizeof name - 1 + sizeof type - 1 &&
+        strncasecmp(p, name, sizeof name - 1) == 0 &&
+        strncasecmp(p + sizeof name - 1, type, sizeof type - 1) == 0)
+      return 1;
+    p += len + 2;
+  }
+  return 0;
+}
+
 static void stream_stop(struct conn *c) {
   mc_response *res = c->res;
   void (*cb)(mc_response *, void *) = res->shutdown_cb;
@@ -61,8 +82,12 @@ static void stream_stop(struct conn *c) {
   res->shutdown_cb = NULL;
   if (cb != NULL)
     worker_call_plugin(c->w, c, cb, res->shutdown_data);
-  /* Ended by the hook, or cut after a fault in it; or its client left. */
-  if (res->state == RES_STREAMING && !c->closing && !res->aborted)
+  /* Ended by the hook, or cut after a fault in it; or its client left. A
+   * stream of another kind without a hook (a download, an export) may end
+   * by itself, and a clean end now would look complete to its client: it
+   * goes on, within --kill-timeout, as a large response does. */
+  if (res->state == RES_STREAMING && !c->closing && !res->aborted &&
+      (cb != NULL || is_event_stream(res)))
     end_for_client(c);
 }
 

@@ -646,11 +646,15 @@ MC_EXTERN int mc_response_on_drain(mc_response *res,
  * write refused with -EAGAIN is best dropped) and mc_response_end() the
  * stream. A second call replaces the pending hook; it is dropped when the
  * response ends.
- * Whatever the hook does not end, mchost ends for the client with the
- * stream's last chunk (for an HTTP/1.0 client, the end of the connection)
- * once the hook returns, or at once without a hook, and the connection
- * closes once that is out. From then on the response is as if the client
- * had gone: mc_response_aborted() is 1, mc_response_write() and
+ * A stream the hook does not end, and without a hook an SSE feed
+ * (Content-Type text/event-stream), mchost ends for the client with the
+ * stream's last chunk (for an HTTP/1.0 client, or a stream with a
+ * Content-Length, the end of the connection) once the hook returns, and
+ * the connection closes once that is out. Any other stream without a hook
+ * (a download, an export) goes on to its own end, within --kill-timeout:
+ * a clean end at a stop would look complete to its client. A stream ended
+ * by mchost is from then on as if the client had gone:
+ * mc_response_aborted() is 1, mc_response_write() and
  * mc_response_on_drain() return -EPIPE, a pending drain callback is called
  * now, and the plugin still calls mc_response_end() (at the latest when
  * its mc_work() is done): the worker exits once every response is ended,

@@ -321,7 +321,7 @@ static pid_t stream_across_reload(const char *query, char *got, size_t size,
   pid_t old;
   ssize_t n;
 
-  snprintf(req, sizeof req, "GET /sse?n=1000000%s HTTP/1.1\r\nHost: t\r\n\r\n",
+  snprintf(req, sizeof req, "GET /sse?%s&n=1000000 HTTP/1.1\r\nHost: t\r\n\r\n",
            query);
   old = open_stream(req);
   if (hup_first) {
@@ -442,6 +442,20 @@ Test(stream, reload_closes_a_quiet_stream_at_once) {
   expect_clean_end(closed, got, "data: 0\n\n\r\n0\r\n\r\n");
 }
 
+/* A stream that is not an SSE feed (text/plain), without a hook: it may
+ * end by itself, and a clean end at the reload would look complete to its
+ * client, so it goes on to its own end (60 events, 3 s), then its worker
+ * exits. */
+Test(stream, reload_lets_a_plain_stream_without_hook_finish) {
+  static char got[65536];
+  int closed;
+  pid_t old =
+      stream_across_reload("&n=60&ms=50&plain=1", got, sizeof got, &closed);
+
+  expect_clean_end(closed, got, "data: 59\n\n\r\n0\r\n\r\n");
+  expect_gone_early(old);
+}
+
 /* A fault in the hook costs its stream: cut without its last chunk, and
  * reported as a plugin fault, as in a drain callback; the worker, stopping
  * anyway, exits. */
@@ -459,8 +473,9 @@ Test(stream, fault_in_shutdown_hook_cuts_the_stream) {
   expect_gone_early(old);
 }
 
-/* A stream waiting for a client that does not read yet: on a reload its
- * drain callback is called at once, aborted (not once the client reads, or
+/* A stream waiting for a client that does not read yet, whose hook
+ * returns without ending it: on a reload its drain callback is called at
+ * once, aborted (not once the client reads, or
  * at --send-timeout), and the plugin ends the response. The client then
  * reads what was queued, the last chunk and a clean close, and the old
  * worker exits. */
@@ -470,7 +485,8 @@ Test(stream, reload_calls_a_pending_drain_aborted) {
   int closed = 0;
   int64_t deadline;
   ssize_t n;
-  pid_t old = open_stream("GET /firehose HTTP/1.1\r\nHost: t\r\n\r\n");
+  pid_t old =
+      open_stream("GET /firehose?stop=keep HTTP/1.1\r\nHost: t\r\n\r\n");
 
   cr_assert(wait_log(&S, "stream: firehose waits for a drain", 10000),
             "the plugin's writes were never refused" SRV_LOG_FMT,

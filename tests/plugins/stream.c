@@ -1,20 +1,20 @@
 /* Fixture for long-lived responses and backpressure:
- *   GET /firehose       streams 16 KiB pieces as fast as the client takes
- *                       them: writes until mc_response_write() says -EAGAIN,
- *                       then waits for mc_response_on_drain(). Stops after
- *                       64 MiB accepted (a bound for a broken host that
- *                       never says -EAGAIN). Logs "stream: firehose ended
- *                       after N bytes, queue max Q, aborted A" at the end,
- *                       and "stream: firehose waits for a drain" the first
- *                       time it waits.
- *   GET /sse?n=N&ms=M[&stop=S][&wait=MS]  text/event-stream: N events "data:
- * i\n\n", one every M ms (mc_response_later), then the end. A refused write
- * logs "stream: sse write rc R aborted A" and ends. stop=bye: a
+ *   GET /firehose[?stop=keep]  streams 16 KiB pieces as fast as the client
+ * takes them: writes until mc_response_write() says -EAGAIN, then waits for
+ * mc_response_on_drain(). Stops after 64 MiB accepted (a bound for a broken
+ * host that never says -EAGAIN). Logs "stream: firehose ended after N bytes,
+ * queue max Q, aborted A" at the end, and "stream: firehose waits for a drain"
+ * the first time it waits. stop=keep: a mc_response_on_shutdown() hook that
+ * only logs "stream: told to stop, going on". GET
+ * /sse?n=N&ms=M[&stop=S][&wait=MS]  text/event-stream: N events "data: i\n\n",
+ * one every M ms (mc_response_later), then the end. A refused write logs
+ * "stream: sse write rc R aborted A" and ends. stop=bye: a
  * mc_response_on_shutdown() hook logs "stream: told to stop", writes "retry:
  *                       100" and an event "bye", and ends; stop=crash: the
  *                       hook faults (SIGSEGV); else no hook. wait=MS:
  *                       logs "stream: waiting to begin" and begins MS ms
- *                       later.
+ *                       later. plain=1: Content-Type text/plain
+ *                       instead.
  *   GET /hold?timeout=MS  deferred, never answered; mc_response_timeout(MS)
  *   GET /quiet[?timeout=MS] streams "a\n", then nothing for 3 s (with
  *                       mc_response_timeout(MS) if given); then logs
@@ -51,6 +51,12 @@ static void firehose_end(mc_response *res, struct firehose *f) {
          f->sent, f->queue_max, mc_response_aborted(res));
   mc_response_end(res);
   free(f);
+}
+
+static void told_only(mc_response *res, void *data) {
+  (void)res;
+  (void)data;
+  mc_log(MC_LOG_INFO, "stream: told to stop, going on");
 }
 
 static void firehose_more(mc_response *res, void *data) {
@@ -125,7 +131,8 @@ static void sse_bye(mc_response *res, void *data) {
 static void sse_begin(mc_response *res, void *data) {
   const char *q = mc_request_query(mc_response_request(res));
   (void)data;
-  mc_response_header(res, "Content-Type", "text/event-stream");
+  mc_response_header(res, "Content-Type",
+                     strstr(q, "plain=1") ? "text/plain" : "text/event-stream");
   mc_response_header(res, "Cache-Control", "no-cache");
   mc_response_begin(res, 200);
   if (strstr(q, "stop=bye") != NULL)
@@ -159,6 +166,8 @@ void mc_run(mc_request *req, mc_response *res) {
     }
     memset(piece, 'x', sizeof piece);
     mc_response_begin(res, 200);
+    if (strstr(mc_request_query(req), "stop=keep") != NULL)
+      mc_response_on_shutdown(res, told_only, NULL);
     firehose_more(res, f);
     return;
   }
