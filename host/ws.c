@@ -344,12 +344,13 @@ void ws_release(struct conn *c) {
   free(ws);
 }
 
+/* c->next is read after the handler: it may end other responses, and a
+ * conn whose client had gone is released (freed, in a stopping worker) as
+ * soon as its response ends; c itself was open, and a conn is closed only
+ * on a later turn of the loop. */
 void ws_stop_all(struct worker *w) {
-  struct conn *next;
-
-  for (struct conn *c = w->active; c != NULL; c = next) {
+  for (struct conn *c = w->active; c != NULL; c = c->next) {
     mc_ws *ws = c->ws;
-    next = c->next;
     if (ws == NULL || ws->state != WS_OPEN || ws->told_shutdown || c->closing)
       continue;
     ws->told_shutdown = 1;
