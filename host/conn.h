@@ -324,6 +324,10 @@ int conn_on_drain(struct conn *c, void (*fn)(struct conn *c));
 
 /* response.c: head and error responses */
 int response_send_error(struct conn *c, int status);
+/* The last chunk of a chunked stream, unless it has no body (HEAD) or
+ * nobody reads it any more (closing, aborted). 0, or conn_output()'s
+ * error. */
+int response_last_chunk(mc_response *res);
 void response_reset(mc_response *res, struct conn *c);
 
 #endif

@@ -320,18 +320,22 @@ MC_EXTERN int mc_response_write(mc_response *res, const void *data,
   return flush_output(res->c, b, 3);
 }
 
+int response_last_chunk(mc_response *res) {
+  uv_buf_t b = uv_buf_init((char *)"0\r\n\r\n", 5);
+  /* A HEAD response has no body, not even the last chunk. */
+  if (!res->chunked || res->head_only || res->c->closing || res->aborted)
+    return 0;
+  return conn_output(res->c, &b, 1);
+}
+
 MC_EXTERN int mc_response_end(mc_response *res) {
-  int rc = 0;
+  int rc;
 
   if (res->state != RES_STREAMING)
     return -EALREADY;
   if (res->c->work_pending)
     return -EBUSY;
-  /* A HEAD response has no body, not even the last chunk. */
-  if (res->chunked && !res->head_only && !res->c->closing && !res->aborted) {
-    uv_buf_t b = uv_buf_init((char *)"0\r\n\r\n", 5);
-    rc = conn_output(res->c, &b, 1);
-  }
+  rc = response_last_chunk(res);
   /* Fewer bytes than its Content-Length said: the client would wait for
    * the rest, so the connection ends after what was sent, and the client
    * sees the body cut. */

@@ -40,10 +40,7 @@ static void end_for_client(struct conn *c) {
   mc_response *res = c->res;
   void (*drain)(struct conn *) = c->drain;
 
-  if (res->chunked && !res->head_only) {
-    uv_buf_t b = uv_buf_init((char *)"0\r\n\r\n", 5);
-    conn_output(c, &b, 1);
-  }
+  response_last_chunk(res); /* before it counts as aborted */
   res->aborted = 1;
   c->close_after = 1;
   c->req->keep_alive = 0;
