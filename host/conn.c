@@ -128,13 +128,10 @@ static void conn_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
  * its socket never joins the loop's epoll set; nothing there yet costs one
  * read() that finds nothing, and the loop watches the socket as usual
  * (nginx's `listen ... deferred` gets the same from the kernel). */
-static void conn_read_now(struct conn *c) {
-  uv_os_fd_t fd;
+static void conn_read_now(struct conn *c, int fd) {
   uv_buf_t buf;
   ssize_t n;
 
-  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
-    return;
   conn_on_alloc((uv_handle_t *)&c->tcp, 0, &buf);
   if (buf.base == NULL)
     return; /* out of memory: the loop's read reports it */
@@ -456,7 +453,7 @@ int conn_start(struct conn *c, struct worker *w, int fd,
   llhttp_init(&c->parser, HTTP_REQUEST, &w->settings);
   c->parser.data = c;
   rate_begin_head(c);
-  conn_read_now(c);
+  conn_read_now(c, fd);
   conn_update_reading(c);
   return 0;
 }
