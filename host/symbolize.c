@@ -62,7 +62,22 @@ static struct {
 #undef X
 } dw;
 
-/* Loads libdw once: 0, or -ENOSYS. */
+/* A system library's separate debug information (libc's is tens of MB)
+ * takes a third of a second to read: its own symbol table is enough. */
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                        Dwarf_Addr base, const char *file_name,
+                        const char *debuglink_file, GElf_Word debuglink_crc,
+                        char **debuginfo_file_name) {
+  (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+  (void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+  return -1;
+}
+
+/* With line information (separate debug files included), or the file's
+ * own symbols only. */
+static Dwfl_Callbacks callbacks, symbols_only;
+
+/* Loads libdw once, and sets up what every use needs: 0, or -ENOSYS. */
 static int dw_load(void) {
   void *h;
 
@@ -78,6 +93,12 @@ static int dw_load(void) {
   }
   DW_FUNCTIONS(X)
 #undef X
+  callbacks.find_elf = symbols_only.find_elf = dw.dwfl_build_id_find_elf;
+  callbacks.section_address = symbols_only.section_address =
+      dw.dwfl_offline_section_address;
+  callbacks.find_debuginfo = dw.dwfl_standard_find_debuginfo;
+  symbols_only.find_debuginfo = no_debuginfo;
+  dw.elf_version(EV_CURRENT);
   dw.ok = 1;
   return 0;
 }
@@ -90,21 +111,6 @@ static struct {
   struct stat st;
   int lines;
 } cache;
-
-/* A system library's separate debug information (libc's is tens of MB)
- * takes a third of a second to read: its own symbol table is enough. */
-static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-                        Dwarf_Addr base, const char *file_name,
-                        const char *debuglink_file, GElf_Word debuglink_crc,
-                        char **debuginfo_file_name) {
-  (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
-  (void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
-  return -1;
-}
-
-/* With line information (separate debug files included), or the file's
- * own symbols only. */
-static Dwfl_Callbacks callbacks, symbols_only;
 
 void symbolize_release(void) {
   if (cache.dwfl != NULL)
@@ -124,11 +130,6 @@ static Dwfl_Module *module_for(const char *path, int lines) {
       st.st_mtim.tv_nsec == cache.st.st_mtim.tv_nsec)
     return cache.mod;
   symbolize_release();
-  callbacks.find_elf = symbols_only.find_elf = dw.dwfl_build_id_find_elf;
-  callbacks.section_address = symbols_only.section_address =
-      dw.dwfl_offline_section_address;
-  callbacks.find_debuginfo = dw.dwfl_standard_find_debuginfo;
-  symbols_only.find_debuginfo = no_debuginfo;
   if ((cache.dwfl = dw.dwfl_begin(lines ? &callbacks : &symbols_only)) == NULL)
     return NULL;
   cache.mod = dw.dwfl_report_offline(cache.dwfl, "", path, -1);
@@ -204,20 +205,16 @@ int symbolize(const char *path, uint64_t offset, int exact, int lines,
 }
 
 int symbolize_build_id(const char *path, char *out, size_t len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -ENOENT;
+  int fd, rc = -ENOENT;
   Elf *elf;
   const void *id;
   ssize_t n;
 
   out[0] = '\0';
-  if (dw_load() != 0) {
-    if (fd >= 0)
-      close(fd);
+  if (dw_load() != 0)
     return -ENOSYS;
-  }
-  if (fd < 0)
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
     return -errno;
-  dw.elf_version(EV_CURRENT);
   if ((elf = dw.elf_begin(fd, ELF_C_READ_MMAP, NULL)) == NULL) {
     close(fd);
     return -ENOEXEC;
