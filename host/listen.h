@@ -41,13 +41,12 @@ int listen_parse_mode(const char *s, uint64_t *out);
  * --host, --port and --listen are the .socket unit's business); else each
  * --listen, and --host:--port when no --listen is given or when --host or
  * --port is given as well. TCP sockets: backlog 4096, SO_REUSEADDR,
- * --defer-accept, an IPv6
- * --listen address IPv6-only (as nginx does). A unix: path left behind by
- * a process that is gone (nothing answers on it) is replaced; one where a
- * server answers is "address already in use". --socket-mode is applied
- * before the socket listens. All non-blocking and close-on-exec. Returns
- * EXIT_OK, or prints one message to stderr, closes what it opened and
- * returns the exit code to end with. */
+ * --defer-accept, an IPv6 --listen address IPv6-only (as nginx does). A unix:
+ * path left behind by a process that is gone (nothing answers on it) is
+ * replaced; one where a server answers is "address already in use".
+ * --socket-mode is applied before the socket listens. All non-blocking and
+ * close-on-exec. Returns EXIT_OK, or prints one message to stderr, closes what
+ * it opened and returns the exit code to end with. */
 int listen_open(const struct config *cfg, struct listeners *ls);
 
 /* Closes the sockets (again: a no-op) and removes the Unix socket files

@@ -43,7 +43,7 @@ struct worker {
 
   uint64_t max_connections; /* --max-connections within the fd limit */
   struct conn *active;      /* open conns (and parked ones awaiting a plugin) */
-  struct conn *pool;        /* released conns, buffers kept */
+  struct conn *pool;        /* released conns, kept for the next ones */
   struct conn *orphans;     /* abandoned responses a plugin may still touch */
   struct fetch *fetches;    /* mc_fetch()es in flight (fetch.c) */
   unsigned nconns;          /* in `active` */
