@@ -63,10 +63,14 @@ struct admin_conn {
 
 int admin_parse(const char *buf, size_t len, char *path, size_t pathlen,
                 int *head) {
-  const char *end = memmem(buf, len, "\r\n\r\n", 4), *sp, *target, *q;
+  const char *end, *sp, *target, *q;
   size_t mlen, tlen;
 
-  if (end == NULL)
+  /* Only a head that ends within ADMIN_REQUEST_MAX bytes counts, so that
+   * the answer to a prefix never changes as more bytes arrive. */
+  if (len > ADMIN_REQUEST_MAX)
+    len = ADMIN_REQUEST_MAX;
+  if ((end = memmem(buf, len, "\r\n\r\n", 4)) == NULL)
     return len >= ADMIN_REQUEST_MAX ? MC_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE
                                     : 0;
   if ((sp = memchr(buf, ' ', (size_t)(end - buf))) == NULL)

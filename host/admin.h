@@ -22,7 +22,8 @@ void admin_free(struct master *m);
  * way a one-line reason goes into why. */
 int admin_ready(struct master *m, char *why, size_t len);
 
-/* A request line and headers larger than this get 431. */
+/* A request line and headers larger than this get 431; bytes past it are
+ * never read. */
 #define ADMIN_REQUEST_MAX 4096
 
 /* Parses a request in buf[0..len): 0 while it is incomplete, 200 with its
