@@ -13,8 +13,7 @@
 #include "conn.h"
 #include "params.h"
 #include "request.h"
-
-static int is_ows(char c) { return c == ' ' || c == '\t'; }
+#include "token.h"
 
 /* The piece [s, end) as a pair in *out, pointing into a copy in the arena;
  * 0 when it has no name, 1 when it is a pair, -ENOMEM. */
@@ -26,14 +25,10 @@ static int cookie_pair(const char *s, const char *end, struct arena *a,
 
   if (eq == NULL)
     return 0;
-  while (s < eq && is_ows(*s))
-    s++;
-  for (name_end = eq; name_end > s && is_ows(name_end[-1]);)
-    name_end--;
-  for (value = eq + 1; value < end && is_ows(*value);)
-    value++;
-  while (end > value && is_ows(end[-1]))
-    end--;
+  s = token_skip_ows_to(s, eq);
+  name_end = token_trim_ows(s, eq);
+  value = token_skip_ows_to(eq + 1, end);
+  end = token_trim_ows(value, end);
   if (name_end == s)
     return 0;
   if (end - value >= 2 && *value == '"' && end[-1] == '"')

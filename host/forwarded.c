@@ -19,28 +19,21 @@
 #include <strings.h>
 
 #include "config.h"
+#include "token.h"
+
 /* state of a walk */
 enum { WALK_START, WALK_SET, WALK_PENDING };
 
 /* The longest hop or CIDR text looked at: "[" IPv6 "]:" port, or more. */
 #define HOP_MAX 64
 
-static int is_ows(char ch) { return ch == ' ' || ch == '\t'; }
-
-/* RFC 9110 tchar */
-static int is_tchar(unsigned char ch) {
-  return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-         (ch >= 'A' && ch <= 'Z') ||
-         (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
 /* s[0..n) trimmed of OWS, NUL-terminated into out (HOP_MAX bytes); -1 if
  * it does not fit. */
 static int copy_trimmed(const char *s, size_t n, char *out) {
-  while (n > 0 && is_ows(*s))
-    s++, n--;
-  while (n > 0 && is_ows(s[n - 1]))
-    n--;
+  const char *e = token_trim_ows(s, s + n);
+
+  s = token_skip_ows_to(s, e);
+  n = (size_t)(e - s);
   if (n >= HOP_MAX)
     return -1;
   memcpy(out, s, n);
@@ -203,7 +196,7 @@ int forwarded_id_ok(const char *s) {
   size_t n = 0;
   for (; s[n] != '\0'; n++)
     if (n == FORWARDED_ID_MAX ||
-        !(is_tchar((unsigned char)s[n]) || strchr("/=:@", s[n]) != NULL))
+        !(token_is_tchar((unsigned char)s[n]) || strchr("/=:@", s[n]) != NULL))
       return 0;
   return n > 0;
 }
@@ -332,7 +325,7 @@ static int rfc7239_value(const char **p, char *out) {
   size_t n = 0;
 
   if (*s != '"') {
-    while (is_tchar((unsigned char)*s)) {
+    while (token_is_tchar((unsigned char)*s)) {
       if (n == HOP_MAX - 1)
         return -1;
       out[n++] = *s++;
@@ -363,11 +356,10 @@ static int rfc7239_element(struct forwarded_walk *fw, const char **p) {
     const char *name;
     char value[HOP_MAX];
     size_t nlen;
-    while (is_ows(*s))
-      s++;
+    s = token_skip_ows(s);
     if (*s == ',' || *s == '\0') /* an empty element, or after a ';' */
       break;
-    for (name = s; is_tchar((unsigned char)*s); s++)
+    for (name = s; token_is_tchar((unsigned char)*s); s++)
       ;
     nlen = (size_t)(s - name);
     if (nlen == 0 || *s++ != '=' || rfc7239_value(&s, value) != 0)
@@ -379,8 +371,7 @@ static int rfc7239_element(struct forwarded_walk *fw, const char **p) {
     } else if (nlen == 5 && strncasecmp(name, "proto", 5) == 0) {
       scheme = scheme_of(value);
     }
-    while (is_ows(*s))
-      s++;
+    s = token_skip_ows(s);
     if (*s == ';')
       s++;
     else if (*s != ',' && *s != '\0')

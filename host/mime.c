@@ -6,21 +6,15 @@
 #include <strings.h>
 
 #include "arena.h"
-
-static int is_ows(char c) { return c == ' ' || c == '\t'; }
-
-int mime_is_tchar(unsigned char c) {
-  return c > 0x20 && c < 0x7f && strchr("\"(),/:;<=>?@[\\]{}", c) == NULL;
-}
+#include "token.h"
 
 int mime_is(const char *value, const char *type) {
   size_t len = strlen(type);
-  while (is_ows(*value))
-    value++;
+  value = token_skip_ows(value);
   if (strncasecmp(value, type, len) != 0)
     return 0;
   value += len;
-  return *value == '\0' || *value == ';' || is_ows(*value);
+  return *value == '\0' || *value == ';' || token_is_ows(*value);
 }
 
 int mime_param_next(const char **pos, struct mime_param *p) {
@@ -31,22 +25,20 @@ int mime_param_next(const char **pos, struct mime_param *p) {
     s++;
   if (*s == '"')
     return -EBADMSG;
-  while (is_ows(*s) || *s == ';')
+  while (token_is_ows(*s) || *s == ';')
     s++;
   if (*s == '\0') {
     *pos = s;
     return 0;
   }
   p->name = s;
-  while (mime_is_tchar((unsigned char)*s))
+  while (token_is_tchar((unsigned char)*s))
     s++;
   p->name_len = (size_t)(s - p->name);
-  while (is_ows(*s))
-    s++;
+  s = token_skip_ows(s);
   if (p->name_len == 0 || *s++ != '=')
     return -EBADMSG;
-  while (is_ows(*s))
-    s++;
+  s = token_skip_ows(s);
   p->quoted = *s == '"';
   if (p->quoted) {
     p->value = ++s;
@@ -58,15 +50,14 @@ int mime_param_next(const char **pos, struct mime_param *p) {
     p->value_len = (size_t)(s++ - p->value);
   } else {
     p->value = s;
-    while (*s != '\0' && *s != ';' && *s != '"' && !is_ows(*s) &&
+    while (*s != '\0' && *s != ';' && *s != '"' && !token_is_ows(*s) &&
            (unsigned char)*s >= 0x20 && *s != 0x7f)
       s++;
     p->value_len = (size_t)(s - p->value);
     if (p->value_len == 0)
       return -EBADMSG;
   }
-  while (is_ows(*s))
-    s++;
+  s = token_skip_ows(s);
   if (*s != '\0' && *s != ';')
     return -EBADMSG;
   *pos = s;

@@ -7,10 +7,6 @@
 
 struct arena;
 
-/* 1 for a byte of a token (RFC 9110 §5.6.2): visible ASCII but the
- * separators "(),/:;<=>?@[\]{} and the double quote. */
-int mime_is_tchar(unsigned char c);
-
 /* 1 when the value's first item (before ';' and whitespace) is `type`,
  * compared without case, else 0. */
 int mime_is(const char *value, const char *type);

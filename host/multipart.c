@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "mime.h"
 #include "request.h"
+#include "token.h"
 
 enum {
   S_PREAMBLE,       /* looking for the first delimiter, ignoring bytes */
@@ -140,18 +141,17 @@ static int scan(struct multipart *m, const char **pp, const char *end) {
 
 /* One complete header line, in m->line: "name: value". */
 static int header_line(struct multipart *m) {
-  char *line = m->line, *colon, *value, *end = line + m->hlen;
+  char *line = m->line, *colon;
+  const char *value, *end = line + m->hlen;
 
-  for (colon = line; colon < end && mime_is_tchar((unsigned char)*colon);)
+  for (colon = line; colon < end && token_is_tchar((unsigned char)*colon);)
     colon++;
   if (colon == line || colon == end || *colon != ':')
     return -EBADMSG; /* also a folded line, which starts with a space */
   *colon = '\0';
-  for (value = colon + 1; *value == ' ' || *value == '\t';)
-    value++;
-  while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
-    end--;
-  *end = '\0';
+  value = token_skip_ows(colon + 1);
+  end = token_trim_ows(value, end);
+  line[end - line] = '\0';
   return m->cb->on_header == NULL ? 0 : m->cb->on_header(m->data, line, value);
 }
 
@@ -163,7 +163,7 @@ static int step(struct multipart *m, unsigned char c) {
   switch (m->state) {
   case S_AFTER_BOUNDARY:
   case S_PADDING:
-    if (c == ' ' || c == '\t')
+    if (token_is_ows((char)c))
       m->state = S_PADDING;
     else if (c == '\r')
       m->state = S_BOUNDARY_LF;

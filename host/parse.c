@@ -23,6 +23,7 @@
 #include "client.h"
 #include "conn.h"
 #include "deconst.h"
+#include "token.h"
 #include "worker.h"
 
 static struct conn *parser_conn(llhttp_t *p) { return p->data; }
@@ -294,9 +295,7 @@ static int on_header_value_complete(llhttp_t *p) {
   if (p->flags & F_TRAILING)
     return 0;
   /* llhttp skips leading whitespace; trailing whitespace is ours to drop. */
-  while (c->hbuf + c->hlen > start &&
-         (c->hbuf[c->hlen - 1] == ' ' || c->hbuf[c->hlen - 1] == '\t'))
-    c->hlen--;
+  c->hlen = (size_t)(token_trim_ows(start, c->hbuf + c->hlen) - c->hbuf);
   if (hbuf_put(c, "", 1, MC_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE) != 0)
     return -1;
   c->req->nheaders++;
@@ -444,16 +443,6 @@ static int on_chunk_complete(llhttp_t *p) {
   return HPE_PAUSED;
 }
 
-static int is_tchar(int ch) {
-  return ch > 0x20 && ch < 0x7f && strchr("\"(),/:;<=>?@[\\]{}", ch) == NULL;
-}
-
-static const char *skip_bws(const char *s, const char *e) {
-  while (s < e && (*s == ' ' || *s == '\t'))
-    s++;
-  return s;
-}
-
 /* chunk-ext-val = token / quoted-string (RFC 9110 5.6.4); returns where
  * it ends, or NULL. */
 static const char *ext_value_end(const char *s, const char *e) {
@@ -471,7 +460,7 @@ static const char *ext_value_end(const char *s, const char *e) {
     return NULL;
   }
   const char *v = s;
-  while (s < e && is_tchar(*s))
+  while (s < e && token_is_tchar((unsigned char)*s))
     s++;
   return s > v ? s : NULL;
 }
@@ -495,17 +484,17 @@ int parse_chunk_line(char *buf, size_t *len) {
    */
   while (s < e) {
     const char *name;
-    s = skip_bws(s, e);
+    s = token_skip_ows_to(s, e);
     if (s == e || *s != ';')
       return -EINVAL;
-    s = skip_bws(s + 1, e);
-    for (name = s; s < e && is_tchar(*s);)
+    s = token_skip_ows_to(s + 1, e);
+    for (name = s; s < e && token_is_tchar((unsigned char)*s);)
       s++;
     if (s == name)
       return -EINVAL;
-    const char *after = skip_bws(s, e);
+    const char *after = token_skip_ows_to(s, e);
     if (after < e && *after == '=') {
-      s = ext_value_end(skip_bws(after + 1, e), e);
+      s = ext_value_end(token_skip_ows_to(after + 1, e), e);
       if (s == NULL)
         return -EINVAL;
     }

@@ -13,13 +13,7 @@
 
 #include "conn.h"
 #include "request.h"
-
-/* Optional whitespace (RFC 9110, 5.6.3). */
-static const char *ows(const char *p) {
-  while (*p == ' ' || *p == '\t')
-    p++;
-  return p;
-}
+#include "token.h"
 
 /* A run of decimal digits into *out; NULL when there is none or it does
  * not fit in uint64_t. */
@@ -41,17 +35,17 @@ static const char *digits(const char *p, uint64_t *out) {
 
 int range_parse(const char *value, uint64_t size, uint64_t *first,
                 uint64_t *last) {
-  const char *p = ows(value);
+  const char *p = token_skip_ows(value);
   uint64_t a = 0, b = UINT64_MAX, suffix;
 
   if (strncasecmp(p, "bytes", 5) != 0)
     return -EINVAL;
-  p = ows(p + 5);
+  p = token_skip_ows(p + 5);
   if (*p++ != '=')
     return -EINVAL;
-  p = ows(p);
+  p = token_skip_ows(p);
   if (*p == '-') { /* the last `suffix` bytes */
-    if ((p = digits(p + 1, &suffix)) == NULL || *ows(p) != '\0')
+    if ((p = digits(p + 1, &suffix)) == NULL || *token_skip_ows(p) != '\0')
       return -EINVAL;
     if (suffix == 0 || size == 0)
       return -ERANGE;
@@ -63,7 +57,7 @@ int range_parse(const char *value, uint64_t size, uint64_t *first,
     return -EINVAL;
   if (*p >= '0' && *p <= '9' && ((p = digits(p, &b)) == NULL || b < a))
     return -EINVAL;
-  if (*ows(p) != '\0') /* "," and another range, or anything else */
+  if (*token_skip_ows(p) != '\0') /* "," and another range, or anything else */
     return -EINVAL;
   if (a >= size)
     return -ERANGE;
