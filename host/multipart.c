@@ -149,7 +149,7 @@ static int header_line(struct multipart *m) {
   if (colon == line || colon == end || *colon != ':')
     return -EBADMSG; /* also a folded line, which starts with a space */
   *colon = '\0';
-  value = token_skip_ows(colon + 1);
+  value = token_skip_ows_to(colon + 1, end);
   end = token_trim_ows(value, end);
   line[end - line] = '\0';
   return m->cb->on_header == NULL ? 0 : m->cb->on_header(m->data, line, value);

@@ -272,3 +272,13 @@ Test(multipart, a_callback_stops_the_parser) {
   cr_expect_eq(multipart_init(m, "", 0, &cb, NULL), -EINVAL);
   free(m);
 }
+
+Test(multipart, a_header_value_of_spaces_is_empty) {
+  /* B's line is shorter than A's, whose spaces and value are still in the
+   * parser's line buffer past B's end. */
+  const char body[] = "--XyZ\r\nA:      a\r\nB:  \r\n\r\nc\r\n--XyZ--";
+  struct events e;
+
+  cr_assert_eq(feed(body, sizeof body - 1, sizeof body, &e), 0);
+  cr_expect_str_eq(e.text, "[part][A=a][B=][body]c[end]");
+}
