@@ -178,7 +178,7 @@ soak: build
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := conn config configfile params multipart proxy forwarded admin wsframe \
-                bundle fetch range
+                bundle fetch range cond
 FUZZ_DEPS := clang libclang-rt-14-dev
 
 fuzz:

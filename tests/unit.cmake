@@ -37,3 +37,6 @@ mchost_add_test(unit.listen TIMEOUT 30)
 
 # range.c: the Range header against a resource of known size.
 mchost_add_test(unit.range TIMEOUT 30)
+
+# cond.c: conditional requests (If-Match, If-None-Match, the dates, If-Range).
+mchost_add_test(unit.cond TIMEOUT 30)
