@@ -18,6 +18,7 @@
 #include "fetch.h"
 #include "guard.h"
 #include "log.h"
+#include "token.h"
 #include "worker.h"
 
 struct fetch {
@@ -456,7 +457,7 @@ static int token(const char *s, size_t len) {
   if (len == 0)
     return 0;
   for (size_t i = 0; i < len; i++)
-    if (s[i] <= 0x20 || s[i] >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", s[i]))
+    if (!token_is_tchar((unsigned char)s[i]))
       return 0;
   return 1;
 }

@@ -11,6 +11,7 @@
 #include "base64.h"
 #include "conn.h"
 #include "sha1.h"
+#include "token.h"
 
 /* RFC 6455, 1.3: appended to the client's key before hashing. */
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -22,11 +23,9 @@ static int has_token(const char *v, const char *token) {
 
   while (*v != '\0') {
     size_t n;
-    while (*v == ' ' || *v == '\t' || *v == ',')
+    while (token_is_ows(*v) || *v == ',')
       v++;
-    n = strcspn(v, ",");
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-      n--;
+    n = (size_t)(token_trim_ows(v, v + strcspn(v, ",")) - v);
     if (n == tlen && strncasecmp(v, token, tlen) == 0)
       return 1;
     v += strcspn(v, ",");
