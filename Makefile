@@ -52,7 +52,7 @@ TEST_DEPS += strace
 WERROR_FLAG := -DMCHOST_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 
 .PHONY: all deps test-deps build run test test-sanitize test-valgrind clean bench fuzz \
-        bench-build bench-capacity \
+        bench-build bench-capacity bench-files \
         soak format-check docs
 
 all: build
@@ -163,6 +163,11 @@ endif
 # connections, then SLOW (up to 40000) slow clients opened at RATE (1000)/s.
 bench-capacity: bench-build
 	MCHOST_BUILD=$(BENCH_DIR) tests/bench/capacity.py
+
+# Static files (tests/bench/files.sh): plugins/static against nginx's
+# `root` with sendfile, 1 KiB, 100 KiB and 10 MiB files over keep-alive.
+bench-files: bench-build
+	MCHOST_BUILD=$(BENCH_DIR) tests/bench/files.sh
 
 # Soak (tests/soak/soak.py): client load against the crash fixture while
 # the plugin crashes and reloads; fails on any failed or lost request.

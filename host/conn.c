@@ -399,6 +399,8 @@ void conn_close(struct conn *c) {
   if (c->fetches != NULL)
     fetch_conn_changed(c);
   body_on_close(c);
+  if (c->res->state == RES_FILE) /* before the socket: it holds a dup */
+    file_conn_closing(c);
   sock_close(&c->tcp, conn_on_close);
   /* A pending mc_response_later() (in the exchange) still fires: the
    * plugin must be able to finish (and forget) its response even though

@@ -21,6 +21,7 @@
 struct worker;
 struct conn;
 struct fetch;
+struct file_send;
 
 /* Header fields beyond this count get 431, whatever --max-header-size. */
 #define CONN_MAX_HEADERS 100
@@ -64,6 +65,8 @@ enum res_state {
   RES_WORK,      /* deferred, and mc_work() runs: it cannot be answered
                     until its done callback */
   RES_STREAMING, /* head sent, body pieces follow (chunked, or length) */
+  RES_FILE,      /* head sent, the host sends a file as the body (file.c);
+                    the plugin is done with it */
   RES_DONE,      /* finished: the next request may be dispatched */
   RES_ABANDONED  /* answered 503 by the host at its deadline: the plugin
                     may still hold it, every call now fails */
@@ -89,7 +92,8 @@ struct mc_response {
   void *drain_data;
   void (*shutdown_cb)(mc_response *res, void *data); /* stream.c */
   void *shutdown_data;
-  int told_shutdown; /* its worker's stop reached it (stream.c) */
+  int told_shutdown;      /* its worker's stop reached it (stream.c) */
+  struct file_send *file; /* RES_FILE: what is left to send (file.c) */
 };
 
 #define RES_TIMEOUT_DEFAULT UINT64_MAX
@@ -296,6 +300,9 @@ void conn_linger(struct conn *c);
 int conn_output(struct conn *c, const uv_buf_t *bufs, unsigned n);
 /* Writes queued output now (one vectored write when possible). */
 void conn_flush(struct conn *c);
+/* Sets TCP_NODELAY before a write that follows an earlier one (write.c):
+ * for a writer that bypasses conn_output(), such as sendfile(). */
+void conn_nodelay_before_write(struct conn *c);
 /* Grows the heap block *data, of *cap bytes, to hold at least `need`,
  * doubling from `first` bytes (from *cap once it has some). Returns 0, or
  * -ENOMEM with *data and *cap as they were. */
@@ -329,5 +336,16 @@ int response_send_error(struct conn *c, int status);
  * error. */
 int response_last_chunk(mc_response *res);
 void response_reset(mc_response *res, struct conn *c);
+/* 1 while the response can still be answered (not begun nor deferred to
+ * a running mc_work()). */
+int response_can_answer(const mc_response *res);
+/* Ends a response whose head is out (RES_STREAMING, or RES_FILE once the
+ * file is sent or abandoned), as mc_response_end() does. */
+int response_end_stream(mc_response *res);
+
+/* file.c: a file as the body */
+/* The connection closes while its response sends a file: the file is
+ * abandoned and the response ended, before the socket is closed. */
+void file_conn_closing(struct conn *c);
 
 #endif

@@ -44,8 +44,9 @@ struct fetch {
   char *req; /* the request bytes */
   size_t req_len;
   size_t got, max_size;
-  struct buf head; /* "name\0value\0" per header field, values trimmed */
+  struct buf head; /* "name\0value\0" per header field */
   size_t nfields;
+  int in_value; /* the last header piece was a value */
   struct buf body;
   char rbuf[16384];
   mc_fetch_result result;
@@ -266,31 +267,34 @@ void fetch_worker_stop(struct worker *w) {
 
 static struct fetch *of(llhttp_t *p) { return p->data; }
 
-/* A field name, a piece of its value (a value spanning two reads comes in
- * two), or the NUL that ends either. Trailers are not headers: dropped. */
-static int on_head_piece(llhttp_t *p, const char *at, size_t len) {
-  if (p->flags & F_TRAILING)
-    return 0;
-  return buf_add(&of(p)->head, at, len) != 0 ? -1 : 0;
+static int on_field(llhttp_t *p, const char *at, size_t len) {
+  struct fetch *f = of(p);
+  if (f->in_value || f->nfields == 0) {
+    if (f->nfields > 0 && buf_add(&f->head, "", 1) != 0)
+      return -1;
+    f->nfields++;
+    f->in_value = 0;
+  }
+  return buf_add(&f->head, at, len) != 0 ? -1 : 0;
 }
 
-static int on_field_complete(llhttp_t *p) { return on_head_piece(p, "", 1); }
-
-/* llhttp skips a value's leading whitespace; its trailing whitespace is
- * dropped here, once, so that the stored head is only ever read. The NUL
- * after the field name stops the trim. */
-static int on_value_complete(llhttp_t *p) {
+static int on_value(llhttp_t *p, const char *at, size_t len) {
   struct fetch *f = of(p);
-  const char *h = f->head.data;
-  if (p->flags & F_TRAILING)
-    return 0;
-  f->head.len = (size_t)(token_trim_ows(h, h + f->head.len) - h);
-  f->nfields++;
-  return on_head_piece(p, "", 1);
+  if (!f->in_value) {
+    if (buf_add(&f->head, "", 1) != 0)
+      return -1;
+    f->in_value = 1;
+  }
+  return buf_add(&f->head, at, len) != 0 ? -1 : 0;
 }
 
 static int on_headers_complete(llhttp_t *p) {
-  return of(p)->head_only && p->status_code >= 200 ? 1 : 0;
+  struct fetch *f = of(p);
+  if (f->nfields > 0 && !f->in_value && buf_add(&f->head, "", 1) != 0)
+    return -1; /* a last field without a value */
+  if (f->nfields > 0 && buf_add(&f->head, "", 1) != 0)
+    return -1;
+  return f->head_only && p->status_code >= 200 ? 1 : 0;
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t len) {
@@ -302,6 +306,7 @@ static int on_message_complete(llhttp_t *p) {
   if (p->status_code >= 100 && p->status_code < 200 &&
       p->status_code != MC_STATUS_SWITCHING_PROTOCOLS) {
     f->head.len = f->body.len = f->nfields = 0; /* interim: the next one */
+    f->in_value = 0;
     return 0;
   }
   f->complete = 1;
@@ -318,8 +323,14 @@ MC_EXTERN const char *mc_fetch_header(const mc_fetch_result *r,
   s = f->head.data;
   for (size_t i = 0; i < f->nfields; i++) {
     const char *v = s + strlen(s) + 1;
-    if (strcasecmp(s, name) == 0)
+    if (strcasecmp(s, name) == 0) {
+      char *e = f->head.data + (v - f->head.data) + strlen(v);
+      while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+        *--e = '\0';
+      while (*v == ' ' || *v == '\t')
+        v++;
       return v;
+    }
     s = v + strlen(v) + 1;
   }
   return NULL;
@@ -548,10 +559,8 @@ MC_EXTERN int mc_fetch(mc_response *res, const mc_fetch_opts *o, mc_fetch_cb cb,
   f->head_only = strcmp(method, "HEAD") == 0;
   f->max_size = o->max_size ? o->max_size : MC_FETCH_MAX_SIZE;
   llhttp_settings_init(&f->settings);
-  f->settings.on_header_field = on_head_piece;
-  f->settings.on_header_field_complete = on_field_complete;
-  f->settings.on_header_value = on_head_piece;
-  f->settings.on_header_value_complete = on_value_complete;
+  f->settings.on_header_field = on_field;
+  f->settings.on_header_value = on_value;
   f->settings.on_headers_complete = on_headers_complete;
   f->settings.on_body = on_body;
   f->settings.on_message_complete = on_message_complete;

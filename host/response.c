@@ -39,6 +39,7 @@ void response_reset(mc_response *res, struct conn *c) {
   res->shutdown_cb = NULL;
   res->told_shutdown = 0;
   res->timeout_ms = RES_TIMEOUT_DEFAULT;
+  res->file = NULL;
 }
 
 /* RFC 9110 token characters, as a table: checked for every header a
@@ -150,7 +151,7 @@ static int flush_output(struct conn *c, const uv_buf_t *bufs, unsigned n) {
   return rc;
 }
 
-static int can_answer(const mc_response *res) {
+int response_can_answer(const mc_response *res) {
   return res->state == RES_HANDLER || res->state == RES_DEFERRED;
 }
 
@@ -215,7 +216,7 @@ MC_EXTERN int mc_response_header(mc_response *res, const char *name,
                                  const char *value) {
   size_t nlen, vlen;
 
-  if (res->head_sent || !can_answer(res))
+  if (res->head_sent || !response_can_answer(res))
     return -EALREADY;
   if (name == NULL || value == NULL || name[0] == '\0')
     return -EINVAL;
@@ -241,7 +242,7 @@ MC_EXTERN int mc_response_header(mc_response *res, const char *name,
 
 MC_EXTERN int mc_response_send(mc_response *res, int status, const void *body,
                                size_t len) {
-  if (!can_answer(res))
+  if (!response_can_answer(res))
     return -EALREADY;
   if (!status_allowed(res, status) || (body == NULL && len > 0))
     return -EINVAL;
@@ -255,7 +256,7 @@ static int begin(mc_response *res, int status, uint64_t length) {
   uv_buf_t b;
   int chunked;
 
-  if (!can_answer(res))
+  if (!response_can_answer(res))
     return -EALREADY;
   if (!status_allowed(res, status) ||
       (length != RES_NO_LENGTH && length > (uint64_t)LLONG_MAX))
@@ -328,22 +329,19 @@ int response_last_chunk(mc_response *res) {
   return conn_output(res->c, &b, 1);
 }
 
-MC_EXTERN int mc_response_end(mc_response *res) {
-  int rc;
+int response_end_stream(mc_response *res) {
+  int rc = response_last_chunk(res);
 
-  if (res->state != RES_STREAMING)
-    return -EALREADY;
-  if (res->c->work_pending)
-    return -EBUSY;
-  rc = response_last_chunk(res);
   /* Fewer bytes than its Content-Length said: the client would wait for
    * the rest, so the connection ends after what was sent, and the client
-   * sees the body cut. */
+   * sees the body cut. Only a plugin's mistake is worth a warning, not a
+   * client that left. */
   if (counted(res) && res->bytes < res->length) {
-    log_warn("%s %s: the response ended after %llu of its %llu bytes; "
-             "closing the connection",
-             res->c->req->method, res->c->req->target,
-             (unsigned long long)res->bytes, (unsigned long long)res->length);
+    if (!res->aborted && !res->c->closing)
+      log_warn("%s %s: the response ended after %llu of its %llu bytes; "
+               "closing the connection",
+               res->c->req->method, res->c->req->target,
+               (unsigned long long)res->bytes, (unsigned long long)res->length);
     res->c->close_after = 1;
     res->c->req->keep_alive = 0;
     if (rc == 0)
@@ -354,6 +352,14 @@ MC_EXTERN int mc_response_end(mc_response *res) {
   res->drain_cb = NULL;
   finish(res);
   return rc;
+}
+
+MC_EXTERN int mc_response_end(mc_response *res) {
+  if (res->state != RES_STREAMING)
+    return -EALREADY;
+  if (res->c->work_pending)
+    return -EBUSY;
+  return response_end_stream(res);
 }
 
 MC_EXTERN size_t mc_response_queued(const mc_response *res) {
@@ -402,7 +408,7 @@ MC_EXTERN int mc_response_later(mc_response *res, unsigned ms,
                                 void *data) {
   if (cb == NULL)
     return -EINVAL;
-  if (!can_answer(res) && res->state != RES_STREAMING)
+  if (!response_can_answer(res) && res->state != RES_STREAMING)
     return -EALREADY;
   if (res->state == RES_HANDLER)
     res->state = RES_DEFERRED;
@@ -413,7 +419,8 @@ MC_EXTERN int mc_response_later(mc_response *res, unsigned ms,
 }
 
 MC_EXTERN int mc_response_timeout(mc_response *res, unsigned ms) {
-  if (!can_answer(res) && res->state != RES_STREAMING && res->state != RES_WORK)
+  if (!response_can_answer(res) && res->state != RES_STREAMING &&
+      res->state != RES_WORK)
     return -EALREADY;
   res->timeout_ms = ms;
   if (res->state != RES_HANDLER)

@@ -73,7 +73,7 @@ static void conn_on_write(uv_write_t *wr, int status) {
  * unacknowledged: a connection's first write never waits, so TCP_NODELAY
  * is set before its second one. A connection that serves one short
  * response (a new connection per request) saves the system call. */
-static void nodelay_before_write(struct conn *c) {
+void conn_nodelay_before_write(struct conn *c) {
   if (c->nodelay || c->committed == 0)
     return;
   c->nodelay = 1;
@@ -88,7 +88,7 @@ void conn_flush(struct conn *c) {
     struct buf t;
     int n;
 
-    nodelay_before_write(c);
+    conn_nodelay_before_write(c);
     n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 
     if (n == UV_EAGAIN)
@@ -145,7 +145,7 @@ int conn_output(struct conn *c, const uv_buf_t *bufs, unsigned n) {
       iov[k++] = uv_buf_init(c->out.data, (unsigned)c->out.len);
     for (i = 0; i < n; i++)
       iov[k++] = bufs[i];
-    nodelay_before_write(c);
+    conn_nodelay_before_write(c);
     w = uv_try_write((uv_stream_t *)&c->tcp, iov, k);
     if (w == UV_EAGAIN)
       w = 0;

@@ -594,6 +594,42 @@ MC_EXTERN int mc_request_range(const mc_request *req, uint64_t size,
 MC_EXTERN int mc_response_begin_length(mc_response *res, int status,
                                        uint64_t length);
 
+/* Answers the request with a file, as nginx serves a static one: the
+ * kernel sends it from the page cache to the socket (sendfile(2)), so a
+ * download of any size costs the worker no buffer and no copy, and a
+ * client that reads slowly costs only its socket. mchost takes `fd` (open
+ * for reading, a regular file) and closes it when the response ends,
+ * whatever this returns. The response carries, beside the plugin's own
+ * headers (which must not include these):
+ * - Content-Type: the plugin's own, if it set one, else `type`, else
+ *   (NULL) application/octet-stream;
+ * - ETag ("<mtime>-<size>" in hex, as nginx's) and Last-Modified, from
+ *   fstat(); Accept-Ranges: bytes; Content-Length;
+ * and the status the request's preconditions and range call for (RFC 9110
+ * §13, §14): 304 for a GET or HEAD whose If-None-Match or
+ * If-Modified-Since says the client's copy is current; 412 when If-Match
+ * or If-Unmodified-Since fails; 206 with Content-Range for one byte range
+ * of a GET (mc_request_range(), under If-Range), 416 for a range outside
+ * the file; else 200 and the whole file. HEAD gets the head alone.
+ * The file is read as it is sent: one that grows meanwhile is sent at the
+ * size it had; one that shrinks cuts the connection (the client sees the
+ * body short), with a warning. Reading it blocks the worker on a disk
+ * that is slow to answer, as nginx does without `aio threads`: put the
+ * files on local storage. Small files (up to 16 KiB) are copied into the
+ * response's write instead, which takes fewer system calls. A client that
+ * takes nothing for --send-timeout loses its connection; a worker that
+ * stops lets the file finish, within --kill-timeout. After a 0 return the
+ * response belongs to mchost: every other mc_response_* call on it
+ * returns -EALREADY, and mc_response_aborted() tells whether the client
+ * left before the end.
+ * Returns 0 (answered, or being sent), or with nothing sent:
+ * -EALREADY: the response is already answered or streaming;
+ * -EINVAL: fd is not a regular file;
+ * -ENOSPC: the plugin's headers leave no room for the file's;
+ * -EPIPE: the client is gone; -ENOMEM; or the error of fstat() or of
+ *   reading a small file (negative errno). */
+MC_EXTERN int mc_response_file(mc_response *res, int fd, const char *type);
+
 /* Backpressure. Each response has an output queue: bytes accepted by
  * mc_response_write() but not yet handed to the kernel (the kernel's own
  * socket buffer comes on top, and is not counted). A client that reads

@@ -11,3 +11,8 @@ mchost_add_test(integration.work TIMEOUT 120 DEPENDS mchost_fixture_work)
 mchost_add_fixture(download)
 mchost_add_test(integration.download TIMEOUT 60
                 DEPENDS mchost_fixture_download)
+# A file as the body (mc_response_file()): sendfile, validators, ranges.
+mchost_add_fixture(files)
+mchost_add_test(integration.files TIMEOUT 120 DEPENDS mchost_fixture_files)
+# plugins/static: a directory served on mc_response_file().
+mchost_add_test(integration.static TIMEOUT 60 DEPENDS static)

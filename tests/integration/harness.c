@@ -787,6 +787,26 @@ int run_tool_sync(const char *const *argv, struct run_result *r,
   return run_launch_sync(&l, err, r, timeout_ms);
 }
 
+void srv_curl(const struct srv *s, const char *const *args,
+              struct run_result *r) {
+  const char *argv[32] = {"curl", "-sS", "--max-time", "20"};
+  char urls[4][128];
+  size_t n = 4, u = 0;
+
+  run_result_free(r);
+  for (; *args != NULL && n < 31; args++) {
+    if ((*args)[0] == ':' && u < 4) {
+      snprintf(urls[u], sizeof urls[u], "http://127.0.0.1:%d%s", s->port,
+               *args + 1);
+      argv[n++] = urls[u++];
+    } else {
+      argv[n++] = *args;
+    }
+  }
+  argv[n] = NULL;
+  cr_assert_eq(run_tool_sync(argv, r, 40000), 0, "curl did not run");
+}
+
 void run_result_free(struct run_result *r) {
   free(r->out);
   free(r->err);

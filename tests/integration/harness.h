@@ -235,8 +235,30 @@ void run_result_free(struct run_result *r);
 int run_tool_sync(const char *const *argv, struct run_result *r,
                   int timeout_ms);
 
+/* curl -sS --max-time 20 ARGS... against s, as run_tool_sync() with a
+ * 40 s limit: an argument ":/PATH" stands for http://127.0.0.1:PORT/PATH
+ * (up to 4 of them). Fails the test if curl cannot run; r is freed first. */
+void srv_curl(const struct srv *s, const char *const *args,
+              struct run_result *r);
+
 /* `mchost status <master>` run to completion (5 s), as run_mchost_sync(). */
 int run_status(pid_t master, struct run_result *r);
+
+/* ---- a worker seen from outside (trace.c) ---- */
+
+/* The descriptors pid has open (/proc/PID/fd), or -1. */
+int proc_fd_count(pid_t pid);
+
+/* Runs strace on pid's main thread, logging the system calls in `calls`
+ * ("sendfile,pread64") into the file `out` (its own messages into `err`),
+ * and returns strace's pid once it is attached; fails the test if it
+ * cannot attach in 10 s. Stop it with SIGINT, then waitpid(). */
+pid_t strace_attach(pid_t pid, const char *calls, const char *out,
+                    const char *err);
+
+/* Lines of strace's `text` that begin with `call`: every call made, or
+ * (`worked`) only those that returned a descriptor or 0. */
+int strace_calls(const char *text, const char *call, int worked);
 
 /* ---- a raw HTTP/1.1 client (http_client.c) ---- */
 

@@ -38,25 +38,7 @@ static void start(void) {
                srv_log_tail(&S));
 }
 
-/* curl -sS --max-time 10 ARGS...: an argument ":/PATH" is a URL of the
- * server's. The result in R. */
-static void curl(const char *const *args) {
-  const char *argv[24] = {"curl", "-sS", "--max-time", "10"};
-  char urls[4][128];
-  size_t n = 4, u = 0;
-
-  for (; *args != NULL && n < 23; args++) {
-    if ((*args)[0] == ':' && u < 4) {
-      snprintf(urls[u], sizeof urls[u], "http://127.0.0.1:%d%s", S.port,
-               *args + 1);
-      argv[n++] = urls[u++];
-    } else {
-      argv[n++] = *args;
-    }
-  }
-  argv[n] = NULL;
-  cr_assert_eq(run_tool_sync(argv, &R, 30000), 0);
-}
+static void curl(const char *const *args) { srv_curl(&S, args, &R); }
 
 /* A megabyte through backpressure with its Content-Length, then a second
  * request on the same connection (curl reuses it: no new connect). */

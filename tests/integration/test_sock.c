@@ -14,7 +14,6 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -128,21 +127,6 @@ Test(sock, forked_child_does_not_make_the_worker_spin) {
   cr_expect_eq(r.status, 200);
 }
 
-/* Open descriptors of process pid, or -1. */
-static int fd_count(pid_t pid) {
-  char path[64];
-  struct dirent *e;
-  DIR *d;
-  int n = 0;
-  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-  if ((d = opendir(path)) == NULL)
-    return -1;
-  while ((e = readdir(d)) != NULL)
-    n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
-
 /* --defer-accept: a connection that has sent nothing stays in the kernel,
  * and no worker holds a descriptor for it; its first bytes bring it to a
  * worker, which answers at once. */
@@ -157,76 +141,20 @@ Test(sock, a_silent_connection_waits_in_the_kernel) {
   start_with(more, NULL);
   worker = srv_the_worker(&S, 5000);
   cr_assert_gt(worker, 0);
-  before = fd_count(worker);
+  before = proc_fd_count(worker);
   cr_assert_gt(before, 0);
   cr_assert_eq(http_open(&c, S.port, 2000), 0);
   until = deadline_in(1000);
   while (now_ms() < until) {
-    cr_assert_eq(fd_count(worker), before,
+    cr_assert_eq(proc_fd_count(worker), before,
                  "the worker took a connection that has sent nothing");
     sleep_ms(50);
   }
   cr_assert_eq(http_send_str(&c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
   cr_assert_eq(http_read(&c, &r, 0, 5000), 0);
   cr_expect_eq(r.status, 200);
-  cr_expect_eq(fd_count(worker), before + 1, "the keep-alive connection");
+  cr_expect_eq(proc_fd_count(worker), before + 1, "the keep-alive connection");
   http_close(&c);
-}
-
-/* Runs strace on the worker's main thread, logging the calls a new
- * connection may cost besides read, write and close into `out`, and
- * returns its pid once it is attached. */
-static pid_t strace_start(pid_t worker, const char *out, const char *err) {
-  char p[16];
-  int64_t until = deadline_in(10000);
-  pid_t pid;
-
-  snprintf(p, sizeof p, "%d", (int)worker);
-  pid = fork();
-  if (pid == 0) {
-    int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || dup2(fd, 2) < 0)
-      _exit(127);
-    execlp("strace", "strace", "-p", p, "-e",
-           "trace=accept4,epoll_ctl,ioctl,setsockopt", "-o", out, (char *)NULL);
-    _exit(127);
-  }
-  cr_assert_gt(pid, 0);
-  while (now_ms() < until) {
-    char *log = read_file(err, NULL);
-    int attached = log != NULL && strstr(log, "attached") != NULL;
-    int status;
-    free(log);
-    if (attached)
-      return pid;
-    if (waitpid(pid, &status, WNOHANG) == pid)
-      cr_assert_fail(
-          "strace could not attach to the worker (exit %d; the tests "
-          "need strace: make test-deps)",
-          WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    sleep_ms(20);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
-  cr_assert_fail("strace did not attach to the worker in 10 s");
-  return -1;
-}
-
-/* Lines of `text` that begin with `call`: every call made, or (`worked`)
- * only those that returned a descriptor or 0. */
-static int calls(const char *text, const char *call, int worked) {
-  int n = 0;
-  size_t len = strlen(call);
-  for (const char *l = text; l != NULL && *l != '\0';) {
-    const char *end = strchr(l, '\n');
-    const char *eq = strstr(l, ") = ");
-    if (strncmp(l, call, len) == 0 && l[len] == '(' &&
-        (!worked || (eq != NULL && (end == NULL || eq < end) && eq[4] != '-' &&
-                     eq[4] != '?')))
-      n++;
-    l = end != NULL ? end + 1 : NULL;
-  }
-  return n;
 }
 
 struct cost {
@@ -250,7 +178,8 @@ static struct cost connections_cost(const char *const *env) {
   cr_assert_geq(fd = mkstemp(out), 0);
   close(fd);
   snprintf(err, sizeof err, "%s.err", out);
-  tracer = strace_start(worker, out, err);
+  tracer =
+      strace_attach(worker, "accept4,epoll_ctl,ioctl,setsockopt", out, err);
   for (int i = 0; i < 64; i++) {
     cr_assert_eq(http_get(S.port, "/", &r), 0, "request %d", i);
     cr_assert_eq(r.status, 200);
@@ -261,10 +190,10 @@ static struct cost connections_cost(const char *const *env) {
   unlink(out);
   unlink(err);
   cr_assert_not_null(c.trace);
-  c.accepts = calls(c.trace, "accept4", 1);
-  c.epoll_ctls = calls(c.trace, "epoll_ctl", 0);
-  c.ioctls = calls(c.trace, "ioctl", 0);
-  c.setsockopts = calls(c.trace, "setsockopt", 0);
+  c.accepts = strace_calls(c.trace, "accept4", 1);
+  c.epoll_ctls = strace_calls(c.trace, "epoll_ctl", 0);
+  c.ioctls = strace_calls(c.trace, "ioctl", 0);
+  c.setsockopts = strace_calls(c.trace, "setsockopt", 0);
   cr_expect_eq(c.accepts, 64, "%s", c.trace);
   return c;
 }
