@@ -129,7 +129,7 @@ void mc_run(mc_request *req, mc_response *res) {
   char rel[PATH_MAX_LEN + 1 + 64];
   size_t len;
   struct stat st;
-  int fd, dir = 0;
+  int fd, rc, dir = 0;
 
   if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
     mc_response_header(res, "Allow", "GET, HEAD");
@@ -152,16 +152,22 @@ void mc_run(mc_request *req, mc_response *res) {
          fd == -EACCES ? "forbidden\n" : "not found\n");
     return;
   }
-  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    close(fd);
-    if (dir)
-      text(res, 404, "not found\n"); /* an index that is a directory */
-    else
-      redirect_to_dir(req, res);
+  /* mc_response_file() checks with its own fstat() that this is a
+   * regular file: only when it is not (-EINVAL) is it worth a look. */
+  if ((rc = mc_response_file(res, fd, type_of(rel))) == 0 || rc == -EPIPE)
     return;
+  if (rc == -EINVAL && !dir && (fd = open_below_root(rel)) >= 0) {
+    int is_dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+    close(fd);
+    if (is_dir) {
+      redirect_to_dir(req, res);
+      return;
+    }
   }
-  if (mc_response_file(res, fd, type_of(rel)) != 0 && !mc_response_aborted(res))
-    text(res, 404, "not found\n"); /* not a regular file */
+  if (rc == -EINVAL)
+    text(res, 404, "not found\n"); /* a device, a FIFO, an index dir */
+  else
+    text(res, 500, "cannot send the file\n");
 }
 
 int mc_init(const mc_worker *w) {
