@@ -59,13 +59,13 @@ static void file_release(struct conn *c) {
   c->res->state = RES_STREAMING;
   if (c->drain == file_pump)
     c->drain = NULL;
+  close(f->fd);
   if (f->sock >= 0) {
     uv_close((uv_handle_t *)&f->poll, free_on_close); /* leaves epoll now */
     close(f->sock);
   } else {
     free(f);
   }
-  close(f->fd);
   response_end_stream(c->res);
 }
 

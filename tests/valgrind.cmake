@@ -82,3 +82,7 @@ mchost_add_valgrind_test(client FILTER
 # The master's admin listener (connections, /metrics pages) and the drain.
 mchost_add_valgrind_test(admin FILTER
   "admin/@(healthz*|request_counters*|readyz_fails_during*)")
+# Files sent by sendfile: whole, in ranges, abandoned by their client (the
+# file and the socket's duplicate closed), and through a reload.
+mchost_add_valgrind_test(files FILTER
+  "files/@(a_file_comes_whole*|a_range*|a_client_that_leaves*|a_download_goes*)")
