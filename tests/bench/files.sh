@@ -14,38 +14,14 @@
 # is stopped by PID at the end.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=${ROUNDS:-5}
 duration=${DURATION:-3}
 conns=${CONNS:-64}
 workers=${WORKERS:-2}
 threads=${THREADS:-2}
-build=${MCHOST_BUILD:-}
-if [ -z "$build" ]; then
-  build=build-release
-  [ -x "$here/$build/mchost" ] || build=build
-fi
-mchost="$here/$build/mchost"
-plugin="$here/$build/plugins/static.so"
-for f in "$mchost" "$plugin"; do
-  [ -e "$f" ] || { echo "files.sh: $f is missing (make build)" >&2; exit 2; }
-done
-for tool in wrk nginx curl python3; do
-  command -v "$tool" >/dev/null || { echo "files.sh: needs $tool" >&2; exit 2; }
-done
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+name=files.sh
+. "$(dirname "$0")/common.sh"
+bench_setup static wrk nginx curl python3
 
 # The files: one small enough to go out with its head in one write, one
 # that takes a few sendfile() calls, one that takes many.

@@ -14,36 +14,12 @@
 # stopped by PID at the end.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")/../.." && pwd)
 size_mb=${SIZE_MB:-200}
 rounds=${ROUNDS:-5}
 workers=${WORKERS:-1}
-build=${MCHOST_BUILD:-}
-if [ -z "$build" ]; then
-  build=build-release
-  [ -x "$here/$build/mchost" ] || build=build
-fi
-mchost="$here/$build/mchost"
-plugin="$here/$build/plugins/upload.so"
-for f in "$mchost" "$plugin"; do
-  [ -e "$f" ] || { echo "upload.sh: $f is missing (make build)" >&2; exit 2; }
-done
-for tool in curl nginx sha256sum python3; do
-  command -v "$tool" >/dev/null || { echo "upload.sh: needs $tool" >&2; exit 2; }
-done
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+name=upload.sh
+. "$(dirname "$0")/common.sh"
+bench_setup upload curl nginx sha256sum python3
 
 echo "upload.sh: a body of $size_mb MB, $rounds rounds, $workers worker(s), $mchost"
 head -c "${size_mb}M" /dev/urandom >"$tmp/body"
