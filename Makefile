@@ -183,7 +183,7 @@ soak: build
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := conn config configfile params multipart proxy forwarded admin wsframe \
-                bundle fetch range cond
+                bundle fetch fetchresp range cond
 FUZZ_DEPS := clang libclang-rt-14-dev
 
 fuzz:

@@ -35,19 +35,14 @@ struct fetch {
   uv_write_t wreq;
   struct addrinfo *ai, *ai_next; /* addresses, the next one to try */
   unsigned pending;              /* handles and requests not yet done */
-  int ending, err, connect_err, head_only, complete;
+  int ending, err, connect_err;
   int tcp_open;      /* f->tcp is initialized and not closing */
   struct conn *held; /* its callback waits for this conn's mc_work() */
   int due;           /* fetch_work_done() delivers it next */
-  llhttp_t parser;
-  llhttp_settings_t settings;
+  struct fetch_response resp;
   char *req; /* the request bytes */
   size_t req_len;
   size_t got, max_size;
-  struct buf head; /* "name\0value\0" per header field */
-  size_t nfields;
-  int in_value; /* the last header piece was a value */
-  struct buf body;
   char rbuf[16384];
   mc_fetch_result result;
 };
@@ -107,19 +102,6 @@ int fetch_parse_url(const char *url, struct fetch_url *out) {
   return 0;
 }
 
-/* ---- buffers ---- */
-
-/* Appends, keeping a NUL after: from 256 bytes, for a fetch's request and
- * head are small. */
-static int buf_add(struct buf *b, const char *s, size_t len) {
-  if (buf_grow(&b->data, &b->cap, b->len + len + 1, 256) != 0)
-    return -ENOMEM;
-  memcpy(b->data + b->len, s, len);
-  b->len += len;
-  b->data[b->len] = '\0';
-  return 0;
-}
-
 /* ---- ending a fetch ---- */
 
 static int answerable(const struct conn *c) {
@@ -168,10 +150,7 @@ static void deliver(struct fetch *f) {
   memset(&f->result, 0, sizeof f->result);
   f->result.error = f->err;
   if (f->err == 0) {
-    f->result.status = (int)f->parser.status_code;
-    f->result.body = f->body.data != NULL ? f->body.data : "";
-    f->result.body_len = f->body.len;
-    f->result.priv = f;
+    fetch_parse_result(&f->resp, &f->result);
   }
   if (c != NULL && answerable(c)) {
     worker_call_plugin(w, c, call_cb, f);
@@ -184,8 +163,7 @@ static void deliver(struct fetch *f) {
     }
   }
   free(f->req);
-  free(f->head.data);
-  free(f->body.data);
+  fetch_parse_free(&f->resp);
   if (f->ai != NULL)
     uv_freeaddrinfo(f->ai);
   free(f);
@@ -265,77 +243,6 @@ void fetch_worker_stop(struct worker *w) {
 
 /* ---- the response ---- */
 
-static struct fetch *of(llhttp_t *p) { return p->data; }
-
-static int on_field(llhttp_t *p, const char *at, size_t len) {
-  struct fetch *f = of(p);
-  if (f->in_value || f->nfields == 0) {
-    if (f->nfields > 0 && buf_add(&f->head, "", 1) != 0)
-      return -1;
-    f->nfields++;
-    f->in_value = 0;
-  }
-  return buf_add(&f->head, at, len) != 0 ? -1 : 0;
-}
-
-static int on_value(llhttp_t *p, const char *at, size_t len) {
-  struct fetch *f = of(p);
-  if (!f->in_value) {
-    if (buf_add(&f->head, "", 1) != 0)
-      return -1;
-    f->in_value = 1;
-  }
-  return buf_add(&f->head, at, len) != 0 ? -1 : 0;
-}
-
-static int on_headers_complete(llhttp_t *p) {
-  struct fetch *f = of(p);
-  if (f->nfields > 0 && !f->in_value && buf_add(&f->head, "", 1) != 0)
-    return -1; /* a last field without a value */
-  if (f->nfields > 0 && buf_add(&f->head, "", 1) != 0)
-    return -1;
-  return f->head_only && p->status_code >= 200 ? 1 : 0;
-}
-
-static int on_body(llhttp_t *p, const char *at, size_t len) {
-  return buf_add(&of(p)->body, at, len) != 0 ? -1 : 0;
-}
-
-static int on_message_complete(llhttp_t *p) {
-  struct fetch *f = of(p);
-  if (p->status_code >= 100 && p->status_code < 200 &&
-      p->status_code != MC_STATUS_SWITCHING_PROTOCOLS) {
-    f->head.len = f->body.len = f->nfields = 0; /* interim: the next one */
-    f->in_value = 0;
-    return 0;
-  }
-  f->complete = 1;
-  return HPE_PAUSED;
-}
-
-MC_EXTERN const char *mc_fetch_header(const mc_fetch_result *r,
-                                      const char *name) {
-  const struct fetch *f = r != NULL ? r->priv : NULL;
-  const char *s;
-
-  if (f == NULL || name == NULL)
-    return NULL;
-  s = f->head.data;
-  for (size_t i = 0; i < f->nfields; i++) {
-    const char *v = s + strlen(s) + 1;
-    if (strcasecmp(s, name) == 0) {
-      char *e = f->head.data + (v - f->head.data) + strlen(v);
-      while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
-        *--e = '\0';
-      while (*v == ' ' || *v == '\t')
-        v++;
-      return v;
-    }
-    s = v + strlen(v) + 1;
-  }
-  return NULL;
-}
-
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
   struct fetch *f = h->data;
   (void)hint;
@@ -344,7 +251,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   struct fetch *f = s->data;
-  llhttp_errno_t e;
+  int rc;
 
   if (f->ending || n == 0)
     return;
@@ -353,21 +260,16 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
       end(f, (int)n);
     else if (f->got == 0)
       end(f, -ECONNRESET);
-    else if (llhttp_finish(&f->parser) == HPE_OK && f->complete)
-      end(f, 0);
     else
-      end(f, f->complete ? 0 : -EBADMSG);
+      end(f, fetch_parse_finish(&f->resp) == 1 ? 0 : -EBADMSG);
     return;
   }
   if ((f->got += (size_t)n) > f->max_size) {
     end(f, -EFBIG);
     return;
   }
-  e = llhttp_execute(&f->parser, b->base, (size_t)n);
-  if (f->complete)
-    end(f, 0);
-  else if (e != HPE_OK)
-    end(f, e == HPE_USER ? -ENOMEM : -EBADMSG);
+  if ((rc = fetch_parse_feed(&f->resp, b->base, (size_t)n)) != 0)
+    end(f, rc == 1 ? 0 : rc);
 }
 
 /* ---- connecting and sending ---- */
@@ -472,7 +374,7 @@ static int host_owned(const char *name, size_t len) {
 }
 
 static int add_str(struct buf *b, const char *s) {
-  return buf_add(b, s, strlen(s));
+  return fetch_buf_add(b, s, strlen(s));
 }
 
 /* The request's bytes in f->req. */
@@ -486,7 +388,7 @@ static int build_request(struct fetch *f, const mc_fetch_opts *o,
   err |= add_str(&b, " ");
   if (u->path_len == 0 || u->path[0] != '/')
     err |= add_str(&b, "/");
-  err |= buf_add(&b, u->path, u->path_len);
+  err |= fetch_buf_add(&b, u->path, u->path_len);
   err |= add_str(&b, " HTTP/1.1\r\nHost: ");
   err |= add_str(&b, u->bracketed ? "[" : "");
   err |= add_str(&b, u->host);
@@ -515,7 +417,7 @@ static int build_request(struct fetch *f, const mc_fetch_opts *o,
   if (err == 0 && b.len > MC_FETCH_HEAD_MAX)
     err = -E2BIG;
   if (err == 0 && o->body_len > 0)
-    err = buf_add(&b, o->body, o->body_len);
+    err = fetch_buf_add(&b, o->body, o->body_len);
   if (err != 0) {
     free(b.data);
     return err == -E2BIG ? -E2BIG : -ENOMEM;
@@ -556,16 +458,8 @@ MC_EXTERN int mc_fetch(mc_response *res, const mc_fetch_opts *o, mc_fetch_cb cb,
   f->w = w;
   f->cb = cb;
   f->data = data;
-  f->head_only = strcmp(method, "HEAD") == 0;
+  fetch_parse_init(&f->resp, strcmp(method, "HEAD") == 0);
   f->max_size = o->max_size ? o->max_size : MC_FETCH_MAX_SIZE;
-  llhttp_settings_init(&f->settings);
-  f->settings.on_header_field = on_field;
-  f->settings.on_header_value = on_value;
-  f->settings.on_headers_complete = on_headers_complete;
-  f->settings.on_body = on_body;
-  f->settings.on_message_complete = on_message_complete;
-  llhttp_init(&f->parser, HTTP_RESPONSE, &f->settings);
-  f->parser.data = f;
 
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

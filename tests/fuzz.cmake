@@ -12,7 +12,7 @@ if(MCHOST_FUZZ AND NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
 endif()
 
 set(MCHOST_FUZZ_TARGETS conn config configfile params multipart proxy forwarded admin range
-    wsframe bundle fetch cond)
+    wsframe bundle fetch fetchresp cond)
 
 # The host core once more, for the fuzzer's coverage instrumentation: the
 # same sources, include directories, libraries and options as mchost_core

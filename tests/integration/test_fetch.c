@@ -87,9 +87,109 @@ static const char *get(const char *fmt, ...) {
   return R.body;
 }
 
+/* Sends GET target on C, a connection of its own. */
+static void send_get(const char *target) {
+  char req[640];
+  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target);
+  cr_assert_eq(http_open(&C, S.port, 5000), 0);
+  cr_assert_eq(http_send_str(&C, req), 0);
+}
+
+/* Reads the answer on C: 200 with `body`. */
+static void expect_answer(const char *body) {
+  struct http_resp r;
+  int err = http_read(&C, &r, 0, 20000);
+  cr_assert_eq(err, 0, "%s" SRV_LOG_FMT, http_strerror(err), srv_log_tail(&S));
+  cr_expect_eq(r.status, 200, "%d %s", r.status, r.body);
+  cr_expect_str_eq(r.body, body, SRV_LOG_FMT, srv_log_tail(&S));
+}
+
+/* The fetch has connected to the upstream on held_fd (so mc_run() ran). */
+static void upstream_connected(void) {
+  struct pollfd p = {.fd = held_fd, .events = POLLIN};
+  cr_assert_eq(poll(&p, 1, 10000), 1, "the fetch never connected");
+}
+
+/* The upstream on held_fd: takes the fetch's connection, reads its request
+ * head, answers `resp` and closes. */
+static void upstream_answer(const char *resp) {
+  struct pollfd p = {.fd = -1, .events = POLLIN};
+  char buf[2048];
+  size_t got = 0;
+  int fd;
+
+  upstream_connected();
+  fd = accept(held_fd, NULL, NULL);
+  cr_assert_geq(fd, 0, "accept: %s", strerror(errno));
+  p.fd = fd;
+  while (got < sizeof buf - 1) {
+    ssize_t n;
+    cr_assert_eq(poll(&p, 1, 10000), 1, "no request from the fetch");
+    n = read(fd, buf + got, sizeof buf - 1 - got);
+    cr_assert_gt(n, 0, "the fetch closed before its request was whole");
+    got += (size_t)n;
+    buf[got] = '\0';
+    if (strstr(buf, "\r\n\r\n") != NULL)
+      break;
+  }
+  cr_assert_eq(write(fd, resp, strlen(resp)), (ssize_t)strlen(resp));
+  close(fd);
+}
+
 Test(fetch, get_round_trip_with_headers) {
   const char *b = get("/fetch?url=http://127.0.0.1:%d/up/hello", S.port);
   cr_expect_str_eq(b, "status=200 error=0 x-up=yes te=- body=hello");
+}
+
+/* Values come without their trailing whitespace, and a lookup changes
+ * nothing: after X-A (sent as "v \t "), X-B behind it and Connection, the
+ * last field, are still found, X-A again gives the same value, and X-E
+ * (only spaces) is there and empty. */
+Test(fetch, header_lookups_trim_values_and_find_every_field) {
+  const char *b = get("/fetch-names?names=X-A,X-B,X-A,X-E,X-Up,connection"
+                      "&url=http://127.0.0.1:%d/up/ows",
+                      S.port);
+  cr_expect_str_eq(b,
+                   "X-A=[v] X-B=[w] X-A=[v] X-E=[] X-Up=- connection=[close]");
+}
+
+/* A raw upstream: a value with one trailing space, and a trailer after a
+ * chunked body, which is not a header. */
+Test(fetch, trailers_are_not_headers) {
+  char target[512];
+
+  snprintf(target, sizeof target,
+           "/fetch-names?names=X-A,X-T,X-A&url=http://127.0.0.1:%d/",
+           local_port(1));
+  send_get(target);
+  upstream_answer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                  "X-A: v \r\n\r\n1\r\na\r\n0\r\nX-T: t\r\n\r\n");
+  expect_answer("X-A=[v] X-T=- X-A=[v]");
+}
+
+/* A status line with a one-digit status is not a response: llhttp
+ * parses it, the SDK promises 100..999. */
+Test(fetch, short_status_code_is_a_bad_message) {
+  char target[512];
+
+  snprintf(target, sizeof target, "/fetch?url=http://127.0.0.1:%d/",
+           local_port(1));
+  send_get(target);
+  upstream_answer("HTTP/1.1 2 OK\r\nContent-Length: 2\r\n\r\nhi");
+  expect_answer("status=0 error=-74 x-up=- te=- body=");
+}
+
+/* A 304 has no content, whatever its Content-Length says (the size of
+ * the representation): the response ends with its head. */
+Test(fetch, not_modified_ends_with_its_head) {
+  char target[512];
+
+  snprintf(target, sizeof target, "/fetch?url=http://127.0.0.1:%d/",
+           local_port(1));
+  send_get(target);
+  upstream_answer("HTTP/1.1 304 Not Modified\r\nContent-Length: 11\r\n"
+                  "X-Up: yes\r\n\r\n");
+  expect_answer("status=304 error=0 x-up=yes te=- body=");
 }
 
 Test(fetch, post_round_trip_sends_the_body) {
@@ -213,55 +313,6 @@ TestSuite(fetchwork, .init = both_start, .fini = both_fini, .timeout = 60);
 static void touch(const char *path) {
   int fd = open(path, O_WRONLY | O_CREAT, 0600);
   cr_assert_geq(fd, 0, "create %s: %s", path, strerror(errno));
-  close(fd);
-}
-
-/* Sends GET target on C, a connection of its own. */
-static void send_get(const char *target) {
-  char req[640];
-  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target);
-  cr_assert_eq(http_open(&C, S.port, 5000), 0);
-  cr_assert_eq(http_send_str(&C, req), 0);
-}
-
-/* Reads the answer on C: 200 with `body`. */
-static void expect_answer(const char *body) {
-  struct http_resp r;
-  int err = http_read(&C, &r, 0, 20000);
-  cr_assert_eq(err, 0, "%s" SRV_LOG_FMT, http_strerror(err), srv_log_tail(&S));
-  cr_expect_eq(r.status, 200, "%d %s", r.status, r.body);
-  cr_expect_str_eq(r.body, body, SRV_LOG_FMT, srv_log_tail(&S));
-}
-
-/* The fetch has connected to the upstream on held_fd (so mc_run() ran). */
-static void upstream_connected(void) {
-  struct pollfd p = {.fd = held_fd, .events = POLLIN};
-  cr_assert_eq(poll(&p, 1, 10000), 1, "the fetch never connected");
-}
-
-/* The upstream on held_fd: takes the fetch's connection, reads its request
- * head, answers `resp` and closes. */
-static void upstream_answer(const char *resp) {
-  struct pollfd p = {.fd = -1, .events = POLLIN};
-  char buf[2048];
-  size_t got = 0;
-  int fd;
-
-  upstream_connected();
-  fd = accept(held_fd, NULL, NULL);
-  cr_assert_geq(fd, 0, "accept: %s", strerror(errno));
-  p.fd = fd;
-  while (got < sizeof buf - 1) {
-    ssize_t n;
-    cr_assert_eq(poll(&p, 1, 10000), 1, "no request from the fetch");
-    n = read(fd, buf + got, sizeof buf - 1 - got);
-    cr_assert_gt(n, 0, "the fetch closed before its request was whole");
-    got += (size_t)n;
-    buf[got] = '\0';
-    if (strstr(buf, "\r\n\r\n") != NULL)
-      break;
-  }
-  cr_assert_eq(write(fd, resp, strlen(resp)), (ssize_t)strlen(resp));
   close(fd);
 }
 

@@ -2,6 +2,7 @@
  * the upstream it fetches from (one worker is enough: both sides are
  * asynchronous on its loop).
  *   GET  /up/hello       200 "hello", X-Up: yes
+ *   GET  /up/ows         200 "ows", X-A: "v \t ", X-E: "  ", X-B: "w"
  *   *    /up/echo        200 "<method> <body>"
  *   GET  /up/chunked     200 "abc", streamed (chunked framing)
  *   GET  /up/big?n=N     200, N bytes of 'x'
@@ -12,6 +13,9 @@
  *   GET  /fetch-leave?url=U  the same, logging "fetch: started" when it
  *        starts and "fetch: cancelled aborted=A res=R" when told -ECANCELED
  *   GET  /fetch-crash?url=U  the callback writes through NULL
+ *   GET  /fetch-names?url=U&names=N1,N2,...  fetches U and answers 200
+ *        "N1=[V1] N2=[V2] ..." with mc_fetch_header()'s values, looked up
+ *        in that order ("N=-" when NULL)
  *   GET  /both?url=U[&until=FILE][&timeout=MS][&end=done][&deadline=MS]
  *        fetches U and runs a mc_work() whose work() waits until FILE
  *        exists (20 s at most; no wait without until); the last of the
@@ -61,6 +65,26 @@ static void crash(mc_response *res, const mc_fetch_result *r, void *data) {
   *null_ptr = 1;
 }
 
+/* /fetch-names: data is the comma-separated names, owned here. */
+static void lookup(mc_response *res, const mc_fetch_result *r, void *data) {
+  char out[1024], *save = NULL;
+  size_t len = 0;
+
+  if (res != NULL && r->error != 0)
+    len = (size_t)snprintf(out, sizeof out, "error=%d", r->error);
+  for (char *n = strtok_r(data, ",", &save);
+       res != NULL && r->error == 0 && n != NULL && len < sizeof out;
+       n = strtok_r(NULL, ",", &save)) {
+    const char *v = mc_fetch_header(r, n);
+    len += (size_t)snprintf(out + len, sizeof out - len, "%s%s%s%s%s",
+                            len ? " " : "", n, v ? "=[" : "=-", v ? v : "",
+                            v ? "]" : "");
+  }
+  free(data);
+  if (res != NULL)
+    mc_response_send(res, 200, out, len < sizeof out ? len : sizeof out - 1);
+}
+
 static void do_fetch(mc_request *req, mc_response *res, mc_fetch_cb cb,
                      void *data) {
   mc_fetch_opts o = {0};
@@ -80,11 +104,14 @@ static void do_fetch(mc_request *req, mc_response *res, mc_fetch_cb cb,
   if ((s = mc_request_query_get(req, "max")) != NULL)
     o.max_size = strtoul(s, NULL, 10);
   if ((err = mc_fetch(res, &o, cb, data)) < 0) {
-    int n = snprintf(msg, sizeof msg, "refused %d", err);
+    int n;
+    if (cb == lookup)
+      free(data);
+    n = snprintf(msg, sizeof msg, "refused %d", err);
     mc_response_send(res, 400, msg, (size_t)n);
     return;
   }
-  if (data != NULL)
+  if (cb == answer && data != NULL)
     mc_log(MC_LOG_INFO, "fetch: started");
 }
 
@@ -183,6 +210,11 @@ void mc_run(mc_request *req, mc_response *res) {
   if (strcmp(path, "/up/hello") == 0) {
     mc_response_header(res, "X-Up", "yes");
     mc_response_send(res, 200, "hello", 5);
+  } else if (strcmp(path, "/up/ows") == 0) {
+    mc_response_header(res, "X-A", "v \t ");
+    mc_response_header(res, "X-E", "  ");
+    mc_response_header(res, "X-B", "w");
+    mc_response_send(res, 200, "ows", 3);
   } else if (strcmp(path, "/up/echo") == 0) {
     char out[2048];
     size_t len;
@@ -208,6 +240,13 @@ void mc_run(mc_request *req, mc_response *res) {
     do_fetch(req, res, answer, NULL);
   } else if (strcmp(path, "/fetch-leave") == 0) {
     do_fetch(req, res, answer, &leave_tag);
+  } else if (strcmp(path, "/fetch-names") == 0) {
+    const char *q = mc_request_query_get(req, "names");
+    char *names = strdup(q != NULL ? q : "");
+    if (names != NULL)
+      do_fetch(req, res, lookup, names);
+    else
+      mc_response_send(res, 500, "oom", 3);
   } else if (strcmp(path, "/fetch-crash") == 0) {
     do_fetch(req, res, crash, NULL);
   } else if (strcmp(path, "/both") == 0) {
