@@ -37,36 +37,16 @@ mc_port=$(free_port)
 pids+=($!)
 
 ngx_port=$(free_port)
-mkdir -p "$tmp/nginx/tmp"
-user=
-[ "$(id -u)" = 0 ] && user="user $(id -un) $(id -gn);"
-cat >"$tmp/nginx/nginx.conf" <<EOF
-$user
-worker_processes $workers;
-daemon off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
+bench_nginx "
     server_tokens off;
     sendfile on;
     tcp_nopush on;
     keepalive_requests 100000000;
     default_type application/octet-stream;
-    client_body_temp_path $tmp/nginx/tmp/body;
-    proxy_temp_path       $tmp/nginx/tmp/proxy;
-    fastcgi_temp_path     $tmp/nginx/tmp/fastcgi;
-    uwsgi_temp_path       $tmp/nginx/tmp/uwsgi;
-    scgi_temp_path        $tmp/nginx/tmp/scgi;
     server {
         listen 127.0.0.1:$ngx_port;
         root $tmp/www;
-    }
-}
-EOF
-nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" &
-pids+=($!)
+    }"
 
 for port in "$mc_port" "$ngx_port"; do
   for _ in $(seq 100); do

@@ -38,20 +38,7 @@ done
 [ -n "$mc_port" ] || { cat "$tmp/mchost.log"; exit 1; }
 
 ngx_port=$(free_port)
-mkdir -p "$tmp/nginx/tmp"
-cat >"$tmp/nginx/nginx.conf" <<EOF
-worker_processes $workers;
-daemon off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/nginx/tmp/body;
-    proxy_temp_path       $tmp/nginx/tmp/proxy;
-    fastcgi_temp_path     $tmp/nginx/tmp/fastcgi;
-    uwsgi_temp_path       $tmp/nginx/tmp/uwsgi;
-    scgi_temp_path        $tmp/nginx/tmp/scgi;
+bench_nginx "
     upstream mchost { server 127.0.0.1:$mc_port; keepalive 8; }
     server {
         listen 127.0.0.1:$ngx_port;
@@ -59,14 +46,10 @@ http {
             client_max_body_size 0;          # the plugin sets the limit
             proxy_request_buffering off;     # stream the body on
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            proxy_set_header Connection \"\";
             proxy_pass http://mchost;
         }
-    }
-}
-EOF
-nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" &
-pids+=($!)
+    }"
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$ngx_port/" >/dev/null && break
   sleep 0.1
