@@ -185,7 +185,8 @@ static int has_header(const mc_response *res, const char *name) {
 
 /* The status for this request: 200 with the whole file, 206 with
  * [*first, *last] and its Content-Range, 304, 412 or 416; headers that go
- * with it are added. Returns the status, or -ENOSPC. */
+ * with it are added. Returns the status, or mc_response_header()'s error
+ * (-ENOSPC, or -EINVAL for a type with a line break). */
 static int choose(mc_response *res, const struct stat *st, const char *type,
                   uint64_t *first, uint64_t *last) {
   const mc_request *req = res->c->req;
@@ -202,22 +203,23 @@ static int choose(mc_response *res, const struct stat *st, const char *type,
   enum cond_result verdict;
   int rc;
 
+  if (type == NULL)
+    type = "application/octet-stream";
   cond_etag(etag, (int64_t)st->st_mtime, size);
   utc_http(date, st->st_mtime);
   verdict = cond_evaluate(&cr, etag, (int64_t)st->st_mtime);
   if (verdict == COND_FAILED)
     return MC_STATUS_PRECONDITION_FAILED;
-  if (mc_response_header(res, "ETag", etag) != 0 ||
-      mc_response_header(res, "Last-Modified", date) != 0)
-    return -ENOSPC;
+  if ((rc = mc_response_header(res, "ETag", etag)) != 0 ||
+      (rc = mc_response_header(res, "Last-Modified", date)) != 0)
+    return rc;
   if (verdict == COND_NOT_MODIFIED)
     return MC_STATUS_NOT_MODIFIED;
   if (!has_header(res, "content-type") &&
-      mc_response_header(res, "Content-Type",
-                         type != NULL ? type : "application/octet-stream") != 0)
-    return -ENOSPC;
-  if (mc_response_header(res, "Accept-Ranges", "bytes") != 0)
-    return -ENOSPC;
+      (rc = mc_response_header(res, "Content-Type", type)) != 0)
+    return rc;
+  if ((rc = mc_response_header(res, "Accept-Ranges", "bytes")) != 0)
+    return rc;
   *first = 0;
   *last = size > 0 ? size - 1 : 0;
   /* Only GET has ranges (RFC 9110, 14.2); If-Range may call them off. */

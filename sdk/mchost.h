@@ -624,7 +624,7 @@ MC_EXTERN int mc_response_begin_length(mc_response *res, int status,
  * left before the end.
  * Returns 0 (answered, or being sent), or with nothing sent:
  * -EALREADY: the response is already answered or streaming;
- * -EINVAL: fd is not a regular file;
+ * -EINVAL: fd is not a regular file, or `type` holds CR or LF;
  * -ENOSPC: the plugin's headers leave no room for the file's;
  * -EPIPE: the client is gone; -ENOMEM; or the error of fstat() or of
  *   reading a small file (negative errno). */

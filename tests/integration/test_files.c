@@ -516,4 +516,11 @@ Test(files, a_directory_and_a_second_answer_are_refused) {
   cr_expect_str_eq(R.out, "200 1000");
   cr_expect(wait_log(&S, "files: second rc -114", 5000), SRV_LOG_FMT,
             srv_log_tail(&S));
+  /* A type that would split the head: refused, and the plugin answers. */
+  curl((const char *const[]){"-o", "/dev/null", "-w", "%{http_code}",
+                             ":/f/small?type=text/html%0d%0aX-Evil:%201",
+                             NULL});
+  cr_expect_str_eq(R.out, "500");
+  cr_expect(wait_log(&S, "files: small rc -22", 5000), SRV_LOG_FMT,
+            srv_log_tail(&S));
 }

@@ -1,7 +1,8 @@
 /* Fixture for file responses (mc_response_file()), serving the directory
  * named by the environment variable FILES_DIR:
  *   /f/NAME          the file NAME (404 when it cannot be opened); logs
- *                    "files: NAME rc R"
+ *                    "files: NAME rc R", and answers 500 itself when R
+ *                    is an error
  *   /f/NAME?type=T   with Content-Type T
  *   /f/NAME?own=1    the plugin sets Content-Type text/x-own first
  *   /twice/NAME      the file, then mc_response_send(): logs
@@ -42,7 +43,9 @@ static void file(mc_request *req, mc_response *res, const char *name,
     mc_response_header(res, "Content-Type", "text/x-own");
   rc = mc_response_file(res, fd, type);
   mc_log(MC_LOG_INFO, "files: %s rc %d", name, rc);
-  if (twice)
+  if (rc != 0)
+    mc_response_send(res, 500, "refused\n", 8);
+  else if (twice)
     mc_log(MC_LOG_INFO, "files: second rc %d",
            mc_response_send(res, 200, "again\n", 6));
 }
