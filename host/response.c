@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "stream.h"
+#include "token.h"
 #include "worker.h"
 
 /* The head: status line, host headers, plugin headers, framing. */
@@ -41,23 +42,6 @@ void response_reset(mc_response *res, struct conn *c) {
   res->timeout_ms = RES_TIMEOUT_DEFAULT;
   res->file = NULL;
 }
-
-/* RFC 9110 token characters, as a table: checked for every header a
- * plugin sets, on the hot path. */
-static const unsigned char tchar[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
-    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
-    ['`'] = 1, ['|'] = 1, ['~'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
-    ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
-    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,
-    ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
-    ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
-    ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1,
-    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
-    ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
-    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1,
-    ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
-    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
 
 static int host_owned(const char *name, size_t len) {
   static const struct {
@@ -221,7 +205,7 @@ MC_EXTERN int mc_response_header(mc_response *res, const char *name,
   if (name == NULL || value == NULL || name[0] == '\0')
     return -EINVAL;
   for (nlen = 0; name[nlen] != '\0'; nlen++)
-    if (!tchar[(unsigned char)name[nlen]])
+    if (!token_is_tchar((unsigned char)name[nlen]))
       return -EINVAL;
   if (host_owned(name, nlen))
     return -EINVAL;

@@ -3,13 +3,10 @@
 #ifndef MCHOST_TOKEN_H
 #define MCHOST_TOKEN_H
 
-#include <string.h>
-
 /* 1 for a byte of a token (§5.6.2): visible ASCII but DQUOTE and
  * "(),/:;<=>?@[\]{}. */
-static inline int token_is_tchar(unsigned char c) {
-  return c > 0x20 && c < 0x7f && strchr("\"(),/:;<=>?@[\\]{}", c) == NULL;
-}
+extern const unsigned char token_tchar[256];
+static inline int token_is_tchar(unsigned char c) { return token_tchar[c]; }
 
 /* 1 for a byte of OWS (§5.6.3, also BWS and RWS): a space or a tab. */
 static inline int token_is_ows(char c) { return c == ' ' || c == '\t'; }
