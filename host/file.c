@@ -115,7 +115,7 @@ static int file_wait(struct conn *c, struct file_send *f) {
 static void file_pump(struct conn *c) {
   struct file_send *f = c->res->file;
   uint64_t turn = 0;
-  int sock, err = 0;
+  int sock, err;
 
   /* The head first: all of it in the kernel before the first byte of the
    * file goes behind it. */
@@ -184,24 +184,24 @@ static int has_header(const mc_response *res, const char *name) {
 }
 
 /* The status for this request: 200 with the whole file, 206 with
- * [*first, *last] and its Content-Range, 304, 412 or 416; headers that go
- * with it are added. Returns the status, or mc_response_header()'s error
- * (-ENOSPC, or -EINVAL for a type with a line break). */
+ * `*length` bytes from `*first` and its Content-Range, 304, 412 or 416;
+ * headers that go with it are added. Returns the status, or
+ * mc_response_header()'s error (-ENOSPC, or -EINVAL for a type with a
+ * line break). */
 static int choose(mc_response *res, const struct stat *st, const char *type,
-                  uint64_t *first, uint64_t *last) {
+                  uint64_t *first, uint64_t *length) {
   const mc_request *req = res->c->req;
-  const llhttp_t *p = &res->c->parser;
-  int get = p->method == HTTP_GET, head = p->method == HTTP_HEAD;
-  uint64_t size = (uint64_t)st->st_size;
+  int get = res->c->parser.method == HTTP_GET;
+  uint64_t size = (uint64_t)st->st_size, last;
   char etag[COND_ETAG_MAX], date[UTC_HTTP_LEN + 1], range[80];
   struct cond_request cr = {
       .if_match = mc_request_header(req, "If-Match"),
       .if_unmodified_since = mc_request_header(req, "If-Unmodified-Since"),
       .if_none_match = mc_request_header(req, "If-None-Match"),
       .if_modified_since = mc_request_header(req, "If-Modified-Since"),
-      .get_or_head = get || head};
+      .get_or_head = get || res->head_only};
   enum cond_result verdict;
-  int rc;
+  int rc, err;
 
   if (type == NULL)
     type = "application/octet-stream";
@@ -221,26 +221,27 @@ static int choose(mc_response *res, const struct stat *st, const char *type,
   if ((rc = mc_response_header(res, "Accept-Ranges", "bytes")) != 0)
     return rc;
   *first = 0;
-  *last = size > 0 ? size - 1 : 0;
+  *length = size;
   /* Only GET has ranges (RFC 9110, 14.2); If-Range may call them off. */
   if (!get || !cond_if_range(mc_request_header(req, "If-Range"), etag,
                              (int64_t)st->st_mtime))
     return MC_STATUS_OK;
-  rc = mc_request_range(req, size, first, last);
+  rc = mc_request_range(req, size, first, &last);
   if (rc == -ERANGE) {
     snprintf(range, sizeof range, "bytes */%llu", (unsigned long long)size);
     rc = MC_STATUS_RANGE_NOT_SATISFIABLE;
   } else if (rc == 0) {
     snprintf(range, sizeof range, "bytes %llu-%llu/%llu",
-             (unsigned long long)*first, (unsigned long long)*last,
+             (unsigned long long)*first, (unsigned long long)last,
              (unsigned long long)size);
+    *length = last - *first + 1;
     rc = MC_STATUS_PARTIAL_CONTENT;
   } else {
-    *first = 0; /* none, or one to ignore */
-    *last = size > 0 ? size - 1 : 0;
-    return MC_STATUS_OK;
+    return MC_STATUS_OK; /* none, or one to ignore: the whole file */
   }
-  return mc_response_header(res, "Content-Range", range) != 0 ? -ENOSPC : rc;
+  if ((err = mc_response_header(res, "Content-Range", range)) != 0)
+    return err;
+  return rc;
 }
 
 /* ---- the body ---- */
@@ -296,43 +297,52 @@ static int answerable(const mc_response *res, int fd, struct stat *st) {
   return S_ISREG(st->st_mode) ? 0 : -EINVAL;
 }
 
-MC_EXTERN int mc_response_file(mc_response *res, int fd, const char *type) {
-  struct conn *c = res->c;
+/* Answers with the file (fd is closed here, or once it is sent), in
+ * `status`. Returns as mc_response_file(). */
+static int answer(mc_response *res, int fd, int status, uint64_t first,
+                  uint64_t length) {
   struct file_send *f;
-  struct stat st;
-  uint64_t first, last, length;
-  size_t hlen = res->hlen;
-  int status, rc;
+  int rc;
 
-  if ((rc = answerable(res, fd, &st)) != 0 ||
-      (rc = status = choose(res, &st, type, &first, &last)) < 0) {
-    res->hlen = hlen; /* the headers as the plugin left them */
-    close(fd);
-    return rc;
-  }
-  length = st.st_size > 0 ? last - first + 1 : 0;
   if (status != MC_STATUS_OK && status != MC_STATUS_PARTIAL_CONTENT) {
     rc = mc_response_send(res, status, NULL, 0);
   } else if (res->head_only) {
     if ((rc = mc_response_begin_length(res, status, length)) == 0)
       rc = response_end_stream(res);
-  } else if (length <= FILE_COPY_MAX || c->detached) {
+  } else if (length <= FILE_COPY_MAX || res->c->detached) {
     rc = file_copy(res, fd, status, first, length);
   } else if ((f = calloc(1, sizeof *f)) == NULL) {
     rc = -ENOMEM;
   } else if ((rc = mc_response_begin_length(res, status, length)) != 0) {
     free(f);
   } else {
-    f->c = c;
+    f->c = res->c;
     f->fd = fd;
     f->sock = -1;
     f->off = first;
     f->end = first + length;
     res->file = f;
     res->state = RES_FILE;
-    file_pump(c);
+    file_pump(res->c);
     return 0;
   }
   close(fd);
+  return rc;
+}
+
+MC_EXTERN int mc_response_file(mc_response *res, int fd, const char *type) {
+  struct stat st;
+  uint64_t first = 0, length = 0;
+  size_t hlen = res->hlen;
+  int rc = answerable(res, fd, &st);
+
+  if (rc == 0 && (rc = choose(res, &st, type, &first, &length)) > 0)
+    rc = answer(res, fd, rc, first, length);
+  else
+    close(fd);
+  /* Nothing was sent: the headers as the plugin left them, for its own
+   * answer. */
+  if (rc != 0 && response_can_answer(res))
+    res->hlen = hlen;
   return rc;
 }
