@@ -57,6 +57,7 @@ CLIENT_ADDR, LB_FRONT = "10.77.0.2", "10.77.0.1"
 APP_PORT, ADMIN_PORT = 3000, 9100
 DRAIN_S = 4  # --drain-delay: above HAProxy's inter x fall (0.5 s x 2)
 SCRAPE_S = 1
+ACCESS_FLUSH_S = 1  # access.c: a worker writes its buffered lines once a second
 
 
 def host_addr(i):
@@ -446,14 +447,21 @@ def test(c):
          f"the client sent {requests} requests, Prometheus counted {counted}")
     need(fivexx == crashes, f"Prometheus counted {fivexx} 5xx, the client got {crashes}")
 
-    # The access logs name the client, never HAProxy
-    lines = 0
+    # The access logs name the client, never HAProxy. A worker writes its
+    # lines once a second (access.c), so the last second's may still be in
+    # its buffer: every line is on disk within ACCESS_FLUSH_S more.
+    def access_lines():
+        return [c.log(os.path.join(c.host_dir(h), "access.log")).count("\n") for h in HOSTS]
+    end = time.monotonic() + ACCESS_FLUSH_S + 2
+    while sum(access_lines()) < requests and time.monotonic() < end:
+        time.sleep(0.1)
     for i, h in enumerate(HOSTS):
         text = c.log(os.path.join(c.host_dir(h), "access.log"))
-        lines += text.count("\n")
         need(f"{CLIENT_ADDR} - - [" in text, f"{h}'s access log never names the client")
         need(f"{lb_addr(i)} - - [" not in text, f"{h}'s access log names HAProxy ({lb_addr(i)})")
-    need(lines == requests, f"{lines} access log lines for {requests} requests")
+    lines = access_lines()
+    need(sum(lines) == requests,
+         f"{sum(lines)} access log lines {lines} for {requests} requests")
 
     # HAProxy never had to retry a request elsewhere (its log: the fifth
     # number of actconn/feconn/beconn/srv_conn/retries, after the

@@ -203,6 +203,9 @@ Test(notes, reload_ends_the_feed_and_its_client_comes_back) {
                strerror(-err), srv_log_tail(&S));
   snprintf(port, sizeof port, "%d", S.port);
   snprintf(master, sizeof master, "%d", (int)S.pid);
+  /* The first worker starts alone (master.c): the second may not be up. */
+  cr_assert_eq(wait_workers(S.pid, 2, 10000, 0), 2, SRV_LOG_FMT,
+               srv_log_tail(&S));
   cr_assert_eq(worker_pids(S.pid, old, 2), 2);
   const char *py[] = {"python3", NOTES_CLIENT_PY, "reload", port,
                       master,    "after reload",  NULL};
