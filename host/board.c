@@ -87,6 +87,12 @@ void board_note(struct master *m, enum board_event ev) {
   case BOARD_RELOAD_FAILED:
     h->reload_failures++;
     break;
+  case BOARD_MESSAGE:
+    h->messages++;
+    break;
+  case BOARD_MESSAGE_DROPPED:
+    h->messages_dropped++;
+    break;
   case BOARD_SYNC:
     break;
   }

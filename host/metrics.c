@@ -230,6 +230,13 @@ int metrics_write(struct master *m, char **out, size_t *len, size_t *cap) {
       "Worker processes started (at start, after crashes, reloads, "
       "--max-requests).",
       h != NULL ? h->starts : 0);
+  one(&p, "mchost_messages_total", "counter",
+      "Messages between workers (mc_publish()) the master relayed.",
+      h != NULL ? h->messages : 0);
+  one(&p, "mchost_messages_dropped_total", "counter",
+      "Copies of relayed messages a worker did not get: it fell behind by "
+      "more than MC_MESSAGE_BACKLOG bytes.",
+      h != NULL ? h->messages_dropped : 0);
   head(&p, "mchost_reloads_total", "counter",
        "Reloads that swapped a new generation in (succeeded), or left the "
        "old one serving (failed: build, load or start error).");

@@ -6,12 +6,14 @@
 #include <stdint.h>
 
 /* The fds a worker inherits from the master (wproc.c, wproc_spawn()): the
- * listening socket, its end of the control socketpair, and the board. */
+ * listening socket, its end of the control socketpair, the board, and its
+ * end of the message socketpair. */
 #define WORKER_LISTEN_FD 3
 #define WORKER_CONTROL_FD 4
 #define WORKER_BOARD_FD 5
-/* The listening sockets after the first: 6, 7, ... */
-#define WORKER_LISTEN_MORE_FD 6
+#define WORKER_MESSAGE_FD 6
+/* The listening sockets after the first: 7, 8, ... */
+#define WORKER_LISTEN_MORE_FD 7
 
 enum msg_type {
   MSG_READY = 1,    /* worker -> master: plugin loaded, accepting */
@@ -36,6 +38,22 @@ struct msg {
 };
 
 /*
+ * Messages between workers (sdk/mchost.h, mc_publish()) travel on a
+ * SOCK_SEQPACKET socketpair of their own, one record per message, so that
+ * neither side needs framing and a flood of them never delays the control
+ * pipe. A record is this head, the channel name (channel_len bytes, no
+ * NUL), then the data. A worker sends it with from_* 0; the master checks
+ * it, stamps who sent it (a worker cannot speak for another) and sends the
+ * same record to every worker (relay.c, message.c).
+ */
+struct message_head {
+  uint32_t from_worker;
+  uint32_t from_generation;
+  uint32_t channel_len; /* 1 .. MC_CHANNEL_MAX */
+  uint32_t zero;
+};
+
+/*
  * The board: memory shared by the master and every worker (a memfd the
  * master creates and each worker inherits as fd 5). Each worker posts how
  * many connections it holds, whether it accepts, and what it counted
@@ -48,7 +66,7 @@ struct msg {
  * balance or the numbers shown.
  */
 #define BOARD_SLOTS 1024
-#define BOARD_MAGIC 0x6d636832u /* "mch2": the layout of this file */
+#define BOARD_MAGIC 0x6d636833u /* "mch3": the layout of this file */
 
 /* Responses by status class: [0] 1xx .. [4] 5xx. */
 #define BOARD_CLASSES 5
@@ -101,6 +119,8 @@ struct board_head {
   uint32_t starts;          /* workers started */
   uint32_t reload_failures; /* generations discarded */
   uint64_t started_ms;
+  uint64_t messages;         /* relayed between workers (relay.c) */
+  uint64_t messages_dropped; /* copies not delivered: a worker behind */
   char plugin[256];
   /* the counts of every worker reaped so far, so that the sums never go
    * backwards when a worker is replaced */

@@ -44,6 +44,8 @@ MC_EXTERN const mc_worker *mc_worker_self(void) {
   return self != NULL ? &self->pub : NULL;
 }
 
+struct worker *worker_current(void) { return self; }
+
 const char *worker_date(struct worker *w) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME_COARSE, &ts);
@@ -490,6 +492,7 @@ static void worker_cleanup(struct worker *w) {
     }
   }
   exchange_free_spares(w);
+  messages_free(w);
 }
 
 /* --max-requests plus a random part of --max-requests-jitter, so that
@@ -548,6 +551,9 @@ int worker_main(const struct config *cfg, unsigned id, unsigned generation,
   if ((err = guard_install()) != 0)
     log_warn("crash guard unavailable: %s", strerror(-err));
 
+  if ((err = messages_open(&w)) != 0)
+    log_warn("no messages between workers (%s): mc_publish() will fail",
+             uv_strerror(err));
   if (worker_load_plugin(&w) != 0)
     return EXIT_PLUGIN;
   devpage_reload(&w);

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "listen.h"
 #include "llhttp.h"
+#include "message.h"
 #include "mchost.h"
 #include "plugin.h"
 #include "proto.h"
@@ -68,6 +69,7 @@ struct worker {
   struct conn *dev_crash;   /* --dev: a crash's 500, waiting for its names */
 
   struct access_log access;
+  struct messages msgs; /* mc_subscribe(), mc_publish() (message.c) */
   uint64_t served;       /* requests dispatched */
   uint64_t max_requests; /* --max-requests plus this worker's jitter */
 
@@ -113,6 +115,10 @@ void worker_check_idle(struct worker *w);
 
 /* --max-requests reached: a replacement starts, this one drains. */
 void worker_retire(struct worker *w);
+
+/* The worker of this process (set before mc_init()), for the SDK functions
+ * that take no argument to find it by. */
+struct worker *worker_current(void);
 
 /* Calls fn(arg), plugin code, under the guard with --request-timeout.
  * After a fault or a timeout (the guard's result, non-zero) the master has

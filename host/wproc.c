@@ -1,7 +1,8 @@
 /*
  * wproc.c - one worker process, as the master sees it: started with
- * uv_spawn() of this same executable (the socket, a control socketpair and
- * the board inherited as fds 3, 4 and 5), heard through its control pipe,
+ * uv_spawn() of this same executable (the socket, a control socketpair,
+ * the board and a message socketpair inherited as fds 3 to 6), heard
+ * through its control pipe,
  * stopped by message or signal, and mourned when it exits. Failures here
  * feed the backoff; every event ends in master_reconcile().
  */
@@ -22,7 +23,7 @@
 #include "master.h"
 #include "wproc.h"
 
-/* Every fd a worker inherits: stdio, the three of proto.h, the other
+/* Every fd a worker inherits: stdio, the four of proto.h, the other
  * listeners. */
 #define WORKER_FDS_MAX (WORKER_LISTEN_MORE_FD + LISTEN_MAX - 1)
 
@@ -67,6 +68,7 @@ static void wproc_unlink(struct master *m, struct wproc *p) {
 }
 
 static void wproc_close(struct wproc *p) {
+  p->handles += relay_close(p, wproc_on_close);
   uv_close((uv_handle_t *)&p->proc, wproc_on_close);
   if (!uv_is_closing((uv_handle_t *)&p->control))
     uv_close((uv_handle_t *)&p->control, wproc_on_close);
@@ -382,9 +384,9 @@ static const char *exe_path(const struct master *m) {
 
 /* What a worker inherits (see WORKER_*_FD in proto.h): no stdin, the
  * master's stdout and stderr, the first listening socket, a fresh control
- * socketpair, the board, then the other listening sockets. Returns how
- * many fds that is. */
-static int worker_stdio(const struct master *m, struct wproc *p,
+ * socketpair, the board, its end of the message socketpair (msg_fd), then
+ * the other listening sockets. Returns how many fds that is. */
+static int worker_stdio(const struct master *m, struct wproc *p, int msg_fd,
                         uv_stdio_container_t stdio[WORKER_FDS_MAX]) {
   memset(stdio, 0, WORKER_FDS_MAX * sizeof *stdio);
   stdio[0].flags = UV_IGNORE;
@@ -399,6 +401,8 @@ static int worker_stdio(const struct master *m, struct wproc *p,
   stdio[WORKER_CONTROL_FD].data.stream = (uv_stream_t *)&p->control;
   stdio[WORKER_BOARD_FD].flags = m->board_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
   stdio[WORKER_BOARD_FD].data.fd = m->board_fd;
+  stdio[WORKER_MESSAGE_FD].flags = msg_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[WORKER_MESSAGE_FD].data.fd = msg_fd;
   for (unsigned i = 1; i < m->listen.n; i++) {
     stdio[WORKER_LISTEN_MORE_FD + i - 1].flags = UV_INHERIT_FD;
     stdio[WORKER_LISTEN_MORE_FD + i - 1].data.fd = m->listen.v[i].fd;
@@ -447,7 +451,7 @@ int wproc_spawn(struct master *m, unsigned generation, const char *so) {
   uv_stdio_container_t stdio[WORKER_FDS_MAX];
   char num[4][16], conf[PATH_MAX + 32];
   char **args = NULL;
-  int err;
+  int err, msg_fd = -1;
 
   if (p != NULL) {
     p->m = m;
@@ -462,9 +466,11 @@ int wproc_spawn(struct master *m, unsigned generation, const char *so) {
     log_error("cannot start a worker: out of memory");
     return -ENOMEM;
   }
+  if ((err = relay_open(p, &msg_fd)) != 0)
+    log_warn("worker %u gets no messages: %s", p->id, strerror(-err));
   uv_pipe_init(&m->loop, &p->control, 0);
   memset(&opt, 0, sizeof opt);
-  opt.stdio_count = worker_stdio(m, p, stdio);
+  opt.stdio_count = worker_stdio(m, p, msg_fd, stdio);
   opt.file = exe_path(m);
   opt.args = args;
   opt.exit_cb = wproc_on_exit;
@@ -473,6 +479,8 @@ int wproc_spawn(struct master *m, unsigned generation, const char *so) {
   p->proc.data = p->control.data = p->kill_timer.data = p;
   err = uv_spawn(&m->loop, &p->proc, &opt);
   free(args);
+  if (msg_fd >= 0)
+    relay_spawned(p, msg_fd, err == 0);
   uv_timer_init(&m->loop, &p->kill_timer);
   p->kill_timer.data = p;
   p->handles = 3;

@@ -8,6 +8,7 @@
 
 #include "fault.h"
 #include "proto.h"
+#include "relay.h"
 
 /* A worker that exits closes its control pipe a moment before the master
  * learns that it exited; one whose pipe is closed and still runs after this
@@ -31,6 +32,7 @@ struct wproc {
   int tainted;
   int exited;
   int handles; /* open uv handles; freed at 0 */
+  struct relay_link relay; /* its messages (relay.c) */
   size_t rlen;
   char rbuf[sizeof(struct msg) + sizeof(struct fault_msg)];
 };
