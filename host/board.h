@@ -16,10 +16,10 @@ enum board_event {
   BOARD_TIMEOUT, /* a handler or deferred response over --request-timeout */
   BOARD_START,   /* a worker started */
   BOARD_RELOAD,  /* a generation swapped in */
-  BOARD_RELOAD_FAILED, /* a reload that left the old generation serving */
-  BOARD_MESSAGE,       /* a message relayed between workers */
+  BOARD_RELOAD_FAILED,   /* a reload that left the old generation serving */
+  BOARD_MESSAGE,         /* a message relayed between workers */
   BOARD_MESSAGE_DROPPED, /* a copy of one that a worker will not get */
-  BOARD_SYNC           /* only post the generation and workers wanted */
+  BOARD_SYNC             /* only post the generation and workers wanted */
 };
 
 /* Responses of reaped workers, by generation (board.c, metrics.c). */

@@ -86,8 +86,7 @@ static void sweep(struct messages *ms) {
   }
 }
 
-MC_EXTERN int mc_unsubscribe(const char *channel, mc_message_fn fn,
-                             void *arg) {
+MC_EXTERN int mc_unsubscribe(const char *channel, mc_message_fn fn, void *arg) {
   struct messages *ms = &worker_current()->msgs;
   size_t len;
 
@@ -128,8 +127,8 @@ static int deliver(struct worker *w, const char *rec, size_t n) {
 
   memcpy(&h, rec, sizeof h);
   if (n < sizeof h || h.channel_len < 1 || h.channel_len > MC_CHANNEL_MAX ||
-      n - sizeof h < h.channel_len || n - sizeof h - h.channel_len >
-                                          MC_MESSAGE_MAX) {
+      n - sizeof h < h.channel_len ||
+      n - sizeof h - h.channel_len > MC_MESSAGE_MAX) {
     log_warn("a garbled message from the master (%zu bytes): dropped", n);
     return 0;
   }

@@ -19,15 +19,15 @@ struct message_sub;
 struct message_out;
 
 struct messages {
-  int linked;              /* 1: fd is the socketpair to the master */
+  int linked; /* 1: fd is the socketpair to the master */
   int fd;
-  uv_poll_t poll;          /* readable; writable while `out` waits */
-  int stopped;             /* a callback faulted: deliver nothing more */
+  uv_poll_t poll;           /* readable; writable while `out` waits */
+  int stopped;              /* a callback faulted: deliver nothing more */
   struct message_sub *subs; /* in subscription order */
-  unsigned delivering;     /* callbacks running: subs are only marked */
+  unsigned delivering;      /* callbacks running: subs are only marked */
   struct message_out *out, *out_tail; /* records the socket did not take */
   size_t out_bytes;
-  char *in;                /* one record read, MESSAGE_RECORD_MAX + 1 bytes */
+  char *in; /* one record read, MESSAGE_RECORD_MAX + 1 bytes */
 };
 
 /* Links the worker to the master through fd WORKER_MESSAGE_FD and starts

@@ -12,9 +12,9 @@ struct wproc;
 struct relay_item;
 
 struct relay_link {
-  int fd;                        /* the master's end; -1: none */
-  uv_poll_t poll;                /* readable; writable while `out` waits */
-  int polling;                   /* poll initialised (closed with the wproc) */
+  int fd;         /* the master's end; -1: none */
+  uv_poll_t poll; /* readable; writable while `out` waits */
+  int polling;    /* poll initialised (closed with the wproc) */
   struct relay_item *out, *out_tail; /* copies the socket did not take */
   size_t out_bytes;
   uint64_t dropped; /* copies dropped since it last kept up */

@@ -44,7 +44,9 @@ MC_EXTERN const mc_worker *mc_worker_self(void) {
   return self != NULL ? &self->pub : NULL;
 }
 
-struct worker *worker_current(void) { return self; }
+struct worker *worker_current(void) {
+  return self;
+}
 
 const char *worker_date(struct worker *w) {
   struct timespec ts;

@@ -14,8 +14,8 @@
 #include "conn.h"
 #include "listen.h"
 #include "llhttp.h"
-#include "message.h"
 #include "mchost.h"
+#include "message.h"
 #include "plugin.h"
 #include "proto.h"
 
@@ -69,7 +69,7 @@ struct worker {
   struct conn *dev_crash;   /* --dev: a crash's 500, waiting for its names */
 
   struct access_log access;
-  struct messages msgs; /* mc_subscribe(), mc_publish() (message.c) */
+  struct messages msgs;  /* mc_subscribe(), mc_publish() (message.c) */
   uint64_t served;       /* requests dispatched */
   uint64_t max_requests; /* --max-requests plus this worker's jitter */
 

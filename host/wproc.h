@@ -31,7 +31,7 @@ struct wproc {
   enum wstate state;
   int tainted;
   int exited;
-  int handles; /* open uv handles; freed at 0 */
+  int handles;             /* open uv handles; freed at 0 */
   struct relay_link relay; /* its messages (relay.c) */
   size_t rlen;
   char rbuf[sizeof(struct msg) + sizeof(struct fault_msg)];

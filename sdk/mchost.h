@@ -980,8 +980,7 @@ MC_EXTERN int mc_subscribe(const char *channel, mc_message_fn fn, void *arg);
 /* Ends the subscription made with the same channel, fn and arg; fn is not
  * called again for it, even for a message being delivered now (it may be
  * called from inside fn). -ENOENT: there is no such subscription. */
-MC_EXTERN int mc_unsubscribe(const char *channel, mc_message_fn fn,
-                             void *arg);
+MC_EXTERN int mc_unsubscribe(const char *channel, mc_message_fn fn, void *arg);
 
 /* Publishes `len` bytes of `data` on `channel` to every worker (see above).
  * The data are copied before returning; 0 means the message is on its way,

@@ -178,8 +178,8 @@ Test(messages, a_worker_behind_loses_only_its_own_copies) {
   cr_expect(strstr(R.body, "1 B0 65536\n") != NULL, "%.300s", R.body);
   cr_expect(strstr(R.body, "1 B199 65536\n") != NULL, "%.300s", R.body);
   cr_assert_eq(http_read(&conn[1], &blocked, 0, 10000), 0);
-  cr_assert(wait_log(&S, "takes its messages again", 10000),
-            SRV_LOG_FMT, srv_log_tail(&S));
+  cr_assert(wait_log(&S, "takes its messages again", 10000), SRV_LOG_FMT,
+            srv_log_tail(&S));
   cr_expect_eq(log_count(&S, "is not taking its messages"), 1, SRV_LOG_FMT,
                srv_log_tail(&S));
   got = log_total(1);
