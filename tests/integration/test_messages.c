@@ -44,29 +44,39 @@ static void get(struct http_client *c, const char *target) {
                R.body, srv_log_tail(&S));
 }
 
-/* Starts two workers and opens a connection to each (the balance gives
- * new connections to either: open them until both have one). */
+/* Starts two workers and opens a connection to each. The balance gives a
+ * new connection to the worker holding fewer, once both accept: the
+ * connections to the first one stay open meanwhile (at most EXTRA). */
+#define EXTRA 64
 static void start(void) {
   const char *args[] = {"--plugin", MESSAGES, "--workers", "2", NULL};
-  int err = srv_start(&S, args, 10000);
+  static struct http_client extra[EXTRA];
+  int err = srv_start(&S, args, 10000), n = 0;
   cr_assert_eq(err, 0, "mchost did not start: %s" SRV_LOG_FMT, strerror(-err),
                srv_log_tail(&S));
   cr_assert_eq(wait_workers(S.pid, 2, 10000, 0), 2);
-  for (int tries = 0; tries < 200 && (conn[0].fd <= 0 || conn[1].fd <= 0);
+  for (int tries = 0; tries < 500 && (conn[0].fd <= 0 || conn[1].fd <= 0);
        tries++) {
-    struct http_client c;
+    struct http_client *c = &extra[n];
     const char *id;
-    cr_assert_eq(http_open(&c, S.port, 5000), 0);
-    get(&c, "/");
+    cr_assert_eq(http_open(c, S.port, 5000), 0);
+    get(c, "/");
     id = http_header(&R, "X-Worker");
     cr_assert_not_null(id);
-    if ((*id == '1' || *id == '2') && conn[*id - '1'].fd <= 0)
-      conn[*id - '1'] = c;
-    else
-      http_close(&c);
+    if ((*id == '1' || *id == '2') && conn[*id - '1'].fd <= 0) {
+      conn[*id - '1'] = *c;
+    } else if (n < EXTRA - 1) {
+      n++;
+    } else {
+      http_close(c);
+      sleep_ms(20);
+    }
   }
+  for (int i = 0; i < n; i++)
+    http_close(&extra[i]);
   cr_assert(conn[0].fd > 0 && conn[1].fd > 0,
-            "no connection to each of the two workers");
+            "no connection to each of the two workers" SRV_LOG_FMT,
+            srv_log_tail(&S));
 }
 
 /* The "total N" of a worker's /log. */
@@ -170,7 +180,8 @@ Test(messages, a_worker_behind_loses_only_its_own_copies) {
   cr_assert_eq(http_send_str(&conn[1], "GET /block?ms=3000 HTTP/1.1\r\n"
                                        "Host: t\r\n\r\n"),
                0);
-  sleep_ms(300); /* the handler is asleep by now, or soon after */
+  cr_assert(wait_log(&S, "messages: blocking", 10000), SRV_LOG_FMT,
+            srv_log_tail(&S));
   get(&conn[0], "/big?n=200");
   cr_assert_str_eq(R.body, "published 200\n");
   cr_assert_eq(wait_total(0, 200), 200);

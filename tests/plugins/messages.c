@@ -16,7 +16,8 @@
  *   /errors             the results of refused calls, a line each
  *   /crash              publishes on "crash": every worker's callback
  *                       faults
- *   /block?ms=M         the handler sleeps M ms (the worker reads nothing)
+ *   /block?ms=M         logs "messages: blocking", then the handler sleeps
+ *                       M ms (the worker reads nothing)
  *   anything else       200 "ok\n" (the harness's readiness probe) */
 #include <mchost.h>
 
@@ -190,6 +191,7 @@ void mc_run(mc_request *req, mc_response *res) {
   } else if (strcmp(path, "/block") == 0) {
     long ms = qint(req, "ms", 1000);
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    mc_log(MC_LOG_INFO, "messages: blocking %ld ms", ms);
     nanosleep(&ts, NULL);
     answer(res, "ok\n", 3);
   } else {
