@@ -453,19 +453,17 @@ int has_number_token(const char *text, long number) {
   return 0;
 }
 
-int srv_wait_port(struct srv *s, int timeout_ms) {
-  static const char marker[] = "listening on http://127.0.0.1:";
+/* Polls the log for `marker` followed by a port number: the port, or
+ * -errno as srv_wait_port(). */
+static int wait_port_after(struct srv *s, const char *marker, int timeout_ms) {
   int64_t deadline = deadline_in(timeout_ms);
   for (;;) {
     char *all = srv_log_read(s);
     const char *hit = all ? strstr(all, marker) : NULL;
     if (hit) {
-      long port = strtol(hit + sizeof marker - 1, NULL, 10);
+      long port = strtol(hit + strlen(marker), NULL, 10);
       free(all);
-      if (port <= 0 || port > 65535)
-        return -EPROTO;
-      s->port = (int)port;
-      return s->port;
+      return port <= 0 || port > 65535 ? -EPROTO : (int)port;
     }
     free(all);
     if (!srv_alive(s))
@@ -474,6 +472,17 @@ int srv_wait_port(struct srv *s, int timeout_ms) {
       return -ETIMEDOUT;
     sleep_ms(10);
   }
+}
+
+int srv_wait_port(struct srv *s, int timeout_ms) {
+  int port = wait_port_after(s, "listening on http://127.0.0.1:", timeout_ms);
+  if (port > 0)
+    s->port = port;
+  return port;
+}
+
+int srv_admin_port(struct srv *s, int timeout_ms) {
+  return wait_port_after(s, "admin on http://127.0.0.1:", timeout_ms);
 }
 
 int srv_wait_ready(struct srv *s, int timeout_ms) {

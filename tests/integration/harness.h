@@ -100,6 +100,11 @@ int spawn_mchost_env(const char *const *extra_args, const char *const *env,
  * master exited first. */
 int srv_wait_port(struct srv *s, int timeout_ms);
 
+/* The same for the admin listener (--admin 127.0.0.1:0): polls the log for
+ * "admin on http://127.0.0.1:PORT" and returns PORT (not stored), or
+ * -errno as srv_wait_port(). */
+int srv_admin_port(struct srv *s, int timeout_ms);
+
 /* Polls until `GET /` answers 200 (a worker has loaded the plugin and
  * serves), or timeout_ms. Returns 0, -ETIMEDOUT or -ECHILD. */
 int srv_wait_ready(struct srv *s, int timeout_ms);

@@ -35,8 +35,6 @@ TestSuite(admin, .fini = fini, .timeout = 30);
  * the admin port in its log. */
 static void start(const char *plugin, const char *const *more) {
   const char *args[32] = {"--plugin", plugin, "--admin", "127.0.0.1:0"};
-  char line[256];
-  char *log;
   size_t n = 4;
   int err;
 
@@ -46,14 +44,9 @@ static void start(const char *plugin, const char *const *more) {
   err = srv_start(&S, args, 5000);
   cr_assert_eq(err, 0, "mchost did not start: %s" SRV_LOG_FMT, strerror(-err),
                srv_log_tail(&S));
-  cr_assert(wait_log(&S, "admin on http://127.0.0.1:", 3000),
-            "no admin line" SRV_LOG_FMT, srv_log_tail(&S));
-  log = srv_log_read(&S);
-  cr_assert_not_null(
-      find_line(log, "admin on http://127.0.0.1:", line, sizeof line));
-  free(log);
-  admin_port = atoi(strstr(line, "127.0.0.1:") + 10);
-  cr_assert_gt(admin_port, 0);
+  admin_port = srv_admin_port(&S, 3000);
+  cr_assert_gt(admin_port, 0, "no admin line: %s" SRV_LOG_FMT,
+               strerror(-admin_port), srv_log_tail(&S));
 }
 
 static void admin_get(const char *path) {
