@@ -22,7 +22,8 @@
  *
  * Settings (mc_config(): --set KEY=VALUE or the [plugin] section of the
  * --config file): db, the SQLite file (default notes.db, created if
- * missing); max_notes, how many notes it keeps at most (default 1000).
+ * missing); max_notes, how many notes it keeps at most (default 1000);
+ * poll_ms, how often a feed looks for new notes unprompted (default 5000).
  *
  * Every SQLite call runs in mc_work(): on libuv's thread pool, so a slow
  * disk or a locked database never stops the worker's other requests. The
@@ -30,9 +31,13 @@
  * function; the done function answers on the loop. Each pool thread opens
  * its own connection on its first job (a connection must not be used by
  * two threads at once). The workers are processes: the database is what
- * they share, so the feed reads new notes from it (a cursor per client,
- * polled every POLL_MS) instead of hearing of them from the POST handler,
- * which may run in another worker. A client that does not read stops its
+ * they share, so the feed reads new notes from it (a cursor per client),
+ * never from the POST handler, which may run in another worker. After its
+ * insert, a POST publishes "look now" on the channel "notes"
+ * (mc_publish(), docs/messages.md), and every worker's open feeds look at
+ * once. Messages are at most once, so each feed also looks every poll_ms
+ * by itself: a lost message, or a row written by another program, costs
+ * a delay, never a note. A client that does not read stops its
  * own polling (mc_response_on_drain()), so it costs the worker at most
  * one batch of events beyond MC_QUEUE_HIGH, never more. A feed lasts until
  * its client leaves, or its worker stops (a reload, a stop): then it asks
@@ -54,13 +59,18 @@
 MC_PLUGIN();
 
 #define TEXT_MAX 1000
-#define POLL_MS 200    /* how often a feed looks for new notes */
-#define POLL_BATCH 100 /* notes per look at most */
-#define HEARTBEAT 75   /* empty looks (15 s) before a ": ping" comment */
+#define CHANNEL "notes"    /* "look now": a note was added */
+#define POLL_MS 5000       /* poll_ms's default */
+#define POLL_BATCH 100     /* notes per look at most */
+#define HEARTBEAT_MS 15000 /* without news, a ": ping" comment this often */
 #define ERROR_MAX 256
+/* A feed's first line, once its cursor is known: a client that posts
+ * after reading it finds its note in the feed. */
+#define FEED_OPEN "retry: 1000\n\n"
 
 static const char *db_path = "notes.db"; /* mchost keeps mc_config()'s */
 static int64_t max_notes = 1000;
+static int64_t poll_ms = POLL_MS;
 
 /* ---- SQLite, on pool threads ---- */
 
@@ -218,12 +228,18 @@ static void job_free(struct job *j) {
 static void job_done(mc_response *res, void *data) {
   struct job *j = data;
   char location[64];
+  int rc;
 
   if (j->error[0] != '\0')
     mc_log(MC_LOG_ERROR, "notes: %s", j->error);
   if (j->status == 201) {
-    snprintf(location, sizeof location, "/notes/%lld", (long long)j->id);
+    int n =
+        snprintf(location, sizeof location, "/notes/%lld", (long long)j->id);
     mc_response_header(res, "Location", location);
+    /* the feeds of every worker look now; if this is lost, at their next
+     * poll */
+    if ((rc = mc_publish(CHANNEL, location, (size_t)n)) != 0)
+      mc_log(MC_LOG_DEBUG, "notes: mc_publish: %s", strerror(-rc));
   }
   /* the client may have left, or the deadline passed: then this fails,
    * and the job is freed all the same */
@@ -291,7 +307,14 @@ struct feed {
   int full;      /* the last look found a whole batch */
   unsigned idle; /* looks without news since the last write */
   char error[ERROR_MAX];
+  /* on the loop only (feed_work() never touches these): */
+  mc_response *res;
+  struct feed *prev, *next; /* this worker's feeds, for on_nudge() */
+  enum { FEED_WAITING, FEED_LOOKING, FEED_DRAINING } state;
+  int nudged; /* a message came during the look or the drain */
 };
+
+static struct feed *feeds;
 
 static void feed_look(mc_response *res, void *data);
 
@@ -312,6 +335,8 @@ static void feed_work(void *data) {
         sqlite3_step(st) == SQLITE_ROW)
       f->cursor = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
+    if (f->cursor >= 0 && (f->out = strdup(FEED_OPEN)) != NULL)
+      f->len = strlen(FEED_OPEN);
     return;
   }
   if (sqlite3_prepare_v2(db,
@@ -352,6 +377,12 @@ static void feed_work(void *data) {
 static void feed_end(mc_response *res, struct feed *f) {
   if (mc_response_end(res) == -EBUSY)
     return;
+  if (f->prev != NULL)
+    f->prev->next = f->next;
+  else
+    feeds = f->next;
+  if (f->next != NULL)
+    f->next->prev = f->prev;
   free(f->out);
   free(f);
 }
@@ -367,7 +398,7 @@ static void feed_write(mc_response *res, void *data) {
     feed_end(res, f);
     return;
   }
-  if (f->len == 0 && ++f->idle >= HEARTBEAT) {
+  if (f->len == 0 && ++f->idle * poll_ms >= HEARTBEAT_MS) {
     /* a comment: keeps proxies and --stream-timeout from taking the
      * connection for idle, and finds clients that are gone */
     rc = mc_response_write(res, ": ping\n\n", 8);
@@ -381,6 +412,7 @@ static void feed_write(mc_response *res, void *data) {
   }
   if (rc == -EAGAIN) {
     /* the client is behind: look again once it took most of the queue */
+    f->state = FEED_DRAINING;
     rc = mc_response_on_drain(res, feed_write, f);
     if (rc == 0)
       return;
@@ -393,7 +425,22 @@ static void feed_write(mc_response *res, void *data) {
     feed_end(res, f);
     return;
   }
-  mc_response_later(res, f->full ? 0 : POLL_MS, feed_look, f);
+  f->state = FEED_WAITING;
+  mc_response_later(res, f->full || f->nudged ? 0 : (unsigned)poll_ms,
+                    feed_look, f);
+}
+
+/* "Look now", from any worker: a waiting feed looks at once (this replaces
+ * its poll), a busy one right after. */
+static void on_nudge(const mc_message *msg, void *arg) {
+  (void)msg;
+  (void)arg;
+  for (struct feed *f = feeds; f != NULL; f = f->next) {
+    if (f->state == FEED_WAITING)
+      mc_response_later(f->res, 0, feed_look, f);
+    else
+      f->nudged = 1;
+  }
 }
 
 /* The worker stops: the client comes back soon, to the next generation,
@@ -406,6 +453,8 @@ static void feed_stop(mc_response *res, void *data) {
 
 static void feed_look(mc_response *res, void *data) {
   struct feed *f = data;
+  f->state = FEED_LOOKING;
+  f->nudged = 0;
   if (mc_response_aborted(res) || mc_work(res, feed_work, feed_write, f) != 0)
     feed_end(res, f);
 }
@@ -418,6 +467,12 @@ static void feed_start(mc_request *req, mc_response *res) {
     send_error(res, 503, "out of memory");
     return;
   }
+  f->res = res;
+  f->state = FEED_LOOKING;
+  f->next = feeds;
+  if (feeds != NULL)
+    feeds->prev = f;
+  feeds = f;
   /* a client coming back: from the last note it saw */
   f->cursor = -1;
   if (last != NULL && last[0] >= '0' && last[0] <= '9' &&
@@ -426,7 +481,8 @@ static void feed_start(mc_request *req, mc_response *res) {
   mc_response_header(res, "Content-Type", "text/event-stream");
   mc_response_header(res, "Cache-Control", "no-cache");
   if (mc_response_begin(res, 200) != 0 ||
-      mc_response_write(res, "retry: 1000\n\n", 13) != 0 ||
+      (f->cursor >= 0 &&
+       mc_response_write(res, FEED_OPEN, strlen(FEED_OPEN)) != 0) ||
       mc_response_on_shutdown(res, feed_stop, f) != 0) {
     feed_end(res, f);
     return;
@@ -504,6 +560,16 @@ int mc_init(const mc_worker *w) {
            mc_config("max_notes"));
     return 1;
   }
+  rc = mc_config_int("poll_ms", &poll_ms);
+  if ((rc != 0 && rc != -ENOENT) || poll_ms < 1 || poll_ms > 3600000) {
+    mc_log(MC_LOG_ERROR, "notes: poll_ms '%s': want 1 to 3600000",
+           mc_config("poll_ms"));
+    return 1;
+  }
+  if ((rc = mc_subscribe(CHANNEL, on_nudge, NULL)) != 0) {
+    mc_log(MC_LOG_ERROR, "notes: mc_subscribe: %s", strerror(-rc));
+    return 1;
+  }
   rc = sqlite3_open(db_path, &conn);
   if (rc == SQLITE_OK) {
     sqlite3_busy_timeout(conn, 5000);
@@ -531,6 +597,7 @@ int mc_init(const mc_worker *w) {
 }
 
 void mc_shutdown(void) {
+  mc_unsubscribe(CHANNEL, on_nudge, NULL);
   while (conns != NULL) {
     struct conn_list *l = conns;
     conns = l->next;

@@ -11,6 +11,11 @@
                                      once it is open, curl (another client)
                                      POSTs TEXT; prints "event ID JSON" for
                                      the event that carries TEXT
+  notes_client.py behind PORT DB TEXT
+                                     the same, but the note is written into
+                                     the SQLite file DB by this script, as
+                                     another program would: no POST, so no
+                                     message says "look now"
   notes_client.py reload PORT MASTER TEXT
                                      reads GET /events as an EventSource
                                      does; after its first note, reloads
@@ -26,6 +31,7 @@ import http.client
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -172,6 +178,13 @@ def sse(port, text):
     wait_note(resp, text)
 
 
+def behind(port, db, text):
+    resp, _ = open_feed(port)
+    with sqlite3.connect(db, timeout=TIMEOUT) as conn:
+        conn.execute("INSERT INTO notes (text) VALUES (?)", (text,))
+    wait_note(resp, text)
+
+
 def reload(port, master, text):
     resp, retry = open_feed(port)
     post(port, "before")
@@ -201,6 +214,8 @@ def main():
         concurrent(port, int(sys.argv[3]))
     elif cmd == "sse":
         sse(port, sys.argv[3])
+    elif cmd == "behind":
+        behind(port, sys.argv[3], sys.argv[4])
     elif cmd == "reload":
         reload(port, int(sys.argv[3]), sys.argv[4])
     else:

@@ -188,6 +188,32 @@ Test(notes, sse_clients_receive_a_note_posted_by_another_client) {
             R.err);
 }
 
+/* A note posted while feeds wait reaches them at once, whichever worker
+ * holds each, through the message its POST publishes: with a poll of 10
+ * minutes, the feed hears of it within the client's 20 s or never. */
+Test(notes, a_posted_note_reaches_the_feeds_before_their_poll) {
+  start("poll_ms=600000");
+  for (int i = 0; i < 3; i++) {
+    char text[32];
+    snprintf(text, sizeof text, "told %d", i);
+    const char *py[] = {"python3", NOTES_CLIENT_PY, "sse", port, text, NULL};
+    client(py);
+    cr_expect(strstr(R.out, text) != NULL, RUN_FMT, R.out, R.err);
+  }
+}
+
+/* A row that another program writes into the database publishes nothing,
+ * as a message that was lost: the feeds find it by their own poll (every
+ * 5 s by default). */
+Test(notes, a_row_written_behind_its_back_reaches_the_feed_by_the_poll) {
+  start(NULL);
+  const char *py[] = {"python3",          NOTES_CLIENT_PY, "behind", port,
+                      db + strlen("db="), "from sqlite3",  NULL};
+  client(py);
+  cr_expect(strstr(R.out, "{\"id\":1,\"text\":\"from sqlite3\"") != NULL,
+            RUN_FMT, R.out, R.err);
+}
+
 /* A reload with a feed open (read as an EventSource reads it, by Python's
  * http.client): the feed asks its client to come back in 250 ms and ends
  * cleanly at once, rather than at --kill-timeout (30 s here); the old
