@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 import time
 import urllib.request
@@ -79,12 +80,12 @@ class Member:
         await self.task
 
 
-async def join(port, name):
+async def join(port, name, **kw):
     """A member, or None when the server refused it (a stopping worker)."""
     try:
         ws = await websockets.connect(
             f"ws://127.0.0.1:{port}/ws?name={name}", compression=None,
-            open_timeout=T, close_timeout=T, max_size=None)
+            open_timeout=T, close_timeout=T, max_size=None, **kw)
     except websockets.InvalidStatusCode as e:
         print(f"{name}: refused {e.status_code}")
         return None
@@ -273,10 +274,60 @@ async def rules(port):
     print(f"ok /who: {who}")
 
 
+async def slow(port, n=10000):
+    # A member that reads nothing for a while: the library stops reading
+    # its socket once one message waits (max_queue=1), and the socket takes
+    # little. n lines of 1000 bytes are far more than the kernel's buffers
+    # (4 MiB at most by default) and MC_QUEUE_HIGH hold.
+    n = int(n)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", int(port)))
+    lazy = await join(port, "lazy", sock=sock, max_queue=1)
+    talker = await join(port, "talker")
+    if lazy is None or talker is None:
+        fail("lazy or talker could not join")
+    lazy.task.cancel()
+    await talker.wait_line("talker joined")
+    sent = [f"{i:05d}" + "z" * 995 for i in range(n)]
+    for i, line in enumerate(sent):
+        await talker.ws.send(line)
+        if i % 50 == 49:  # as fast as the room relays, no faster
+            await talker.wait_line(f"talker: {line}")
+    await talker.wait_line(f"talker: {sent[-1]}")
+    print(f"ok talker got its {n} lines while lazy read nothing")
+    # lazy reads now: a prefix of the lines, in order, then 1008
+    got = []
+    try:
+        while True:
+            msg = await asyncio.wait_for(lazy.ws.recv(), T)
+            if msg.startswith("talker: "):
+                got.append(msg[len("talker: "):])
+    except websockets.ConnectionClosed:
+        pass
+    except asyncio.TimeoutError:
+        fail(f"lazy: nothing for {T} s after {len(got)} lines, no close")
+    if got != sent[:len(got)]:
+        at = next(i for i, (x, y) in enumerate(zip(got, sent)) if x != y)
+        fail(f"lazy: line {at} is {got[at][:5]}, want {sent[at][:5]}: lines "
+             "were skipped, not the member closed")
+    if len(got) == n:
+        fail(f"lazy got all {n} lines: the buffers held them, nothing was "
+             "tested")
+    if lazy.ws.close_code != 1008 or lazy.ws.close_reason != "too slow":
+        fail(f"lazy: closed {lazy.ws.close_code} {lazy.ws.close_reason!r}, "
+             "want 1008 'too slow'")
+    await talker.wait_line("lazy left")
+    print(f"ok lazy got the first {len(got)} lines, then 1008 'too slow'; "
+          "the room heard 'lazy left'")
+    await talker.close()
+
+
 SCENARIOS = {
     "cross": cross,
     "reload": reload,
     "rules": rules,
+    "slow": slow,
 }
 
 if __name__ == "__main__":

@@ -28,11 +28,10 @@ static void fini(void) { srv_stop(&S); }
 
 TestSuite(chat, .fini = fini, .timeout = 120);
 
-/* Two workers on chat.so, with an admin listener if `admin`. */
-static void start(int admin) {
-  const char *args[] = {
-      "--plugin",    CHAT, "--workers", "2", admin ? "--admin" : NULL,
-      "127.0.0.1:0", NULL};
+/* Two workers on chat.so, with one more option and its value (or NULL). */
+static void start(const char *option, const char *value) {
+  const char *args[] = {"--plugin", CHAT,  "--workers", "2",
+                        option,     value, NULL};
   int err = srv_start(&S, args, 10000);
   cr_assert_eq(err, 0, "mchost did not serve chat.so: %s" SRV_LOG_FMT,
                strerror(-err), srv_log_tail(&S));
@@ -60,18 +59,18 @@ static void client(const char *scenario, const char *arg) {
 }
 
 Test(chat, lines_reach_every_worker_and_the_sender_in_one_order) {
-  start(0);
+  start(NULL, NULL);
   client("cross", NULL);
 }
 
 Test(chat, names_lengths_and_types_of_messages_are_checked) {
-  start(0);
+  start(NULL, NULL);
   client("rules", NULL);
 }
 
 Test(chat, the_room_works_across_the_next_generation_after_a_reload) {
   char master[16];
-  start(0);
+  start(NULL, NULL);
   snprintf(master, sizeof master, "%d", (int)S.pid);
   client("reload", master);
 }
@@ -80,10 +79,19 @@ Test(chat, admin_metrics_count_the_relayed_messages) {
   char admin[16];
   int port;
 
-  start(1);
+  start("--admin", "127.0.0.1:0");
   port = srv_admin_port(&S, 5000);
   cr_assert_gt(port, 0, "no admin line: %s" SRV_LOG_FMT, strerror(-port),
                srv_log_tail(&S));
   snprintf(admin, sizeof admin, "%d", port);
   client("cross", admin);
+}
+
+/* A member whose client reads nothing is closed with 1008 "too slow" once
+ * MC_QUEUE_HIGH of lines wait for it, and the room does not wait for it:
+ * the sender gets every line meanwhile. When the client reads at last, it
+ * finds a prefix of the lines, in order, then the close. */
+Test(chat, a_member_that_does_not_read_is_closed_not_waited_for) {
+  start(NULL, NULL);
+  client("slow", NULL);
 }
