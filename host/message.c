@@ -20,7 +20,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "guard.h"
 #include "log.h"
 #include "worker.h"
 
@@ -143,18 +142,12 @@ static int deliver(struct worker *w, const char *rec, size_t n) {
   ms->delivering++;
   for (struct message_sub *s = ms->subs; s != NULL && rc == 0; s = s->next) {
     struct delivery d = {s, &msg};
+    char context[MC_CHANNEL_MAX + 64];
     if (s->removed || strcmp(s->channel, channel) != 0)
       continue;
-    if ((rc = worker_guard(w, deliver_thunk, &d)) != 0) {
-      char context[MC_CHANNEL_MAX + 64];
-      snprintf(context, sizeof context, "a message callback (channel '%s')",
-               channel);
-      worker_report_fault(w, rc, guard_last(), context, NULL);
-      worker_taint(w,
-                   rc == GUARD_TIMEOUT ? "a message callback hung"
-                                       : "the plugin crashed",
-                   rc == GUARD_TIMEOUT ? TAINT_TIMEOUT : TAINT_FAULT);
-    }
+    snprintf(context, sizeof context, "a message callback (channel '%s')",
+             channel);
+    rc = worker_guard_detached(w, deliver_thunk, &d, context);
   }
   if (--ms->delivering == 0)
     sweep(ms);

@@ -317,6 +317,19 @@ int worker_guard(struct worker *w, void (*fn)(void *arg), void *arg) {
   return rc;
 }
 
+int worker_guard_detached(struct worker *w, void (*fn)(void *arg), void *arg,
+                          const char *context) {
+  int rc = worker_guard(w, fn, arg);
+  if (rc != 0) {
+    worker_report_fault(w, rc, guard_last(), context, NULL);
+    worker_taint(w,
+                 rc == GUARD_TIMEOUT ? "a callback exceeded --request-timeout"
+                                     : "the plugin crashed",
+                 rc == GUARD_TIMEOUT ? TAINT_TIMEOUT : TAINT_FAULT);
+  }
+  return rc;
+}
+
 void worker_request_fault(struct worker *w, struct conn *c, int rc,
                           const struct guard_report *report, const char *in) {
   worker_report_request_fault(w, c, rc, report, in);
@@ -495,6 +508,7 @@ static void worker_cleanup(struct worker *w) {
   }
   exchange_free_spares(w);
   messages_free(w);
+  timers_free(w);
 }
 
 /* --max-requests plus a random part of --max-requests-jitter, so that

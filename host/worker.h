@@ -69,9 +69,10 @@ struct worker {
   struct conn *dev_crash;   /* --dev: a crash's 500, waiting for its names */
 
   struct access_log access;
-  struct messages msgs;  /* mc_subscribe(), mc_publish() (message.c) */
-  uint64_t served;       /* requests dispatched */
-  uint64_t max_requests; /* --max-requests plus this worker's jitter */
+  struct messages msgs;    /* mc_subscribe(), mc_publish() (message.c) */
+  struct mc_timer *timers; /* mc_timer_start() (timer.c) */
+  uint64_t served;         /* requests dispatched */
+  uint64_t max_requests;   /* --max-requests plus this worker's jitter */
 
   time_t date_sec;
   char date[40]; /* "Date: Fri, 27 Nov 2026 17:45:18 GMT\r\n" */
@@ -105,6 +106,13 @@ static inline unsigned worker_open_conns(const struct worker *w) {
  * accepting at once, tells the master, drains, exits. */
 void worker_taint(struct worker *w, const char *why, enum taint how);
 
+/* Calls fn(arg), plugin code that serves no request (a message or a timer
+ * callback), under the guard with --request-timeout. After a fault or a
+ * hang it reports it as `context` and retires the worker. Returns the
+ * guard's result: 0, or non-zero after such a fault. */
+int worker_guard_detached(struct worker *w, void (*fn)(void *arg), void *arg,
+                          const char *context);
+
 /* Tells the master, once, that this worker must be replaced. From any
  * thread (a pool thread after a fault in mc_work()); allocates nothing. */
 void worker_tell_tainted(struct worker *w, enum taint how);
@@ -115,6 +123,10 @@ void worker_check_idle(struct worker *w);
 
 /* --max-requests reached: a replacement starts, this one drains. */
 void worker_retire(struct worker *w);
+
+/* Frees the timers the plugin did not stop, once the loop has closed
+ * their handles (worker_cleanup(); timer.c). */
+void timers_free(struct worker *w);
 
 /* The worker of this process (set before mc_init()), for the SDK functions
  * that take no argument to find it by. */
