@@ -37,9 +37,11 @@
  * (mc_publish(), docs/messages.md), and every worker's open feeds look at
  * once. Messages are at most once, so each feed also looks every poll_ms
  * by itself: a lost message, or a row written by another program, costs
- * a delay, never a note. A client that does not read stops its
- * own polling (mc_response_on_drain()), so it costs the worker at most
- * one batch of events beyond MC_QUEUE_HIGH, never more. A feed lasts until
+ * a delay, never a note. Between looks a feed checks every TICK_MS that
+ * its client is still there (no SQLite for that), so the feed of a client
+ * that left never holds up a stop or a reload. A client that does not read
+ * stops its own polling (mc_response_on_drain()), so it costs the worker at
+ * most one batch of events beyond MC_QUEUE_HIGH, never more. A feed lasts until
  * its client leaves, or its worker stops (a reload, a stop): then it asks
  * the client to come back soon (retry: 250) and ends
  * (mc_response_on_shutdown()), and an EventSource reconnects, to the new
@@ -63,6 +65,10 @@ MC_PLUGIN();
 #define POLL_MS 5000       /* poll_ms's default */
 #define POLL_BATCH 100     /* notes per look at most */
 #define HEARTBEAT_MS 15000 /* without news, a ": ping" comment this often */
+/* Between looks, how often a feed checks that its client is still there,
+ * so that a stop or a reload does not wait for the next look to end the
+ * feed of a client that left (mchost calls no hook for it). */
+#define TICK_MS 250
 #define ERROR_MAX 256
 /* A feed's first line, once its cursor is known: a client that posts
  * after reading it finds its note in the feed. */
@@ -311,12 +317,14 @@ struct feed {
   mc_response *res;
   struct feed *prev, *next; /* this worker's feeds, for on_nudge() */
   enum { FEED_WAITING, FEED_LOOKING, FEED_DRAINING } state;
-  int nudged; /* a message came during the look or the drain */
+  int nudged;     /* a message came during the look or the drain */
+  unsigned ticks; /* TICK_MS waited since the last look */
 };
 
 static struct feed *feeds;
 
 static void feed_look(mc_response *res, void *data);
+static void feed_tick(mc_response *res, void *data);
 
 /* On a pool thread: the notes after the cursor, as events. */
 static void feed_work(void *data) {
@@ -426,12 +434,26 @@ static void feed_write(mc_response *res, void *data) {
     return;
   }
   f->state = FEED_WAITING;
-  mc_response_later(res, f->full || f->nudged ? 0 : (unsigned)poll_ms,
-                    feed_look, f);
+  f->ticks = 0;
+  if (f->full || f->nudged)
+    mc_response_later(res, 0, feed_look, f);
+  else
+    mc_response_later(res, poll_ms < TICK_MS ? (unsigned)poll_ms : TICK_MS,
+                      feed_tick, f);
+}
+
+/* Waiting: look once poll_ms has passed or the client left (the look ends
+ * the feed), else wait on. */
+static void feed_tick(mc_response *res, void *data) {
+  struct feed *f = data;
+  if (mc_response_aborted(res) || ++f->ticks * TICK_MS >= poll_ms)
+    feed_look(res, f);
+  else
+    mc_response_later(res, TICK_MS, feed_tick, f);
 }
 
 /* "Look now", from any worker: a waiting feed looks at once (this replaces
- * its poll), a busy one right after. */
+ * its tick), a busy one right after. */
 static void on_nudge(const mc_message *msg, void *arg) {
   (void)msg;
   (void)arg;

@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,26 @@ Test(notes, a_row_written_behind_its_back_reaches_the_feed_by_the_poll) {
   client(py);
   cr_expect(strstr(R.out, "{\"id\":1,\"text\":\"from sqlite3\"") != NULL,
             RUN_FMT, R.out, R.err);
+}
+
+/* A feed whose client left ends at once, not at its next look: with a
+ * poll of 10 minutes, a graceful stop still ends well before
+ * --kill-timeout (30 s). */
+Test(notes, a_feed_whose_client_left_does_not_hold_a_stop) {
+  char url[64];
+  int code;
+
+  start("poll_ms=600000");
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/events", S.port);
+  const char *argv[] = {"curl", "-sSN", "--max-time", "1", url, NULL};
+  run_result_free(&R);
+  cr_assert_eq(run_tool_sync(argv, &R, 20000), 0);
+  cr_assert(strstr(R.out, "retry: 1000") != NULL, "no feed" RUN_FMT, R.out,
+            R.err);
+  kill(S.pid, SIGTERM);
+  code = srv_wait_exit(&S, 10000);
+  cr_expect_eq(code, 0, "the stop took more than 10 s (%d)" SRV_LOG_FMT, code,
+               srv_log_tail(&S));
 }
 
 /* A reload with a feed open (read as an EventSource reads it, by Python's
