@@ -98,7 +98,9 @@ static void publish(mc_ws *from, const char *line, size_t len) {
 
   if (rc == 0)
     return;
-  mc_log(MC_LOG_WARN, "chat: mc_publish: %s", strerror(-rc));
+  /* -ENOBUFS: a flood of lines waits for the master; the sender is told */
+  mc_log(rc == -ENOBUFS ? MC_LOG_DEBUG : MC_LOG_WARN, "chat: mc_publish: %s",
+         strerror(-rc));
   snprintf(why, sizeof why, "* not sent: %s", strerror(-rc));
   if (from != NULL)
     tell(from, why);
@@ -109,8 +111,9 @@ static void publish(mc_ws *from, const char *line, size_t len) {
 static void on_line(const mc_message *msg, void *arg) {
   (void)arg;
   for (struct member *m = members, *next; m != NULL; m = next) {
-    int rc = mc_ws_send(m->ws, MC_WS_TEXT, msg->data, msg->len);
+    int rc;
     next = m->next;
+    rc = mc_ws_send(m->ws, MC_WS_TEXT, msg->data, msg->len);
     if (rc == -EAGAIN) {
       mc_ws_close(m->ws, 1008, "too slow");
     } else if (rc == -EINVAL) {
