@@ -46,6 +46,9 @@ TEST_DEPS := python3-websockets nodejs
 TEST_DEPS += prometheus haproxy nginx-light python3-yaml iproute2
 # strace: the system calls a connection costs (integration.sock).
 TEST_DEPS += strace
+# g++: a plugin compiled as C++ against the installed <mchost.h>
+# (integration.install).
+TEST_DEPS += g++
 
 # Always passed, ON or OFF, so that a WERROR=1 run does not stick in the
 # CMake cache for the next plain `make build`.

@@ -1,7 +1,7 @@
 # mchostInstall: what `cmake --install build` puts under the prefix.
 #
 #   bin/mchost
-#   include/mchost.h
+#   include/mchost.h, include/mchost/*.h (the parts it includes)
 #   lib/cmake/mchost/{mchostConfig,mchostConfigVersion,mchostPlugin}.cmake
 #   share/pkgconfig/mchost.pc
 #
@@ -19,6 +19,9 @@ mark_as_advanced(MCHOST_INSTALL_CMAKEDIR)
 install(TARGETS mchost RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
 install(FILES "${PROJECT_SOURCE_DIR}/sdk/mchost.h"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/sdk/mchost"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
+        FILES_MATCHING PATTERN "*.h")
 
 # ---- CMake package: find_package(mchost) ----
 

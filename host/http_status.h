@@ -1,5 +1,5 @@
 /* http_status.h - the reason phrases of the status codes the SDK names
- * (MC_STATUS_MAP in sdk/mchost.h, the one list). */
+ * (MC_STATUS_MAP in sdk/mchost/status.h, the one list). */
 #ifndef MCHOST_HTTP_STATUS_H
 #define MCHOST_HTTP_STATUS_H
 

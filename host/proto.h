@@ -38,7 +38,7 @@ struct msg {
 };
 
 /*
- * Messages between workers (sdk/mchost.h, mc_publish()) travel on a
+ * Messages between workers (sdk/mchost/messages.h, mc_publish()) travel on a
  * SOCK_SEQPACKET socketpair of their own, one record per message, so that
  * neither side needs framing and a flood of them never delays the control
  * pipe. A record is this head, the channel name (channel_len bytes, no

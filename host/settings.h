@@ -29,7 +29,7 @@ struct settings *settings_current(void);
 /* Stores a copy of key (keylen bytes) and value (vlen bytes). A key set
  * again takes the new value, except that a file's value never replaces a
  * flag's (then 0 and nothing changes). 0; -EINVAL: not a valid key (see
- * MC_CONFIG_KEY_MAX in mchost.h), or a NUL in the value; -E2BIG: value
+ * MC_CONFIG_KEY_MAX in sdk/mchost/core.h), or a NUL in the value; -E2BIG: value
  * over MC_CONFIG_VALUE_MAX; -ENOSPC: MC_CONFIG_MAX keys already; -ENOMEM. */
 int settings_put(struct settings *s, const char *key, size_t keylen,
                  const char *value, size_t vlen, enum settings_from from);

@@ -1,6 +1,6 @@
 /*
  * test_download.c - streamed responses of known length
- * (mc_response_begin_length(), sdk/mchost.h): the head says
+ * (mc_response_begin_length(), sdk/mchost/response.h): the head says
  * Content-Length, not chunked, and the connection stays open for the next
  * request; a HEAD request gets the same head and no body; a write past the
  * length is refused whole; a body that ends short ends its connection, so

@@ -1,6 +1,6 @@
 /*
  * test_files.c - a file as a response's body (mc_response_file(),
- * sdk/mchost.h): it arrives whole, with Content-Length, ETag,
+ * sdk/mchost/response.h): it arrives whole, with Content-Length, ETag,
  * Last-Modified and Accept-Ranges, and the connection serves the next
  * request; a large file goes by sendfile() and a small one in one write
  * with its head (strace); If-None-Match, If-Modified-Since, If-Match and

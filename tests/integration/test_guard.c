@@ -428,7 +428,7 @@ Test(guard, request_timeout_0_lets_a_long_handler_finish) {
   cr_expect_str_eq(R.body, "slept\n", "body [%s]", R.body);
 }
 
-/* --request-timeout bounds a deferred response too (sdk/mchost.h,
+/* --request-timeout bounds a deferred response too (sdk/mchost/response.h,
  * mc_response_defer): a plugin that never finishes it costs its client a
  * 503, not a wait as long as the plugin likes, and the worker retires. */
 Test(guard, deferred_response_is_bounded_by_request_timeout) {

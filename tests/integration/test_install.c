@@ -177,6 +177,17 @@ Test(install, find_package_builds_a_plugin_the_installed_mchost_serves) {
   cr_expect_str_eq(resp.body, "built with find_package(mchost)\n");
 }
 
+/* Compiles `src` into the plugin `so` with `compiler` ("cc", "c++") and
+ * the installed mchost.pc's flags: the command the header and the
+ * scaffold's README give. */
+static void build_with_pkg_config(const char *compiler, const char *src,
+                                  const char *so) {
+  SH_OK(compiler,
+        "%s $(PKG_CONFIG_PATH='%s/share/pkgconfig' pkg-config --cflags "
+        "mchost) -Wall -Wextra -Werror -shared -fPIC -o '%s' '%s'",
+        compiler, MCHOST_TEST_PREFIX, so, src);
+}
+
 Test(install, pkg_config_builds_a_plugin_the_installed_mchost_serves) {
   char src[128], so[128];
 
@@ -189,11 +200,7 @@ Test(install, pkg_config_builds_a_plugin_the_installed_mchost_serves) {
   cr_assert_not_null(strstr(SH.out, "-I" MCHOST_TEST_PREFIX "/"),
                      "pkg-config --cflags does not point into the prefix: %s",
                      SH.out);
-  /* The command the header and the scaffold's README give. */
-  SH_OK("cc",
-        "cc $(PKG_CONFIG_PATH='%s/share/pkgconfig' pkg-config --cflags "
-        "mchost) -Wall -Wextra -Werror -shared -fPIC -o '%s' '%s'",
-        MCHOST_TEST_PREFIX, so, src);
+  build_with_pkg_config("cc", src, so);
 
   serve(so);
   get("/", 200);
@@ -244,6 +251,36 @@ static void expect_uv_plugin_served(const char *so) {
   get("/", 200);
   cr_expect_str_eq(resp.body, want);
   srv_stop(&S);
+}
+
+/* <mchost.h> includes its parts from include/mchost/: the same plugin
+ * compiled as C++ gets them inside extern "C" (mc_run keeps its C name, so
+ * the installed mchost finds and serves it), and a part included on its
+ * own stops the build with a message that says to include <mchost.h>. */
+Test(install, header_parts_work_from_cxx_and_refuse_to_be_included_alone) {
+  char src[128], so[128];
+
+  snprintf(src, sizeof src, "%s/outoftree.cc", work);
+  snprintf(so, sizeof so, "%s/outoftree.so", work);
+  write_plugin(src, "built as C++");
+  build_with_pkg_config("c++", src, so);
+  serve(so);
+  get("/", 200);
+  cr_expect_str_eq(resp.body, "built as C++\n");
+
+  snprintf(src, sizeof src, "%s/part.c", work);
+  cr_assert_eq(file_write(src, "#include <mchost/request.h>\n"), 0);
+  sh_result_free(&SH);
+  cr_assert_eq(sh_run(&SH, BUILD_TIMEOUT_MS,
+                      "cc $(PKG_CONFIG_PATH='%s/share/pkgconfig' pkg-config "
+                      "--cflags mchost) -c -o /dev/null '%s'",
+                      MCHOST_TEST_PREFIX, src),
+               0);
+  cr_expect_neq(SH.status, 0, "mchost/request.h compiled on its own:\n%s",
+                SH.out);
+  cr_expect_not_null(strstr(SH.out, "include <mchost.h> instead"),
+                     "the error does not say to include <mchost.h>:\n%s",
+                     SH.out);
 }
 
 Test(install, a_plugin_using_libuv_finds_uv_h_and_links_no_libuv) {

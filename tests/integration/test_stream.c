@@ -1,5 +1,5 @@
 /*
- * test_stream.c - long-lived responses and backpressure (sdk/mchost.h,
+ * test_stream.c - long-lived responses and backpressure (sdk/mchost/response.h,
  * "Backpressure"; docs/sdk.md): a client that never reads costs the worker
  * a bounded queue and loses its connection at --send-timeout, without
  * retiring the worker; a client that reads gets every byte although the

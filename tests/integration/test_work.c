@@ -1,5 +1,5 @@
 /*
- * test_work.c - mc_work() (sdk/mchost.h, "blocking work"; docs/sdk.md): a
+ * test_work.c - mc_work() (sdk/mchost/work.h; docs/sdk.md): a
  * blocking call on the thread pool does not stop the worker's other
  * requests; a fault in work() on a pool thread, or in done() on the loop,
  * costs its request a 500 with the usual report (log line with the
