@@ -41,8 +41,10 @@ static void deadline_on_timer(uv_timer_t *t) {
   c->deadline = NO_DEADLINE;
   /* Output waits for the client: whatever phase ended, the client's own
    * pace decides now (a slow download is not cut by a keep-alive or
-   * response deadline, and a slow client is not the plugin's fault). */
-  if (c->writing && kind != TIMER_LINGER && kind != TIMER_RESUME) {
+   * response deadline, and a slow client is not the plugin's fault). Not
+   * for a WebSocket's close, which is the end of that pace. */
+  if (c->writing && kind != TIMER_LINGER && kind != TIMER_RESUME &&
+      !(kind == TIMER_WS && ws_closing(c))) {
     deadline_wait_client(c, kind);
     return;
   }
@@ -144,8 +146,12 @@ static void deadline_wait_client(struct conn *c, enum conn_timer expired) {
 
 /* From now on the client's pace decides, not an idle, response or
  * WebSocket deadline (see deadline_wait_client()); a request still being
- * received keeps its own. */
+ * received keeps its own, and so does a WebSocket's close: a client that
+ * takes neither its data nor the close frame behind them is let go after
+ * the close timeout, not after --send-timeout. */
 void conn_wait_client(struct conn *c) {
+  if (c->timer_kind == TIMER_WS && ws_closing(c))
+    return;
   if (c->timer_kind == TIMER_NONE || c->timer_kind == TIMER_KEEPALIVE ||
       c->timer_kind == TIMER_REQUEST || c->timer_kind == TIMER_WS) {
     c->taken_mark = conn_taken(c);

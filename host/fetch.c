@@ -16,7 +16,6 @@
 
 #include "conn.h"
 #include "fetch.h"
-#include "guard.h"
 #include "log.h"
 #include "token.h"
 #include "worker.h"
@@ -155,12 +154,8 @@ static void deliver(struct fetch *f) {
   if (c != NULL && answerable(c)) {
     worker_call_plugin(w, c, call_cb, f);
   } else {
-    int rc = guard_call(call_detached, f, w->cfg->request_timeout_ms);
-    if (rc != 0) {
-      log_error("an mc_fetch() callback for a finished response %s",
-                rc == GUARD_TIMEOUT ? "hung" : "crashed");
-      worker_taint(w, "the plugin crashed", TAINT_FAULT);
-    }
+    worker_guard_detached(w, call_detached, f,
+                          "an mc_fetch() callback for a finished response");
   }
   free(f->req);
   fetch_parse_free(&f->resp);

@@ -122,6 +122,7 @@ static int deliver(struct worker *w, const char *rec, size_t n) {
   struct message_head h;
   char channel[MC_CHANNEL_MAX + 1];
   mc_message msg;
+  struct message_sub *last;
   int rc = 0;
 
   memcpy(&h, rec, sizeof h);
@@ -139,8 +140,13 @@ static int deliver(struct worker *w, const char *rec, size_t n) {
   msg.from_worker = h.from_worker;
   msg.from_generation = h.from_generation;
 
+  /* A subscription made by a callback now gets the next message, not this
+   * one: the walk ends with the last subscription made before it. */
+  for (last = ms->subs; last != NULL && last->next != NULL; last = last->next)
+    ;
   ms->delivering++;
-  for (struct message_sub *s = ms->subs; s != NULL && rc == 0; s = s->next) {
+  for (struct message_sub *s = ms->subs; s != NULL && rc == 0;
+       s = s == last ? NULL : s->next) {
     struct delivery d = {s, &msg};
     char context[MC_CHANNEL_MAX + 64];
     if (s->removed || strcmp(s->channel, channel) != 0)

@@ -334,6 +334,10 @@ void ws_on_timer(struct conn *c) {
   }
 }
 
+int ws_closing(const struct conn *c) {
+  return c->ws != NULL && c->ws->state != WS_OPEN;
+}
+
 void ws_release(struct conn *c) {
   mc_ws *ws = c->ws;
 

@@ -279,6 +279,25 @@ Test(fetch, fault_in_the_callback_answers_500_and_retires) {
             srv_log_tail(&S));
 }
 
+/* The plugin answered before its fetch ended: the callback comes for a
+ * finished response, and its fault is reported as any other (the record,
+ * with its frames, names the callback) and retires the worker. */
+Test(fetch, fault_in_a_callback_for_a_finished_response_is_reported) {
+  char target[128];
+  int err;
+
+  snprintf(target, sizeof target,
+           "/fetch-crash-after?url=http://127.0.0.1:%d/up/hello", S.port);
+  err = http_get_timeout(S.port, target, &R, 20000);
+  cr_assert_eq(err, 0, "%s", http_strerror(err));
+  cr_expect_str_eq(R.body, "answered");
+  cr_expect(
+      wait_log(&S, "in an mc_fetch() callback for a finished response", 10000),
+      "%s", srv_log_tail(&S));
+  cr_expect(wait_log(&S, "retiring this worker", 10000), "%s",
+            srv_log_tail(&S));
+}
+
 /* ---- a fetch and a mc_work() for one response ----
  *
  * The fixture's /both starts both; its work() waits for a file this test

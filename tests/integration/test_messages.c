@@ -163,7 +163,22 @@ Test(messages, a_callback_may_unsubscribe_itself) {
   for (int i = 0; i < 2; i++) {
     cr_assert_eq(wait_total(i, 1), 1);
     get(&conn[i], "/count");
-    cr_expect_str_eq(R.body, "once 1\n", "worker %d", i + 1);
+    cr_expect_str_eq(R.body, "once 1 late 0 later 0\n", "worker %d", i + 1);
+  }
+}
+
+/* A subscription made by a callback gets the next message, not the one
+ * being delivered: two messages on "late" call the late callback twice and
+ * the one it subscribed at the first once, in each worker. */
+Test(messages, a_subscription_from_a_callback_starts_with_the_next) {
+  start();
+  get(&conn[0], "/late");
+  get(&conn[1], "/late");
+  get(&conn[0], "/pub?tag=s&n=1"); /* after both, in every worker */
+  for (int i = 0; i < 2; i++) {
+    cr_assert_eq(wait_total(i, 1), 1);
+    get(&conn[i], "/count");
+    cr_expect_str_eq(R.body, "once 0 late 2 later 1\n", "worker %d", i + 1);
   }
 }
 

@@ -136,6 +136,37 @@ Test(websocket, a_client_that_never_reads_is_bounded_and_ended, .fini = stop,
   py("never-reads", pid, "2");
 }
 
+/* The plugin closes (1008) a client that reads nothing once its queue is
+ * full. Neither the data nor the close frame behind it can reach that
+ * client: the close timeout (5 s) lets it go, and the plugin hears
+ * on_close, long before --send-timeout (60 s here) would. */
+Test(websocket, a_close_behind_output_nobody_reads_ends_at_the_close_timeout,
+     .fini = stop, .timeout = 60) {
+  static const char handshake[] =
+      "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+  static const char cmd[] = "flood-close:400:65536";
+  /* a masked text frame (mask 0: the payload as it is) */
+  char frame[2 + 4 + sizeof cmd] = {(char)0x81,
+                                    (char)(0x80 | (sizeof cmd - 1))};
+  struct http_client c;
+  struct http_resp r;
+
+  start(WSFIX, (const char *[]){"--send-timeout", "60", NULL});
+  memcpy(frame + 6, cmd, sizeof cmd - 1);
+  cr_assert_eq(http_open(&c, S.port, 5000), 0);
+  cr_assert_eq(http_send_str(&c, handshake), 0);
+  cr_assert_eq(http_read(&c, &r, 0, 5000), 0);
+  cr_assert_eq(r.status, 101);
+  cr_assert_eq(http_send(&c, frame, 6 + sizeof cmd - 1), 0);
+  /* and never read again */
+  cr_expect(wait_log(&S, "wsfix: on_close", 20000),
+            "the plugin was not told within 20 s" SRV_LOG_FMT,
+            srv_log_tail(&S));
+  http_close(&c);
+}
+
 Test(websocket, idle_clients_are_pinged_and_silent_ones_closed, .fini = stop,
      .timeout = 60) {
   start(WSFIX, (const char *[]){"--ws-idle-timeout", "1", NULL});

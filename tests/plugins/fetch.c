@@ -13,6 +13,8 @@
  *   GET  /fetch-leave?url=U  the same, logging "fetch: started" when it
  *        starts and "fetch: cancelled aborted=A res=R" when told -ECANCELED
  *   GET  /fetch-crash?url=U  the callback writes through NULL
+ *   GET  /fetch-crash-after?url=U  the same, but the plugin answers 200
+ *        "answered" at once: the callback comes for a finished response
  *   GET  /fetch-names?url=U&names=N1,N2,...  fetches U and answers 200
  *        "N1=[V1] N2=[V2] ..." with mc_fetch_header()'s values, looked up
  *        in that order ("N=-" when NULL)
@@ -249,6 +251,9 @@ void mc_run(mc_request *req, mc_response *res) {
       mc_response_send(res, 500, "oom", 3);
   } else if (strcmp(path, "/fetch-crash") == 0) {
     do_fetch(req, res, crash, NULL);
+  } else if (strcmp(path, "/fetch-crash-after") == 0) {
+    do_fetch(req, res, crash, NULL);
+    mc_response_send(res, 200, "answered", 8);
   } else if (strcmp(path, "/both") == 0) {
     both(req, res);
   } else {

@@ -12,7 +12,11 @@
  *                       counted: the last line is "total N"
  *   /once?n=N           publishes N messages on "once", whose callback
  *                       unsubscribes itself at the first
- *   /count              "once C" (calls of the "once" callback)
+ *   /late               publishes on "late", whose callback subscribes
+ *                       another to "late" at its first call
+ *   /count              "once C late L later R" (calls of the "once"
+ *                       callback, of the "late" one and of the one it
+ *                       subscribed)
  *   /errors             the results of refused calls, a line each
  *   /crash              publishes on "crash": every worker's callback
  *                       faults
@@ -33,7 +37,7 @@ MC_PLUGIN();
 #define LINE_MAX_ 48
 
 static char log_lines[LOG_MAX][LINE_MAX_];
-static unsigned log_total, once_calls;
+static unsigned log_total, once_calls, late_calls, later_calls;
 
 static void on_log(const mc_message *m, void *arg) {
   (void)arg;
@@ -57,6 +61,20 @@ static void on_once(const mc_message *m, void *arg) {
   mc_unsubscribe("once", on_once, arg);
 }
 
+static void on_later(const mc_message *m, void *arg) {
+  (void)m;
+  (void)arg;
+  later_calls++;
+}
+
+/* Subscribes on_later to its own channel: from the next message on. */
+static void on_late(const mc_message *m, void *arg) {
+  (void)m;
+  (void)arg;
+  if (late_calls++ == 0)
+    mc_subscribe("late", on_later, NULL);
+}
+
 static void on_crash(const mc_message *m, void *arg) {
   (void)m;
   (void)arg;
@@ -67,6 +85,7 @@ int mc_init(const mc_worker *w) {
   (void)w;
   if (mc_subscribe("log", on_log, NULL) != 0 ||
       mc_subscribe("once", on_once, NULL) != 0 ||
+      mc_subscribe("late", on_late, NULL) != 0 ||
       mc_subscribe("crash", on_crash, NULL) != 0)
     return -1;
   return 0;
@@ -180,8 +199,12 @@ void mc_run(mc_request *req, mc_response *res) {
     for (long i = 0; i < k; i++)
       mc_publish("once", "o", 1);
     answer(res, "ok\n", 3);
+  } else if (strcmp(path, "/late") == 0) {
+    mc_publish("late", "l", 1);
+    answer(res, "ok\n", 3);
   } else if (strcmp(path, "/count") == 0) {
-    n = snprintf(out, sizeof out, "once %u\n", once_calls);
+    n = snprintf(out, sizeof out, "once %u late %u later %u\n", once_calls,
+                 late_calls, later_calls);
     answer(res, out, (size_t)n);
   } else if (strcmp(path, "/errors") == 0) {
     errors(res);

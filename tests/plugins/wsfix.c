@@ -7,6 +7,9 @@
  *                        sent as fast as mc_ws_send() takes them, the rest
  *                        from on_drain; then a text message "flood done
  *                        EAGAINS"
+ *   "flood-close:N:SIZE" the same, but at the first -EAGAIN:
+ *                        mc_ws_close(1008, "too slow"), as a server does
+ *                        with a client that does not keep up
  *   "max:N"              mc_ws_set_max_message(N), answers "max N"
  *   "idle:MS"            mc_ws_set_idle_timeout(MS), answers "idle MS"
  * GET /later accepts from a mc_response_later() callback, GET /refuse
@@ -31,6 +34,7 @@ static char chunk[65536];
 struct flood {
   mc_ws *ws;
   int left, eagain;
+  int close_when_full; /* "flood-close": close instead of waiting */
   size_t size;
 };
 static struct flood floods[64];
@@ -46,6 +50,11 @@ static void flood_go(struct flood *f) {
   char done[64];
   while (f->left > 0) {
     int rc = mc_ws_send(f->ws, MC_WS_BINARY, chunk, f->size);
+    if (rc == -EAGAIN && f->close_when_full) {
+      mc_ws_close(f->ws, 1008, "too slow");
+      f->ws = NULL;
+      return;
+    }
     if (rc == -EAGAIN) {
       f->eagain++;
       return; /* on_drain goes on */
@@ -93,14 +102,17 @@ static void on_message(mc_ws *ws, int type, const void *msg, size_t len,
   } else if (strcmp(cmd, "hang") == 0) {
     while (spin) {
     }
-  } else if (strncmp(cmd, "flood:", 6) == 0) {
+  } else if (strncmp(cmd, "flood:", 6) == 0 ||
+             strncmp(cmd, "flood-close:", 12) == 0) {
     struct flood *f = flood_of(NULL);
+    const char *args = strchr(cmd, ':') + 1;
     if (f == NULL)
       return;
     f->ws = ws;
-    f->left = atoi(cmd + 6);
-    f->size = strchr(cmd + 6, ':') ? (size_t)atol(strchr(cmd + 6, ':') + 1)
-                                   : sizeof chunk;
+    f->close_when_full = cmd[5] == '-';
+    f->left = atoi(args);
+    f->size =
+        strchr(args, ':') ? (size_t)atol(strchr(args, ':') + 1) : sizeof chunk;
     if (f->size > sizeof chunk)
       f->size = sizeof chunk;
     f->eagain = 0;
