@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "memcheck.h"
 
 #define MESSAGES TEST_PLUGINS_DIR "/messages.so"
 
@@ -37,7 +38,7 @@ static void get(struct http_client *c, const char *target) {
   int err;
   snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", target);
   cr_assert_eq(http_send_str(c, req), 0);
-  err = http_read(c, &R, 0, 10000);
+  err = http_read(c, &R, 0, 10000 * time_scale());
   cr_assert_eq(err, 0, "GET %s: %s" SRV_LOG_FMT, target, http_strerror(err),
                srv_log_tail(&S));
   cr_assert_eq(R.status, 200, "GET %s: %d %s" SRV_LOG_FMT, target, R.status,
@@ -87,11 +88,14 @@ static long log_total(int worker) {
   return t ? atol(t + 6) : -1;
 }
 
-/* Polls until the worker's /log counts `n` messages (or more). */
+/* Polls until the worker's /log counts `n` messages (or more), for 10 s;
+ * both stretched under valgrind, so that the polls stay well below
+ * --keepalive-requests on the one connection. */
 static long wait_total(int worker, long n) {
+  int64_t deadline = deadline_in(10000);
   long got = -1;
-  for (int i = 0; i < 500 && (got = log_total(worker)) < n; i++)
-    sleep_ms(20);
+  while ((got = log_total(worker)) < n && now_ms() < deadline)
+    sleep_ms(20 * time_scale());
   return got;
 }
 
@@ -189,12 +193,14 @@ Test(messages, a_subscription_from_a_callback_starts_with_the_next) {
  * its messages again, with the count of the others. */
 Test(messages, a_worker_behind_loses_only_its_own_copies) {
   struct http_resp blocked;
-  char *log;
+  char *log, req[96];
   long got, dropped = -1;
+  /* longer than the 200 take; shorter than --request-timeout (30 s) */
+  int block_ms = time_scale() > 1 ? 20000 : 3000;
   start();
-  cr_assert_eq(http_send_str(&conn[1], "GET /block?ms=3000 HTTP/1.1\r\n"
-                                       "Host: t\r\n\r\n"),
-               0);
+  snprintf(req, sizeof req, "GET /block?ms=%d HTTP/1.1\r\nHost: t\r\n\r\n",
+           block_ms);
+  cr_assert_eq(http_send_str(&conn[1], req), 0);
   cr_assert(wait_log(&S, "messages: blocking", 10000), SRV_LOG_FMT,
             srv_log_tail(&S));
   get(&conn[0], "/big?n=200");
@@ -203,7 +209,7 @@ Test(messages, a_worker_behind_loses_only_its_own_copies) {
   get(&conn[0], "/log");
   cr_expect(strstr(R.body, "1 B0 65536\n") != NULL, "%.300s", R.body);
   cr_expect(strstr(R.body, "1 B199 65536\n") != NULL, "%.300s", R.body);
-  cr_assert_eq(http_read(&conn[1], &blocked, 0, 10000), 0);
+  cr_assert_eq(http_read(&conn[1], &blocked, 0, block_ms + 10000), 0);
   cr_assert(wait_log(&S, "takes its messages again", 10000), SRV_LOG_FMT,
             srv_log_tail(&S));
   cr_expect_eq(log_count(&S, "is not taking its messages"), 1, SRV_LOG_FMT,

@@ -4,8 +4,8 @@
  *   /pub?tag=T&n=N      publishes N messages "T0" .. "T<N-1>" on "log";
  *                       200 "published N", or 500 "rc R" at the first error
  *   /big?n=N            publishes N messages of MC_MESSAGE_MAX bytes on
- *                       "log", each "B<i>" then 'x's; at -ENOBUFS it
- *                       goes on 10 ms later
+ *                       "log", each "B<i>" then 'x's, at most 16 ahead
+ *                       of their copies coming back to this worker
  *   /log                what this worker got on "log", a line each:
  *                       "FROM_WORKER DATA" (big ones: "FROM_WORKER B<i>
  *                       LEN"); at most LOG_MAX lines are kept, then only
@@ -38,11 +38,14 @@ MC_PLUGIN();
 
 static char log_lines[LOG_MAX][LINE_MAX_];
 static unsigned log_total, once_calls, late_calls, later_calls;
+static long big_back; /* this worker's big messages come back to it */
 
 static void on_log(const mc_message *m, void *arg) {
   (void)arg;
   if (log_total < LOG_MAX) {
     char *line = log_lines[log_total];
+    if (m->len == MC_MESSAGE_MAX && m->from_worker == mc_worker_self()->id)
+      big_back++;
     if (m->len == MC_MESSAGE_MAX) {
       size_t tag = strnlen(m->data, 16);
       snprintf(line, LINE_MAX_, "%u %.*s %zu", m->from_worker, (int)tag,
@@ -123,24 +126,27 @@ static void publish(mc_request *req, mc_response *res) {
 
 /* One /big in progress at a time: how many to send, how many sent. */
 static long big_n, big_sent;
+/* Big messages on their way at most: the publisher keeps pace with its
+ * own copies, so that only a worker that does not read falls behind. */
+#define BIG_WINDOW 16
 
-/* Publishes until done or until the worker's backlog is full
- * (-ENOBUFS): then again 10 ms later, as a plugin that must not drop its
- * own messages does. */
+/* Publishes until done, until BIG_WINDOW of its messages have not come
+ * back yet, or until the worker's backlog is full (-ENOBUFS): then again
+ * 5 ms later, as a plugin that must not drop its own messages does. */
 static void publish_big_more(mc_response *res, void *data) {
   static char buf[MC_MESSAGE_MAX];
   char out[64];
   int len, rc = 0;
   (void)data;
   memset(buf, 'x', sizeof buf);
-  for (; big_sent < big_n; big_sent++) {
+  for (; big_sent < big_n && big_sent - big_back < BIG_WINDOW; big_sent++) {
     int tag = snprintf(buf, 16, "B%ld", big_sent);
     buf[tag] = '\0';
     if ((rc = mc_publish("log", buf, sizeof buf)) != 0)
       break;
   }
-  if (rc == -ENOBUFS) {
-    mc_response_later(res, 10, publish_big_more, NULL);
+  if (rc == -ENOBUFS || (rc == 0 && big_sent < big_n)) {
+    mc_response_later(res, 5, publish_big_more, NULL);
     return;
   }
   if (rc != 0) {
@@ -190,7 +196,7 @@ void mc_run(mc_request *req, mc_response *res) {
     publish(req, res);
   } else if (strcmp(path, "/big") == 0) {
     big_n = qint(req, "n", 1);
-    big_sent = 0;
+    big_sent = big_back = 0;
     publish_big_more(res, NULL);
   } else if (strcmp(path, "/log") == 0) {
     show_log(res);
