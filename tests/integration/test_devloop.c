@@ -293,8 +293,15 @@ static void break_the_build(const char *mode, struct http_resp *r) {
 
 Test(devloop, dev_failed_build_shown_until_a_build_succeeds) {
   struct http_resp r;
+  int64_t deadline;
   break_the_build("--dev", &r);
-  send_raw("GET / HTTP/1.1\r\nHost: t\r\nAccept: text/html,*/*\r\n\r\n", &r);
+  /* The master logs the failure, then tells the workers: a request just
+   * after the log line may still be served by v1. */
+  for (deadline = deadline_in(5000);; sleep_ms(20)) {
+    send_raw("GET / HTTP/1.1\r\nHost: t\r\nAccept: text/html,*/*\r\n\r\n", &r);
+    if (r.status == 500 || now_ms() >= deadline)
+      break;
+  }
   cr_expect_eq(r.status, 500);
   cr_expect(strstr(r.body, "undeclared_devloop_marker") != NULL &&
                 strstr(r.body, "<pre>") != NULL &&
