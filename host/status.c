@@ -109,11 +109,14 @@ static void print_totals(const struct board *b) {
     printf("%s%uxx %llu", i > 0 ? ", " : "", i + 1,
            (unsigned long long)sum.counts.responses[i]);
   printf("), %llu in flight; connections: %llu open, %llu accepted, %llu "
-         "idle ones shed, %llu slow ones shed\n\n",
+         "idle ones shed, %llu slow ones shed; messages between workers: "
+         "%llu relayed, %llu copies dropped\n\n",
          (unsigned long long)sum.inflight, (unsigned long long)sum.conns,
          (unsigned long long)sum.counts.accepted,
          (unsigned long long)sum.counts.shed,
-         (unsigned long long)sum.counts.shed_slow);
+         (unsigned long long)sum.counts.shed_slow,
+         (unsigned long long)b->head.messages,
+         (unsigned long long)b->head.messages_dropped);
 }
 
 /* The master's line, then one per worker, as `ps` would lay them out. */

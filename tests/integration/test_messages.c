@@ -220,6 +220,17 @@ Test(messages, a_worker_behind_loses_only_its_own_copies) {
     dropped = atol(strstr(log, "takes its messages again; ") + 26);
   free(log);
   cr_expect(got > 0 && got < 200, "worker 2 got %ld of 200", got);
+  {
+    /* mchost status counts the same: 200 relayed, each drop once */
+    struct run_result st;
+    char want[96];
+    snprintf(want, sizeof want,
+             "messages between workers: 200 relayed, %ld copies dropped",
+             200 - got);
+    cr_assert_eq(run_status(S.pid, &st), 0);
+    cr_expect(strstr(st.out, want) != NULL, "want '%s' in:\n%s", want, st.out);
+    run_result_free(&st);
+  }
   cr_expect_eq(dropped, 200 - got, "dropped %ld, worker 2 got %ld", dropped,
                got);
 }
