@@ -12,6 +12,7 @@
 #                        memcheck (installs valgrind; tests/valgrind.cmake)
 #   make bench           mchost vs nginx and Node (tests/bench/README.md)
 #   make bench-capacity  connections held and slow clients, vs nginx
+#   make bench-messages  messages relayed between workers per second
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS (60) each (tests/fuzz/)
 #   make soak            load + crashes + reloads for SOAK_SECONDS (300)
 #   make format-check    every C file as clang-format (.clang-format) has it
@@ -55,7 +56,7 @@ TEST_DEPS += g++
 WERROR_FLAG := -DMCHOST_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 
 .PHONY: all deps test-deps build run test test-sanitize test-valgrind clean bench fuzz \
-        bench-build bench-capacity bench-files \
+        bench-build bench-capacity bench-files bench-messages \
         soak format-check docs
 
 all: build
@@ -171,6 +172,12 @@ bench-capacity: bench-build
 # `root` with sendfile, 1 KiB, 100 KiB and 10 MiB files over keep-alive.
 bench-files: bench-build
 	MCHOST_BUILD=$(BENCH_DIR) tests/bench/files.sh
+
+# Messages between workers (tests/bench/messages.py): the master's relay,
+# with the messages test fixture, so from the test build.
+bench-messages: build
+	cmake --build $(BUILD_DIR) --target mchost_fixture_messages
+	python3 tests/bench/messages.py $(BUILD_DIR)
 
 # Soak (tests/soak/soak.py): client load against the crash fixture while
 # the plugin crashes and reloads; fails on any failed or lost request.
