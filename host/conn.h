@@ -118,7 +118,9 @@ enum conn_timer {
                       start (503 after), a stream must write (closed after) */
   TIMER_SEND,      /* output waits for the client: it must take some of it
                       every --send-timeout, or the connection ends */
-  TIMER_WS         /* a WebSocket's idle or close timeout (ws.c) */
+  TIMER_WS,        /* a WebSocket's idle timeout (ws.c) */
+  TIMER_WS_CLOSE   /* a WebSocket's close: bounds it even while output
+                      waits for the client, as TIMER_LINGER does (ws.c) */
 };
 
 /* What a connection holds only while a request is in progress (from its

@@ -42,9 +42,10 @@ static void deadline_on_timer(uv_timer_t *t) {
   /* Output waits for the client: whatever phase ended, the client's own
    * pace decides now (a slow download is not cut by a keep-alive or
    * response deadline, and a slow client is not the plugin's fault). Not
-   * for a WebSocket's close, which is the end of that pace. */
+   * for a close, lingering or a WebSocket's, which is the end of that
+   * pace. */
   if (c->writing && kind != TIMER_LINGER && kind != TIMER_RESUME &&
-      !(kind == TIMER_WS && ws_closing(c))) {
+      kind != TIMER_WS_CLOSE) {
     deadline_wait_client(c, kind);
     return;
   }
@@ -85,6 +86,7 @@ static void deadline_on_timer(uv_timer_t *t) {
     deadline_passed(c);
     break;
   case TIMER_WS:
+  case TIMER_WS_CLOSE:
     ws_on_timer(c);
     break;
   case TIMER_SEND: /* the write completed meanwhile */
@@ -150,8 +152,6 @@ static void deadline_wait_client(struct conn *c, enum conn_timer expired) {
  * takes neither its data nor the close frame behind them is let go after
  * the close timeout, not after --send-timeout. */
 void conn_wait_client(struct conn *c) {
-  if (c->timer_kind == TIMER_WS && ws_closing(c))
-    return;
   if (c->timer_kind == TIMER_NONE || c->timer_kind == TIMER_KEEPALIVE ||
       c->timer_kind == TIMER_REQUEST || c->timer_kind == TIMER_WS) {
     c->taken_mark = conn_taken(c);

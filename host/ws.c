@@ -116,7 +116,7 @@ static void ws_send_close(mc_ws *ws, int code, const char *reason, size_t len) {
   }
   if (ws->state == WS_OPEN)
     ws->state = WS_CLOSE_SENT;
-  conn_set_timer(ws->c, TIMER_WS, WS_CLOSE_TIMEOUT_MS);
+  conn_set_timer(ws->c, TIMER_WS_CLOSE, WS_CLOSE_TIMEOUT_MS);
   ws_send_frame(ws, WSFRAME_CLOSE, payload, n);
 }
 
@@ -188,7 +188,7 @@ static void ws_finish(mc_ws *ws, int code, const char *reason, size_t len) {
   ws->state = WS_DONE;
   c->close_after = 1;
   if (!c->closing)
-    conn_set_timer(c, TIMER_WS, WS_CLOSE_TIMEOUT_MS);
+    conn_set_timer(c, TIMER_WS_CLOSE, WS_CLOSE_TIMEOUT_MS);
   if (ws->told_close)
     return;
   ws->told_close = 1;
@@ -292,13 +292,14 @@ void ws_input(struct conn *c) {
   /* New input, or back in a WebSocket phase after output waited for the
    * client (TIMER_SEND): the idle or close deadline starts again. */
   if (c->timer_kind != TIMER_SEND &&
-      (c->timer_kind != TIMER_WS || c->rpos < c->rlen)) {
+      ((c->timer_kind != TIMER_WS && c->timer_kind != TIMER_WS_CLOSE) ||
+       c->rpos < c->rlen)) {
     if (ws->state == WS_OPEN) {
       if (c->rpos < c->rlen)
         ws->ping_out = 0;
       ws_arm_idle(ws);
     } else if (ws->state == WS_CLOSE_SENT) {
-      conn_set_timer(c, TIMER_WS, WS_CLOSE_TIMEOUT_MS);
+      conn_set_timer(c, TIMER_WS_CLOSE, WS_CLOSE_TIMEOUT_MS);
     }
   }
   for (;;) {
@@ -332,10 +333,6 @@ void ws_on_timer(struct conn *c) {
     ws_finish(ws, WS_CLOSE_ABNORMAL, "", 0);
     conn_close(c);
   }
-}
-
-int ws_closing(const struct conn *c) {
-  return c->ws != NULL && c->ws->state != WS_OPEN;
 }
 
 void ws_release(struct conn *c) {

@@ -10,13 +10,8 @@ struct worker;
  * of the HTTP parser once the conn is a WebSocket. */
 void ws_input(struct conn *c);
 
-/* The conn's timer fired in a WebSocket phase (TIMER_WS). */
+/* The conn's timer fired in a WebSocket phase (TIMER_WS, TIMER_WS_CLOSE). */
 void ws_on_timer(struct conn *c);
-
-/* 1 if the conn is a WebSocket whose close has begun (a close frame sent
- * or the end decided): its close deadline bounds it, whatever output
- * still waits for the client. */
-int ws_closing(const struct conn *c);
 
 /* The conn is closed: tells the plugin (on_close) if it was not told yet,
  * and frees the WebSocket. From conn.c's last close callback. */
