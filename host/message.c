@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "relay.h"
 #include "worker.h"
 
 /* Records read per wakeup, so that a flood of messages cannot starve the
@@ -125,10 +126,7 @@ static int deliver(struct worker *w, const char *rec, size_t n) {
   struct message_sub *last;
   int rc = 0;
 
-  memcpy(&h, rec, sizeof h);
-  if (n < sizeof h || h.channel_len < 1 || h.channel_len > MC_CHANNEL_MAX ||
-      n - sizeof h < h.channel_len ||
-      n - sizeof h - h.channel_len > MC_MESSAGE_MAX) {
+  if (relay_record_head(rec, n, &h) != 0) {
     log_warn("a garbled message from the master (%zu bytes): dropped", n);
     return 0;
   }

@@ -135,14 +135,23 @@ static void relay_to(struct wproc *q, const char *rec, size_t len,
   watch(r);
 }
 
+int relay_record_head(const char *rec, size_t len, struct message_head *h) {
+  if (len < sizeof *h)
+    return -EINVAL;
+  memcpy(h, rec, sizeof *h);
+  if (h->channel_len < 1 || h->channel_len > MC_CHANNEL_MAX ||
+      len - sizeof *h < h->channel_len ||
+      len - sizeof *h - h->channel_len > MC_MESSAGE_MAX)
+    return -EINVAL;
+  return 0;
+}
+
 /* A record from p: checked, stamped, and given to every running worker. */
 static void relay(struct wproc *p, char *rec, size_t len) {
   struct message_head h;
   struct relay_msg *shared = NULL;
 
-  memcpy(&h, rec, sizeof h < len ? sizeof h : len);
-  if (len > MESSAGE_RECORD_MAX || len < sizeof h || h.channel_len < 1 ||
-      h.channel_len > MC_CHANNEL_MAX || len - sizeof h < h.channel_len) {
+  if (relay_record_head(rec, len, &h) != 0) {
     log_warn("worker %u (pid %d) sent a garbled message (%zu bytes): "
              "dropped",
              p->id, p->pid, len);

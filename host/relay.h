@@ -10,6 +10,7 @@
 
 struct wproc;
 struct relay_item;
+struct message_head;
 
 struct relay_link {
   int fd;         /* the master's end; -1: none */
@@ -19,6 +20,12 @@ struct relay_link {
   size_t out_bytes;
   uint64_t dropped; /* copies dropped since it last kept up */
 };
+
+/* Reads a record's head into *h and checks that the record is one (proto.h):
+ * a channel of 1 to MC_CHANNEL_MAX bytes and at most MC_MESSAGE_MAX bytes
+ * of data. 0, or -EINVAL. The master checks what a worker sends, and a
+ * worker what the master relays, with this one test. */
+int relay_record_head(const char *rec, size_t len, struct message_head *h);
 
 /* A socketpair for the worker about to be spawned: the master keeps one
  * end in p->relay; the other, returned in *child_fd, is for the worker to
