@@ -146,12 +146,10 @@ static int deliver(struct worker *w, const char *rec, size_t n) {
   for (struct message_sub *s = ms->subs; s != NULL && rc == 0;
        s = s == last ? NULL : s->next) {
     struct delivery d = {s, &msg};
-    char context[MC_CHANNEL_MAX + 64];
     if (s->removed || strcmp(s->channel, channel) != 0)
       continue;
-    snprintf(context, sizeof context, "a message callback (channel '%s')",
-             channel);
-    rc = worker_guard_detached(w, deliver_thunk, &d, context);
+    rc = worker_guard_detached(w, deliver_thunk, &d,
+                               "a message callback (channel '%s')", channel);
   }
   if (--ms->delivering == 0)
     sweep(ms);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,10 +319,15 @@ int worker_guard(struct worker *w, void (*fn)(void *arg), void *arg) {
 }
 
 int worker_guard_detached(struct worker *w, void (*fn)(void *arg), void *arg,
-                          const char *context) {
+                          const char *context, ...) {
   int rc = worker_guard(w, fn, arg);
   if (rc != 0) {
-    worker_report_fault(w, rc, guard_last(), context, NULL);
+    char what[512];
+    va_list ap;
+    va_start(ap, context);
+    vsnprintf(what, sizeof what, context, ap);
+    va_end(ap);
+    worker_report_fault(w, rc, guard_last(), what, NULL);
     worker_taint(w,
                  rc == GUARD_TIMEOUT ? "a callback exceeded --request-timeout"
                                      : "the plugin crashed",

@@ -108,10 +108,12 @@ void worker_taint(struct worker *w, const char *why, enum taint how);
 
 /* Calls fn(arg), plugin code that serves no request (a message or a timer
  * callback), under the guard with --request-timeout. After a fault or a
- * hang it reports it as `context` and retires the worker. Returns the
+ * hang it reports it, with the context that the printf() format `context`
+ * gives (formatted then only), and retires the worker. Returns the
  * guard's result: 0, or non-zero after such a fault. */
 int worker_guard_detached(struct worker *w, void (*fn)(void *arg), void *arg,
-                          const char *context);
+                          const char *context, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Tells the master, once, that this worker must be replaced. From any
  * thread (a pool thread after a fault in mc_work()); allocates nothing. */
